@@ -1,0 +1,216 @@
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::Deserialize;
+
+use crate::error::ContractError;
+
+/// All datasets of one contract version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contracts {
+    pub version: u32,
+    #[serde(rename = "dataset")]
+    pub datasets: Vec<Dataset>,
+}
+
+/// Who produced a dataset and at what level of identifiability, which decides how svna may
+/// treat it (person tokens may only appear in person-level data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    PersonLevel,
+    Unidentified,
+    Aggregate,
+    Reference,
+    OpenData,
+}
+
+/// One dataset of the contract: its columns and the cross-row rules that apply to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    pub name: String,
+    pub kind: DatasetKind,
+    pub partner: String,
+    #[serde(default)]
+    pub description: String,
+    pub columns: Vec<Column>,
+    /// Columns whose values must be unique within an extract.
+    #[serde(default)]
+    pub unique: Vec<String>,
+    /// Foreign keys into another dataset of the same delivery period.
+    #[serde(default)]
+    pub references: Vec<Reference>,
+    /// Header names a public file carries that svna drops on purpose.
+    #[serde(default)]
+    pub ignore_columns: Vec<String>,
+    /// For pre-aggregated data: which count may be withheld by the partner, and its flag.
+    #[serde(default)]
+    pub suppression: Option<Suppression>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub column: String,
+    pub dataset: String,
+    pub dataset_column: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub count: String,
+    pub flag: String,
+}
+
+/// One column of a dataset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub source_names: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The value domain of a column; each maps to one Arrow type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Token,
+    Date,
+    Timestamp,
+    Int,
+    Float,
+    Bool,
+    Text,
+    Enum,
+    Lsoa,
+    Lad,
+    Month,
+    Quarter,
+    HoCode,
+}
+
+impl ColumnType {
+    /// The Arrow type a column is read as. Timestamps are local (Europe/London) wall-clock
+    /// times as partners record them, so they carry no time zone.
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, None),
+            ColumnType::Int => DataType::Int32,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Token
+            | ColumnType::Text
+            | ColumnType::Enum
+            | ColumnType::Lsoa
+            | ColumnType::Lad
+            | ColumnType::Month
+            | ColumnType::Quarter
+            | ColumnType::HoCode => DataType::Utf8,
+        }
+    }
+}
+
+impl Contracts {
+    /// Parses and checks contract text.
+    pub fn from_toml(text: &str) -> Result<Self, ContractError> {
+        let contracts: Contracts = toml::from_str(text)?;
+        for dataset in &contracts.datasets {
+            dataset.check()?;
+        }
+        Ok(contracts)
+    }
+
+    pub fn dataset(&self, name: &str) -> Result<&Dataset, ContractError> {
+        self.datasets
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| ContractError::UnknownDataset {
+                name: name.to_string(),
+                known: self.dataset_names().join(", "),
+            })
+    }
+
+    pub fn dataset_names(&self) -> Vec<&str> {
+        self.datasets.iter().map(|d| d.name.as_str()).collect()
+    }
+}
+
+impl Dataset {
+    /// The Arrow schema every extract of this dataset is read with (never inferred).
+    /// Required columns are non-nullable.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.ty.arrow_type(), !c.required))
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    pub fn column_names(&self) -> Vec<&str> {
+        self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Columns holding person or offence tokens: these must never reach a published output.
+    pub fn token_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.ty == ColumnType::Token)
+    }
+
+    fn invalid(&self, message: String) -> ContractError {
+        ContractError::Invalid {
+            dataset: self.name.clone(),
+            message,
+        }
+    }
+
+    fn check(&self) -> Result<(), ContractError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for column in &self.columns {
+            if !seen.insert(column.name.as_str()) {
+                return Err(self.invalid(format!("column `{}` defined twice", column.name)));
+            }
+            if (column.ty == ColumnType::Enum) == column.values.is_empty() {
+                return Err(self.invalid(format!(
+                    "column `{}`: enum columns need `values`, other types must not have them",
+                    column.name
+                )));
+            }
+        }
+        let named = |c: &str| seen.contains(c);
+        for c in self.unique.iter().chain(self.references.iter().map(|r| &r.column)) {
+            if !named(c) {
+                return Err(self.invalid(format!("rule names unknown column `{c}`")));
+            }
+        }
+        if let Some(s) = &self.suppression
+            && !(named(&s.count) && named(&s.flag))
+        {
+            return Err(self.invalid("suppression names unknown columns".into()));
+        }
+        if self.kind != DatasetKind::PersonLevel && self.token_columns().next().is_some() {
+            return Err(self.invalid("only person-level datasets may hold tokens".into()));
+        }
+        Ok(())
+    }
+}

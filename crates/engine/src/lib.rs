@@ -1,0 +1,21 @@
+//! svna engine: pipelines of DataFusion SQL stages over an object store.
+//!
+//! A pipeline file (TOML, see `pipelines/sna.toml`) declares sources (staged contract
+//! datasets), stages (one read-only SQL file each, with the tables it `needs`), what each
+//! stage's output is (row-level or aggregate, with a disclosure policy) and tests. A stage is
+//! only a `SessionContext`, its SQL, and tables registered from store URLs, so the same stage
+//! can later run on a Ballista cluster unchanged.
+
+mod error;
+mod pipeline;
+mod record;
+mod run;
+mod session;
+mod tables;
+
+pub use error::EngineError;
+pub use pipeline::{DisclosureSpec, Pipeline, Sensitivity, Source, Stage, StageTest};
+pub use record::{InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path};
+pub use run::{RunOptions, run_pipeline};
+pub use session::{EngineConfig, parse_byte_size, read_only_sql_options};
+pub use tables::register_parquet_files;

@@ -1,0 +1,266 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+
+/// A parsed and checked pipeline: sources, stages in dependency order, their SQL.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: String,
+    /// SHA-256 of the pipeline file, recorded in run records.
+    pub file_sha256: String,
+    pub file: String,
+    pub sources: Vec<Source>,
+    /// Stages in an order where every stage comes after what it needs.
+    pub stages: Vec<Stage>,
+}
+
+/// A staged contract dataset made available to stages under a table name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub name: String,
+    pub dataset: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Whether a stage's output holds row-level records (never publishable) or aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    RowLevel,
+    Aggregate,
+}
+
+/// How an aggregate output is protected before publication. Interpreted by svna-publish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureSpec {
+    /// `threshold`, `nhs`, `round`, `midpoint6`.
+    pub policy: String,
+    /// Minimum publishable count for `threshold` (counts 1..k-1 are withheld).
+    #[serde(default)]
+    pub k: Option<u64>,
+    /// Rounding base for `round`.
+    #[serde(default)]
+    pub base: Option<u64>,
+    /// Count columns the policy applies to.
+    pub counts: Vec<String>,
+    /// Columns that identify a cell (the table's dimensions).
+    pub dimensions: Vec<String>,
+    /// The value that marks a margin (total) in a dimension column.
+    #[serde(default = "default_total")]
+    pub total: String,
+    /// What is counted; tables of one release with the same measure share their margins.
+    #[serde(default)]
+    pub measure: Option<String>,
+    /// For counts from pre-aggregated partner data: a boolean column marking cells the
+    /// partner withheld. They stay withheld.
+    #[serde(default)]
+    pub partner_suppressed: Option<String>,
+}
+
+fn default_total() -> String {
+    "Total".into()
+}
+
+/// A test that runs after a stage: a query that must return no rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageTest {
+    pub name: String,
+    pub sql: String,
+}
+
+/// One SQL stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub description: String,
+    pub sql_file: PathBuf,
+    pub sql: String,
+    pub sql_sha256: String,
+    pub needs: Vec<String>,
+    pub sensitivity: Sensitivity,
+    pub disclosure: Option<DisclosureSpec>,
+    pub tests: Vec<StageTest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default, rename = "source")]
+    sources: Vec<Source>,
+    #[serde(default, rename = "stage")]
+    stages: Vec<StageFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    sql: PathBuf,
+    #[serde(default)]
+    needs: Vec<String>,
+    sensitivity: Sensitivity,
+    #[serde(default)]
+    disclosure: Option<DisclosureSpec>,
+    #[serde(default, rename = "test")]
+    tests: Vec<StageTest>,
+}
+
+impl Pipeline {
+    /// Reads a pipeline file; stage SQL paths are relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Pipeline, EngineError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::Pipeline { file: file.clone(), message: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, &file, &|sql: &Path| {
+            let full = base.join(sql);
+            std::fs::read_to_string(&full).map(|text| (full, text))
+        })
+    }
+
+    /// Parses pipeline text; `read_sql` loads a stage's SQL file (injected so tests can
+    /// supply SQL without files).
+    pub fn from_toml(
+        text: &str,
+        file: &str,
+        read_sql: &dyn Fn(&Path) -> std::io::Result<(PathBuf, String)>,
+    ) -> Result<Pipeline, EngineError> {
+        let parsed: PipelineFile = toml::from_str(text)
+            .map_err(|e| EngineError::Pipeline { file: file.to_string(), message: e.to_string() })?;
+        let mut stages = Vec::new();
+        for s in parsed.stages {
+            let (sql_file, sql) = read_sql(&s.sql).map_err(|e| EngineError::Pipeline {
+                file: file.to_string(),
+                message: format!("stage `{}`: cannot read SQL file {}: {e}", s.name, s.sql.display()),
+            })?;
+            if s.sensitivity == Sensitivity::Aggregate && s.disclosure.is_none() {
+                return Err(EngineError::Pipeline {
+                    file: file.to_string(),
+                    message: format!("stage `{}` is an aggregate output without a `disclosure` policy", s.name),
+                });
+            }
+            stages.push(Stage {
+                sql_sha256: svna_storage::sha256_hex(sql.as_bytes()),
+                name: s.name,
+                description: s.description,
+                sql_file,
+                sql,
+                needs: s.needs,
+                sensitivity: s.sensitivity,
+                disclosure: s.disclosure,
+                tests: s.tests,
+            });
+        }
+        let pipeline = Pipeline {
+            name: parsed.name,
+            description: parsed.description,
+            file_sha256: svna_storage::sha256_hex(text.as_bytes()),
+            file: file.to_string(),
+            sources: parsed.sources,
+            stages,
+        };
+        pipeline.check_names()?;
+        let ordered = pipeline.dependency_order()?;
+        Ok(Pipeline { stages: ordered, ..pipeline })
+    }
+
+    fn check_names(&self) -> Result<(), EngineError> {
+        let mut seen = BTreeSet::new();
+        let names = self.sources.iter().map(|s| &s.name).chain(self.stages.iter().map(|s| &s.name));
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                return Err(EngineError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
+            }
+        }
+        for stage in &self.stages {
+            for need in &stage.needs {
+                if !seen.contains(need.as_str()) {
+                    return Err(EngineError::UnknownNeed {
+                        pipeline: self.name.clone(),
+                        stage: stage.name.clone(),
+                        need: need.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Depth-first topological order; a cycle is reported as the path that closes it.
+    fn dependency_order(&self) -> Result<Vec<Stage>, EngineError> {
+        let by_name: BTreeMap<&str, &Stage> = self.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+        let mut state: BTreeMap<&str, bool> = BTreeMap::new(); // false = on the path, true = done
+        let mut order = Vec::new();
+        fn visit<'a>(
+            name: &'a str,
+            by_name: &BTreeMap<&'a str, &'a Stage>,
+            state: &mut BTreeMap<&'a str, bool>,
+            path: &mut Vec<&'a str>,
+            order: &mut Vec<Stage>,
+        ) -> Result<(), String> {
+            match state.get(name) {
+                Some(true) => return Ok(()),
+                Some(false) => {
+                    let start = path.iter().position(|n| *n == name).unwrap_or(0);
+                    let mut cycle: Vec<&str> = path[start..].to_vec();
+                    cycle.push(name);
+                    return Err(cycle.join(" -> "));
+                }
+                None => {}
+            }
+            let Some(stage) = by_name.get(name) else { return Ok(()) }; // a source
+            state.insert(name, false);
+            path.push(name);
+            for need in &stage.needs {
+                visit(need, by_name, state, path, order)?;
+            }
+            path.pop();
+            state.insert(name, true);
+            order.push((*stage).clone());
+            Ok(())
+        }
+        for stage in &self.stages {
+            visit(&stage.name, &by_name, &mut state, &mut Vec::new(), &mut order)
+                .map_err(|cycle| EngineError::Cycle { pipeline: self.name.clone(), cycle })?;
+        }
+        Ok(order)
+    }
+
+    pub fn stage(&self, name: &str) -> Result<&Stage, EngineError> {
+        self.stages
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| EngineError::UnknownStage { pipeline: self.name.clone(), stage: name.to_string() })
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The stages to run for `target` (it and everything it needs), in dependency order;
+    /// all stages when no target is given.
+    pub fn plan(&self, target: Option<&str>) -> Result<Vec<&Stage>, EngineError> {
+        let Some(target) = target else { return Ok(self.stages.iter().collect()) };
+        self.stage(target)?;
+        let mut wanted = BTreeSet::from([target.to_string()]);
+        for stage in self.stages.iter().rev() {
+            if wanted.contains(&stage.name) {
+                wanted.extend(stage.needs.iter().cloned());
+            }
+        }
+        Ok(self.stages.iter().filter(|s| wanted.contains(&s.name)).collect())
+    }
+}

@@ -1,0 +1,73 @@
+use serde::{Deserialize, Serialize};
+use svna_storage::{FileEntry, Zone};
+
+use crate::pipeline::{DisclosureSpec, Sensitivity};
+
+/// What a run did: written to `runs/<run_id>/run.json` when the run ends, finished or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub pipeline: String,
+    pub pipeline_file: String,
+    pub pipeline_sha256: String,
+    pub contract_version: u32,
+    pub tool_version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub memory_limit_bytes: Option<usize>,
+    /// Staged files each source read, with checksums.
+    pub inputs: Vec<InputRecord>,
+    pub stages: Vec<StageRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Finished,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub source: String,
+    pub dataset: String,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub name: String,
+    pub sql_file: String,
+    pub sql_sha256: String,
+    pub needs: Vec<String>,
+    pub sensitivity: Sensitivity,
+    pub disclosure: Option<DisclosureSpec>,
+    pub output: FileEntry,
+    pub columns: Vec<String>,
+    pub duration_ms: u128,
+    pub tests: Vec<TestRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub name: String,
+    pub passed: bool,
+    pub failing_rows: usize,
+}
+
+pub fn run_record_path(run_id: &str) -> String {
+    Zone::Runs.join(&format!("{run_id}/run.json"))
+}
+
+/// Points at the newest finished run.
+pub fn latest_run_path() -> String {
+    Zone::Runs.join("latest.json")
+}
+
+impl RunRecord {
+    pub fn stage(&self, name: &str) -> Option<&StageRecord> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+}

@@ -1,0 +1,243 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::parquet::arrow::AsyncArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use object_store::buffered::BufWriter;
+use svna_intake::StagedManifest;
+use svna_storage::{FileEntry, Store, Zone};
+
+use crate::error::EngineError;
+use crate::pipeline::{Pipeline, Sensitivity, Stage};
+use crate::record::{InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path};
+use crate::session::{EngineConfig, read_only_sql_options};
+use crate::tables::register_parquet_files;
+
+/// How to run a pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run only this stage and what it needs; all stages when `None`.
+    pub target: Option<String>,
+    pub config: EngineConfig,
+    /// Use this run id instead of a generated one.
+    pub run_id: Option<String>,
+}
+
+/// Runs a pipeline's stages in dependency order against the staged zone and writes the run
+/// record, finished or failed. Row-level stage results go to `work/<run>/`, aggregates to
+/// `outputs/<run>/`; nothing reaches `published/` from here.
+pub async fn run_pipeline(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<RunRecord, EngineError> {
+    let contracts = svna_contracts::v1();
+    let run_id = options.run_id.clone().unwrap_or_else(new_run_id);
+    let mut record = RunRecord {
+        run_id: run_id.clone(),
+        pipeline: pipeline.name.clone(),
+        pipeline_file: pipeline.file.clone(),
+        pipeline_sha256: pipeline.file_sha256.clone(),
+        contract_version: contracts.version,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        finished_at: String::new(),
+        status: RunStatus::Failed,
+        error: None,
+        memory_limit_bytes: options.config.memory_limit,
+        inputs: Vec::new(),
+        stages: Vec::new(),
+    };
+    let result = run_stages(store, pipeline, options, &mut record, progress).await;
+    record.finished_at = chrono::Utc::now().to_rfc3339();
+    match &result {
+        Ok(()) => record.status = RunStatus::Finished,
+        Err(e) => record.error = Some(e.to_string()),
+    }
+    store.put_json_new(&run_record_path(&run_id), &record).await?;
+    result?;
+    store.put_json(&latest_run_path(), &serde_json::json!({ "run_id": run_id })).await?;
+    Ok(record)
+}
+
+async fn run_stages(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    record: &mut RunRecord,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), EngineError> {
+    let stages = pipeline.plan(options.target.as_deref())?;
+    let runtime = options.config.runtime(store)?;
+    let inputs = resolve_inputs(store, pipeline, &stages).await?;
+    record.inputs = inputs.values().cloned().collect();
+    // Where each finished stage's output lives, for the stages that need it.
+    let mut outputs: BTreeMap<String, String> = BTreeMap::new();
+    for (index, stage) in stages.iter().enumerate() {
+        progress(&format!("[{}/{}] stage {}", index + 1, stages.len(), stage.name));
+        let started = Instant::now();
+        let ctx = options.config.session(&runtime);
+        register_needs(&ctx, store, stage, &inputs, &outputs).await?;
+        check_table_references(&ctx, stage)?;
+        let output_path = output_path(&record.run_id, stage);
+        let (entry, columns) = materialise(&ctx, store, stage, &output_path).await?;
+        register_parquet_files(&ctx, store, &stage.name, std::slice::from_ref(&output_path), None).await?;
+        let tests = run_tests(&ctx, stage).await?;
+        outputs.insert(stage.name.clone(), output_path);
+        record.stages.push(StageRecord {
+            name: stage.name.clone(),
+            sql_file: stage.sql_file.display().to_string(),
+            sql_sha256: stage.sql_sha256.clone(),
+            needs: stage.needs.clone(),
+            sensitivity: stage.sensitivity,
+            disclosure: stage.disclosure.clone(),
+            output: entry,
+            columns,
+            duration_ms: started.elapsed().as_millis(),
+            tests: tests.clone(),
+        });
+        if let Some(failed) = tests.iter().find(|t| !t.passed) {
+            return Err(EngineError::TestFailed {
+                stage: stage.name.clone(),
+                test: failed.name.clone(),
+                rows: failed.failing_rows,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("run-{now}-{suffix}")
+}
+
+fn output_path(run_id: &str, stage: &Stage) -> String {
+    let zone = match stage.sensitivity {
+        Sensitivity::RowLevel => Zone::Work,
+        Sensitivity::Aggregate => Zone::Outputs,
+    };
+    zone.join(&format!("{run_id}/{}.parquet", stage.name))
+}
+
+/// The staged files of every source the planned stages read, from committed manifests.
+async fn resolve_inputs(
+    store: &Store,
+    pipeline: &Pipeline,
+    stages: &[&Stage],
+) -> Result<BTreeMap<String, InputRecord>, EngineError> {
+    let mut inputs = BTreeMap::new();
+    for need in stages.iter().flat_map(|s| s.needs.iter()) {
+        let Some(source) = pipeline.source(need) else { continue };
+        if inputs.contains_key(&source.name) {
+            continue;
+        }
+        let version = svna_contracts::v1().version;
+        let manifest = StagedManifest::read(store, &source.dataset, version)
+            .await
+            .map_err(|e| EngineError::Config(e.to_string()))?;
+        let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
+        if files.is_empty() {
+            return Err(EngineError::MissingSource { source_name: source.name.clone(), dataset: source.dataset.clone() });
+        }
+        let input = InputRecord { source: source.name.clone(), dataset: source.dataset.clone(), files };
+        inputs.insert(source.name.clone(), input);
+    }
+    Ok(inputs)
+}
+
+async fn register_needs(
+    ctx: &SessionContext,
+    store: &Store,
+    stage: &Stage,
+    inputs: &BTreeMap<String, InputRecord>,
+    outputs: &BTreeMap<String, String>,
+) -> Result<(), EngineError> {
+    for need in &stage.needs {
+        if let Some(input) = inputs.get(need) {
+            let schema = svna_contracts::v1()
+                .dataset(&input.dataset)
+                .map_err(|e| EngineError::Config(e.to_string()))?
+                .arrow_schema();
+            let files: Vec<String> = input.files.iter().map(|f| f.path.clone()).collect();
+            register_parquet_files(ctx, store, need, &files, Some(schema)).await?;
+        } else if let Some(path) = outputs.get(need) {
+            register_parquet_files(ctx, store, need, std::slice::from_ref(path), None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses SQL that reads a table the stage did not declare, before running anything.
+fn check_table_references(ctx: &SessionContext, stage: &Stage) -> Result<(), EngineError> {
+    let state = ctx.state();
+    let statement = state
+        .sql_to_statement(&stage.sql, &datafusion::config::Dialect::Generic)
+        .map_err(|e| sql_error(stage, e))?;
+    let references = state.resolve_table_references(&statement).map_err(|e| sql_error(stage, e))?;
+    for table in references {
+        let name = table.table().to_string();
+        if !stage.needs.contains(&name) {
+            return Err(EngineError::UnknownTable {
+                stage: stage.name.clone(),
+                file: stage.sql_file.display().to_string(),
+                table: table.to_string(),
+                needs: stage.needs.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn sql_error(stage: &Stage, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Sql { stage: stage.name.clone(), file: stage.sql_file.display().to_string(), message: e.to_string() }
+}
+
+/// Executes the stage and streams its result into one Parquet object; the object becomes
+/// visible only when complete (multipart upload / rename), so no reader sees half a file.
+async fn materialise(
+    ctx: &SessionContext,
+    store: &Store,
+    stage: &Stage,
+    path: &str,
+) -> Result<(FileEntry, Vec<String>), EngineError> {
+    let df: DataFrame = ctx
+        .sql_with_options(&stage.sql, read_only_sql_options())
+        .await
+        .map_err(|e| sql_error(stage, e))?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut stream = df.execute_stream().await.map_err(|e| sql_error(stage, e))?;
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let object = BufWriter::new(store.object_store(), store.path(path));
+    let mut writer = AsyncArrowWriter::try_new(object, schema, Some(props)).map_err(|e| sql_error(stage, e))?;
+    let mut rows = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| sql_error(stage, e))?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).await.map_err(|e| sql_error(stage, e))?;
+    }
+    writer.close().await.map_err(|e| sql_error(stage, e))?;
+    Ok((store.file_entry(path, Some(rows)).await?, columns))
+}
+
+async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord>, EngineError> {
+    let mut results = Vec::new();
+    for test in &stage.tests {
+        let df = ctx
+            .sql_with_options(&test.sql, read_only_sql_options())
+            .await
+            .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
+        let batches = df.collect().await.map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
+        let failing_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        results.push(TestRecord { name: test.name.clone(), passed: failing_rows == 0, failing_rows });
+    }
+    Ok(results)
+}

@@ -1,0 +1,98 @@
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use svna_storage::Store;
+
+use crate::error::EngineError;
+
+/// Settings of the DataFusion runtime svna runs stages in.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Memory limit for query execution in bytes; operators that can spill (sorts,
+    /// aggregations, sort-merge joins) spill to disk beyond it. `None`: no limit.
+    pub memory_limit: Option<usize>,
+    /// Where spill files go; the OS temporary directory when `None`.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Parallelism; the number of cores when `None`.
+    pub target_partitions: Option<usize>,
+}
+
+impl EngineConfig {
+    /// The runtime shared by every stage of a run: one memory pool, one disk manager, and the
+    /// store registered by URL so tables can be addressed the same way on a cluster.
+    pub fn runtime(&self, store: &Store) -> Result<Arc<RuntimeEnv>, EngineError> {
+        let mut builder = RuntimeEnvBuilder::new();
+        if let Some(limit) = self.memory_limit {
+            builder = builder.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let disk = match &self.spill_dir {
+            Some(dir) => DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            None => DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
+        };
+        let runtime = builder
+            .with_disk_manager_builder(disk)
+            .build_arc()
+            .map_err(|e| EngineError::Config(format!("cannot start the query runtime: {e}")))?;
+        runtime.register_object_store(store.base_url(), store.object_store());
+        Ok(runtime)
+    }
+
+    /// A fresh session for one stage: only the tables the stage needs get registered in it.
+    pub fn session(&self, runtime: &Arc<RuntimeEnv>) -> SessionContext {
+        let mut config = SessionConfig::new().with_information_schema(false);
+        if let Some(n) = self.target_partitions {
+            config = config.with_target_partitions(n);
+        }
+        // Joins that cannot fit in memory must not fail: prefer sort-merge joins, which spill,
+        // when a memory limit is set.
+        if self.memory_limit.is_some() {
+            config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
+        }
+        SessionContext::new_with_config_rt(config, Arc::clone(runtime))
+    }
+}
+
+/// Stage SQL is a read-only query: no DDL (CREATE/DROP), no DML (INSERT/COPY), no SET.
+pub fn read_only_sql_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Parses sizes such as `2GiB`, `512MiB`, `1.5G`, `1000000`.
+pub fn parse_byte_size(text: &str) -> Result<usize, EngineError> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| EngineError::Config(format!("`{text}` is not a size such as 2GiB or 512MiB")))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(EngineError::Config(format!("unknown size unit `{other}` in `{text}`"))),
+    };
+    Ok((number * factor) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_byte_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_byte_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_byte_size("1.5g").unwrap(), 3 << 29);
+        assert_eq!(parse_byte_size("1000").unwrap(), 1000);
+        assert!(parse_byte_size("lots").is_err());
+        assert!(parse_byte_size("2PB").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+use thiserror::Error;
+
+/// Intake failures; each names the file (and line where there is one).
+#[derive(Debug, Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Storage(#[from] svna_storage::StorageError),
+    #[error(transparent)]
+    Contract(#[from] svna_contracts::ContractError),
+    #[error("{file}: cannot read CSV at line {line}: {message}")]
+    Csv { file: String, line: u64, message: String },
+    #[error("{file}: the file is empty (no header row)")]
+    Empty { file: String },
+    #[error("{file}: header does not match contract `{dataset}`: {problems}")]
+    Header { file: String, dataset: String, problems: String },
+    #[error("{file}: cannot write staged Parquet: {message}")]
+    Parquet { file: String, message: String },
+    #[error("{file}: {message}")]
+    Io { file: String, message: String },
+}

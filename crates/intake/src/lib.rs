@@ -1,0 +1,15 @@
+//! svna intake: turns partner CSV extracts into typed, validated Parquet in the staged zone.
+//!
+//! Every row is accounted for: `rows_received = rows_staged + rows_rejected`, and every
+//! rejected row keeps its line, column, rule and reason in the quarantine zone. A staged
+//! dataset becomes visible to pipelines only through its manifest, written last.
+
+mod error;
+mod extract;
+mod load;
+mod staged;
+
+pub use error::IntakeError;
+pub use extract::{ExtractReader, RowCounts, Rejection, read_extract};
+pub use load::{LoadOutcome, load_extract, upload_local_file};
+pub use staged::{LoadRecord, StagedManifest, staged_manifest_path};

@@ -1,0 +1,45 @@
+//! Privacy gates: checks that refuse a release rather than publish something forbidden.
+//! They repeat, independently, what protection should already guarantee.
+
+use svna_disclosure::{CellOutcome, Policy};
+
+use crate::error::PublishError;
+use crate::output_table::OutputTable;
+
+fn is_token(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// No dimension may be a token column of any contract, or hold a token-shaped value.
+pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
+    let token_names: Vec<&str> = svna_contracts::v1()
+        .datasets
+        .iter()
+        .flat_map(|d| d.token_columns().map(|c| c.name.as_str()))
+        .collect();
+    for (name, codes) in table.spec.dimensions.iter().zip(&table.dims) {
+        if token_names.contains(&name.as_str()) || codes.iter().any(|c| is_token(c)) {
+            return Err(PublishError::TokenColumn { table: table.name.clone(), column: name.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Every figure about to be published is one the policy allows on its own.
+pub fn check_published_counts(table: &OutputTable, policy: &Policy, outcomes: &[Vec<CellOutcome>]) -> Result<(), PublishError> {
+    for (count, cells) in table.spec.counts.iter().zip(outcomes) {
+        for outcome in cells {
+            let Some(value) = outcome.value() else { continue };
+            let allowed = match policy {
+                Policy::Threshold { k, zeros_disclosive } => (value == 0 && !zeros_disclosive) || value >= *k,
+                Policy::NhsSmallNumbers => value % 5 == 0 && !(1..=7).contains(&value),
+                Policy::Rounding { base } => value % base == 0,
+                Policy::Midpoint6 => value == 0 || value % 6 == 3,
+            };
+            if !allowed {
+                return Err(PublishError::ForbiddenCount { table: table.name.clone(), column: count.clone(), value });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! svna publish: turns the aggregate outputs of a finished run into a release in the
+//! published zone — disclosure-controlled Parquet and CSV, a checker report and a manifest
+//! with checksums and provenance. Every gate refuses with a reason and writes nothing
+//! visible: the release manifest, written last and never overwritten, is the commit point.
+
+mod error;
+mod gate;
+mod output_table;
+mod protect;
+mod release;
+mod write;
+
+pub use error::PublishError;
+pub use output_table::OutputTable;
+pub use release::{PublishOptions, PublishedTable, ReleaseManifest, publish_run, release_manifest_path};
+
+/// How a withheld cell is shown in published CSV files (the ONS convention for
+/// "confidential"). Parquet files hold NULL.
+pub const SUPPRESSED_MARKER: &str = "[c]";

@@ -1,0 +1,116 @@
+use arrow_array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use svna_engine::DisclosureSpec;
+
+use crate::error::PublishError;
+
+/// An aggregate output as publish sees it: dimension codes as text and counts as
+/// non-negative integers (`None` where the partner withheld the cell).
+#[derive(Debug, Clone)]
+pub struct OutputTable {
+    pub name: String,
+    pub spec: DisclosureSpec,
+    /// Per dimension (in `spec.dimensions` order), the code of every row.
+    pub dims: Vec<Vec<String>>,
+    /// Per count column (in `spec.counts` order), the value of every row.
+    pub counts: Vec<Vec<Option<u64>>>,
+    /// Rows the partner withheld (from `spec.partner_suppressed`).
+    pub partner_withheld: Vec<bool>,
+}
+
+impl OutputTable {
+    pub fn rows(&self) -> usize {
+        self.partner_withheld.len()
+    }
+
+    /// Reads a stage's Parquet output and checks it has exactly the declared columns.
+    pub fn from_parquet(name: &str, spec: &DisclosureSpec, bytes: bytes::Bytes) -> Result<Self, PublishError> {
+        let file_error = |e: &dyn std::fmt::Display| PublishError::File { path: name.to_string(), message: e.to_string() };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .map_err(|e| file_error(&e))?
+            .build()
+            .map_err(|e| file_error(&e))?;
+        let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(|e| file_error(&e))?;
+        let mut table = OutputTable {
+            name: name.to_string(),
+            spec: spec.clone(),
+            dims: vec![Vec::new(); spec.dimensions.len()],
+            counts: vec![Vec::new(); spec.counts.len()],
+            partner_withheld: Vec::new(),
+        };
+        for batch in &batches {
+            table.check_columns(batch)?;
+            table.append(batch)?;
+        }
+        Ok(table)
+    }
+
+    fn check_columns(&self, batch: &RecordBatch) -> Result<(), PublishError> {
+        let spec = &self.spec;
+        let declared = |c: &str| {
+            spec.dimensions.iter().chain(&spec.counts).any(|d| d == c) || spec.partner_suppressed.as_deref() == Some(c)
+        };
+        for field in batch.schema().fields() {
+            if !declared(field.name()) {
+                return Err(PublishError::UnexpectedColumn { table: self.name.clone(), column: field.name().clone() });
+            }
+        }
+        for column in spec.dimensions.iter().chain(&spec.counts) {
+            if batch.column_by_name(column).is_none() {
+                return Err(PublishError::MissingColumn { table: self.name.clone(), column: column.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, batch: &RecordBatch) -> Result<(), PublishError> {
+        let start = self.rows();
+        for (i, name) in self.spec.dimensions.clone().iter().enumerate() {
+            let text = cast(batch, name, &DataType::Utf8, &self.name)?;
+            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+            for row in 0..text.len() {
+                if text.is_null(row) {
+                    return Err(self.bad(name, start + row, "dimension value is NULL; name unknowns explicitly (e.g. 'Unknown')"));
+                }
+                self.dims[i].push(text.value(row).to_string());
+            }
+        }
+        let partner = match &self.spec.partner_suppressed {
+            Some(flag) => {
+                let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
+                let flags = flags.as_any().downcast_ref::<BooleanArray>().expect("cast to Boolean");
+                (0..flags.len()).map(|r| flags.is_valid(r) && flags.value(r)).collect()
+            }
+            None => vec![false; batch.num_rows()],
+        };
+        for (i, name) in self.spec.counts.clone().iter().enumerate() {
+            let values = cast(batch, name, &DataType::Int64, &self.name)?;
+            let values = values.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+            for row in 0..values.len() {
+                let value = match (values.is_null(row), partner[row]) {
+                    (_, true) => None,
+                    (true, false) => return Err(self.bad(name, start + row, "count is NULL but the cell is not marked partner-suppressed")),
+                    (false, false) => Some(u64::try_from(values.value(row)).map_err(|_| self.bad(name, start + row, "count is negative"))?),
+                };
+                self.counts[i].push(value);
+            }
+        }
+        self.partner_withheld.extend(partner);
+        Ok(())
+    }
+
+    fn bad(&self, column: &str, row: usize, message: &str) -> PublishError {
+        PublishError::BadValue { table: self.name.clone(), column: column.to_string(), row, message: message.to_string() }
+    }
+}
+
+fn cast(batch: &RecordBatch, column: &str, to: &DataType, table: &str) -> Result<arrow_array::ArrayRef, PublishError> {
+    let array = batch.column_by_name(column).expect("checked by check_columns");
+    arrow_cast::cast(array, to).map_err(|e| PublishError::BadValue {
+        table: table.to_string(),
+        column: column.to_string(),
+        row: 0,
+        message: format!("cannot read as {to}: {e}"),
+    })
+}

@@ -1,0 +1,96 @@
+//! Builds the disclosure-control release from the run's aggregate outputs and maps the
+//! outcome back to rows. Tables with the same policy are protected jointly (shared margins
+//! are one quantity); each count column is its own table, measured as `<measure>.<count>`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use svna_disclosure::{AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, Policy, ProtectOptions, Release, Table, protect};
+
+use crate::error::PublishError;
+use crate::output_table::OutputTable;
+
+/// Outcomes per table, per count column, per row; plus one audit per policy group.
+pub struct Protected {
+    pub outcomes: Vec<Vec<Vec<CellOutcome>>>,
+    pub audits: Vec<(Policy, AuditReport)>,
+}
+
+/// The disclosure policy an output declares.
+pub fn policy_of(table: &OutputTable) -> Result<Policy, PublishError> {
+    let spec = &table.spec;
+    match spec.policy.as_str() {
+        "threshold" => Ok(Policy::threshold(spec.k.unwrap_or(5))),
+        "nhs" => Ok(Policy::NhsSmallNumbers),
+        "round" => Ok(Policy::Rounding { base: spec.base.unwrap_or(5) }),
+        "midpoint6" => Ok(Policy::Midpoint6),
+        other => Err(PublishError::UnknownPolicy { table: table.name.clone(), policy: other.to_string() }),
+    }
+}
+
+fn part_name(table: &OutputTable, count: &str) -> String {
+    format!("{}.{count}", table.name)
+}
+
+pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError> {
+    let mut groups: BTreeMap<String, (Policy, Vec<usize>)> = BTreeMap::new();
+    for (index, table) in tables.iter().enumerate() {
+        let policy = policy_of(table)?;
+        let key = serde_json::to_string(&policy).expect("policies serialise");
+        groups.entry(key).or_insert_with(|| (policy, Vec::new())).1.push(index);
+    }
+    let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = vec![Vec::new(); tables.len()];
+    let mut audits = Vec::new();
+    for (policy, members) in groups.into_values() {
+        let release = Release::new(members.iter().flat_map(|&i| disclosure_tables(&tables[i])).collect::<Result<_, _>>()?);
+        let protection = protect(&release, &ProtectOptions::new(policy.clone()))?;
+        let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protection
+            .tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.cells.iter().map(|(c, o)| (c, *o)).collect()))
+            .collect();
+        for &i in &members {
+            let table = &tables[i];
+            outcomes[i] = table
+                .spec
+                .counts
+                .iter()
+                .map(|count| {
+                    let cells = &by_table[part_name(table, count).as_str()];
+                    (0..table.rows()).map(|row| cells[&coords(table, row)]).collect()
+                })
+                .collect();
+        }
+        audits.push((policy, protection.audit));
+    }
+    Ok(Protected { outcomes, audits })
+}
+
+fn coords(table: &OutputTable, row: usize) -> Vec<String> {
+    table.dims.iter().map(|d| d[row].clone()).collect()
+}
+
+fn disclosure_tables(table: &OutputTable) -> Vec<Result<Table, PublishError>> {
+    table.spec.counts.iter().enumerate().map(|(c, count)| {
+        let total = &table.spec.total;
+        let dims = table
+            .spec
+            .dimensions
+            .iter()
+            .zip(&table.dims)
+            .map(|(name, codes)| {
+                let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
+                Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
+            })
+            .collect();
+        let measure = format!("{}.{count}", table.spec.measure.as_deref().unwrap_or(&table.name));
+        let mut part = Table::new(part_name(table, count), measure, dims);
+        for row in 0..table.rows() {
+            let value = match table.counts[c][row] {
+                Some(v) => CellValue::Count(v),
+                None => CellValue::Partner { nonempty: false },
+            };
+            part.insert(coords(table, row), value)?;
+        }
+        Ok(part)
+    }).collect()
+}

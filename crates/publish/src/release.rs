@@ -1,0 +1,212 @@
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use svna_disclosure::{AuditReport, CellOutcome, Policy};
+use svna_engine::{DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path};
+use svna_storage::{FileEntry, Store, Zone, sha256_hex};
+
+use crate::error::PublishError;
+use crate::gate::{check_no_tokens, check_published_counts};
+use crate::output_table::OutputTable;
+use crate::protect::{policy_of, protect_outputs};
+use crate::write::{csv_bytes, parquet_bytes, published_batch};
+
+/// What to publish.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    /// The run; the latest finished run when `None`.
+    pub run_id: Option<String>,
+    /// The release name; `<pipeline>-<run id>` when `None`.
+    pub release: Option<String>,
+}
+
+/// The release manifest: every published file with its checksum, and where every number
+/// came from (run record, staged inputs, SQL, policies).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseManifest {
+    pub release: String,
+    pub created_at: String,
+    pub tool_version: String,
+    pub run_id: String,
+    pub run_record: FileEntry,
+    pub pipeline: String,
+    pub pipeline_sha256: String,
+    pub contract_version: u32,
+    pub inputs: Vec<svna_engine::InputRecord>,
+    pub sql: Vec<SqlHash>,
+    pub tables: Vec<PublishedTable>,
+    pub disclosure_report: Vec<FileEntry>,
+    pub withheld_cells: usize,
+    pub published_cells: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SqlHash {
+    pub stage: String,
+    pub sql_file: String,
+    pub sql_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedTable {
+    pub name: String,
+    pub disclosure: DisclosureSpec,
+    pub parquet: FileEntry,
+    pub csv: FileEntry,
+    pub cells: usize,
+    pub withheld: usize,
+}
+
+pub fn release_manifest_path(release: &str) -> String {
+    Zone::Published.join(&format!("{release}/manifest.json"))
+}
+
+/// Publishes the aggregate outputs of a finished run as a new release.
+pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<ReleaseManifest, PublishError> {
+    let run_id = match &options.run_id {
+        Some(id) => id.clone(),
+        None => {
+            let latest: serde_json::Value = store.get_json(&latest_run_path(), "the latest-run pointer").await?;
+            latest["run_id"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let record_path = run_record_path(&run_id);
+    let record_bytes = store.get(&record_path).await?;
+    let record: RunRecord = serde_json::from_slice(&record_bytes)
+        .map_err(|e| PublishError::File { path: record_path.clone(), message: e.to_string() })?;
+    if record.status != RunStatus::Finished {
+        return Err(PublishError::RunNotFinished { run_id, status: format!("{:?}", record.status).to_lowercase() });
+    }
+    let release = options.release.clone().unwrap_or_else(|| format!("{}-{run_id}", record.pipeline));
+    if store.exists(&release_manifest_path(&release)).await? {
+        return Err(PublishError::ReleaseExists { name: release });
+    }
+
+    let tables = read_outputs(store, &record).await?;
+    let protected = protect_outputs(&tables)?;
+    for (policy, audit) in &protected.audits {
+        if !audit.pass {
+            return Err(PublishError::AuditFailed { failing: audit.failing });
+        }
+        let _ = policy;
+    }
+    for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
+        check_published_counts(table, &policy_of(table)?, outcomes)?;
+    }
+
+    let prefix = Zone::Published.join(&release);
+    let mut published = Vec::new();
+    for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
+        published.push(write_table(store, &prefix, table, outcomes).await?);
+    }
+    // The full audit (true values, primary/secondary classes) stays with the run; the
+    // release carries only what an outsider could compute from the release itself.
+    let internal = Zone::Runs.join(&format!("{run_id}/disclosure_audit-{release}.json"));
+    store.put_json(&internal, &protected.audits).await?;
+    let disclosure_report = write_public_report(store, &prefix, &protected.audits).await?;
+
+    let withheld_cells = published.iter().map(|t| t.withheld).sum();
+    let published_cells = published.iter().map(|t| t.cells - t.withheld).sum();
+    let manifest = ReleaseManifest {
+        release: release.clone(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: run_id.clone(),
+        run_record: FileEntry { path: record_path, sha256: sha256_hex(&record_bytes), size: record_bytes.len() as u64, rows: None },
+        pipeline: record.pipeline.clone(),
+        pipeline_sha256: record.pipeline_sha256.clone(),
+        contract_version: record.contract_version,
+        inputs: record.inputs.clone(),
+        sql: record
+            .stages
+            .iter()
+            .map(|s| SqlHash { stage: s.name.clone(), sql_file: s.sql_file.clone(), sql_sha256: s.sql_sha256.clone() })
+            .collect(),
+        tables: published,
+        disclosure_report,
+        withheld_cells,
+        published_cells,
+    };
+    store
+        .put_json_new(&release_manifest_path(&release), &manifest)
+        .await
+        .map_err(|e| match e {
+            svna_storage::StorageError::AlreadyExists { .. } => PublishError::ReleaseExists { name: release.clone() },
+            other => other.into(),
+        })?;
+    Ok(manifest)
+}
+
+/// Reads every aggregate output of the run, checking each against the run record's
+/// checksum first, and refusing token columns.
+async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTable>, PublishError> {
+    let mut tables = Vec::new();
+    for stage in &record.stages {
+        if stage.sensitivity == Sensitivity::RowLevel {
+            continue;
+        }
+        let spec = stage.disclosure.as_ref().ok_or_else(|| PublishError::RowLevel { stage: stage.name.clone() })?;
+        let bytes = store.get(&stage.output.path).await?;
+        let actual = sha256_hex(&bytes);
+        if actual != stage.output.sha256 {
+            return Err(PublishError::Tampered { path: stage.output.path.clone(), expected: stage.output.sha256.clone(), actual });
+        }
+        let table = OutputTable::from_parquet(&stage.name, spec, bytes)?;
+        check_no_tokens(&table)?;
+        tables.push(table);
+    }
+    Ok(tables)
+}
+
+async fn write_table(store: &Store, prefix: &str, table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Result<PublishedTable, PublishError> {
+    let batch = published_batch(table, outcomes);
+    let parquet_path = format!("{prefix}/tables/{}.parquet", table.name);
+    let csv_path = format!("{prefix}/tables/{}.csv", table.name);
+    let rows = Some(table.rows() as u64);
+    let parquet = entry(store, &parquet_path, parquet_bytes(&table.name, &batch)?, rows).await?;
+    let csv = entry(store, &csv_path, csv_bytes(table, outcomes)?, rows).await?;
+    let cells = outcomes.iter().map(Vec::len).sum();
+    let withheld = outcomes.iter().flatten().filter(|o| o.value().is_none()).count();
+    Ok(PublishedTable { name: table.name.clone(), disclosure: table.spec.clone(), parquet, csv, cells, withheld })
+}
+
+async fn entry(store: &Store, path: &str, bytes: Bytes, rows: Option<u64>) -> Result<FileEntry, PublishError> {
+    let entry = FileEntry { path: path.to_string(), sha256: sha256_hex(&bytes), size: bytes.len() as u64, rows };
+    store.put(path, bytes).await?;
+    Ok(entry)
+}
+
+/// One row per withheld cell with the interval an attacker can derive from the release:
+/// no true values, and no primary/secondary distinction (which would mark the small cells).
+#[derive(Debug, Serialize)]
+struct PublicAuditRow<'a> {
+    quantity: &'a str,
+    tables: String,
+    low: Option<u64>,
+    high: Option<u64>,
+    pass: bool,
+}
+
+async fn write_public_report(store: &Store, prefix: &str, audits: &[(Policy, AuditReport)]) -> Result<Vec<FileEntry>, PublishError> {
+    let rows: Vec<PublicAuditRow> = audits
+        .iter()
+        .flat_map(|(_, audit)| audit.cells.iter())
+        .filter(|c| c.published.is_none())
+        .map(|c| PublicAuditRow { quantity: &c.identity, tables: c.tables.join(";"), low: c.low, high: c.high, pass: c.pass })
+        .collect();
+    let summary = serde_json::json!({
+        "pass": audits.iter().all(|(_, a)| a.pass),
+        "policies": audits.iter().map(|(p, a)| serde_json::json!({ "policy": p, "protection_level": a.protection_level, "method": a.method })).collect::<Vec<_>>(),
+        "withheld": rows,
+    });
+    let json = Bytes::from(serde_json::to_vec_pretty(&summary).expect("report serialises"));
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| PublishError::File { path: format!("{prefix}/disclosure_report.csv"), message: e.to_string() };
+    for row in &rows {
+        csv.serialize(row).map_err(io)?;
+    }
+    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File { path: prefix.to_string(), message: e.to_string() })?);
+    Ok(vec![
+        entry(store, &format!("{prefix}/disclosure_report.json"), json, None).await?,
+        entry(store, &format!("{prefix}/disclosure_report.csv"), csv, Some(rows.len() as u64)).await?,
+    ])
+}

@@ -1,0 +1,38 @@
+use thiserror::Error;
+
+/// Storage failures, each naming the store location involved.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("`{location}` is not a usable store location: {reason}")]
+    InvalidLocation { location: String, reason: String },
+    #[error("{op} `{path}` failed: {source}")]
+    ObjectStore {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("`{path}` does not exist in the store")]
+    NotFound { path: String },
+    #[error("`{path}` already exists; svna never overwrites it")]
+    AlreadyExists { path: String },
+    #[error("`{path}` is not valid JSON for {what}: {source}")]
+    Json {
+        path: String,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StorageError {
+    pub(crate) fn from_store(op: &'static str, path: &str, source: object_store::Error) -> Self {
+        match source {
+            object_store::Error::NotFound { .. } => StorageError::NotFound { path: path.to_string() },
+            object_store::Error::AlreadyExists { .. } => {
+                StorageError::AlreadyExists { path: path.to_string() }
+            }
+            source => StorageError::ObjectStore { op, path: path.to_string(), source },
+        }
+    }
+}

@@ -1,0 +1,229 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::checksum::Checksummed;
+use crate::error::StorageError;
+use crate::manifest::FileEntry;
+
+/// A store root: an object store plus the prefix svna owns inside it. Paths given to its
+/// methods are relative to that root (e.g. `staged/police_offences/_manifest.json`).
+#[derive(Clone)]
+pub struct Store {
+    location: String,
+    base_url: Url,
+    root: Path,
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("location", &self.location).finish()
+    }
+}
+
+impl Store {
+    /// Opens a store from a URL or a plain directory path (created if missing).
+    /// Cloud credentials and endpoints come from the environment, as the object_store
+    /// builders read them (`AWS_*`, `AZURE_*`, `GOOGLE_*`).
+    pub fn open(location: &str) -> Result<Store, StorageError> {
+        let invalid = |reason: String| StorageError::InvalidLocation {
+            location: location.to_string(),
+            reason,
+        };
+        let url = match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => url,
+            // A plain path (or a Windows drive letter): the local default.
+            _ => local_url(location).map_err(invalid)?,
+        };
+        let (scheme, root) = ObjectStoreScheme::parse(&url).map_err(|e| invalid(e.to_string()))?;
+        let inner: Arc<dyn ObjectStore> = match scheme {
+            ObjectStoreScheme::Local => {
+                let dir = url.to_file_path().map_err(|_| invalid("not a file path".into()))?;
+                std::fs::create_dir_all(&dir).map_err(|e| invalid(e.to_string()))?;
+                Arc::new(LocalFileSystem::new())
+            }
+            ObjectStoreScheme::Memory => Arc::new(InMemory::new()),
+            ObjectStoreScheme::AmazonS3 => Arc::new(
+                AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            ObjectStoreScheme::MicrosoftAzure => Arc::new(
+                MicrosoftAzureBuilder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            ObjectStoreScheme::GoogleCloudStorage => Arc::new(
+                GoogleCloudStorageBuilder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            other => return Err(invalid(format!("{other:?} stores are not supported"))),
+        };
+        let root = Path::parse(root.as_ref()).map_err(|e| invalid(e.to_string()))?;
+        let mut base_url = url.clone();
+        base_url.set_path("/");
+        base_url.set_query(None);
+        Ok(Store { location: url.to_string(), base_url, root, inner })
+    }
+
+    /// The URL the store was opened with.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// `scheme://authority/`: what DataFusion's object store registry is keyed by.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The underlying object store (unprefixed), for registration with DataFusion.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.inner)
+    }
+
+    /// The object path of a root-relative path.
+    pub fn path(&self, relative: &str) -> Path {
+        let relative = relative.trim_matches('/');
+        let tail = Path::from(relative);
+        Path::from_iter(self.root.parts().chain(tail.parts()))
+    }
+
+    /// The full URL of a root-relative path, for registering tables by URL (so a stage
+    /// runs unchanged on a cluster that can reach the same store).
+    pub fn url_of(&self, relative: &str) -> String {
+        format!("{}{}", self.base_url, self.path(relative))
+    }
+
+    /// Writes an object in one atomic put: readers see the old object or the new one,
+    /// never a partial file.
+    pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), StorageError> {
+        let path = self.path(relative);
+        self.inner
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(|e| StorageError::from_store("write", relative, e))?;
+        Ok(())
+    }
+
+    /// Writes an object that must not exist yet (releases, records): fails rather than
+    /// overwrite.
+    pub async fn put_new(&self, relative: &str, bytes: Bytes) -> Result<(), StorageError> {
+        let path = self.path(relative);
+        if self.exists(relative).await? {
+            return Err(StorageError::AlreadyExists { path: relative.to_string() });
+        }
+        let options = PutOptions { mode: PutMode::Create, ..Default::default() };
+        self.inner
+            .put_opts(&path, PutPayload::from(bytes), options)
+            .await
+            .map_err(|e| StorageError::from_store("create", relative, e))?;
+        Ok(())
+    }
+
+    pub async fn get(&self, relative: &str) -> Result<Bytes, StorageError> {
+        let path = self.path(relative);
+        let result = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(|e| StorageError::from_store("read", relative, e))?;
+        result.bytes().await.map_err(|e| StorageError::from_store("read", relative, e))
+    }
+
+    pub async fn exists(&self, relative: &str) -> Result<bool, StorageError> {
+        match self.inner.head(&self.path(relative)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(StorageError::from_store("inspect", relative, e)),
+        }
+    }
+
+    /// Root-relative paths of every object under a root-relative prefix, sorted.
+    pub async fn list(&self, relative_prefix: &str) -> Result<Vec<String>, StorageError> {
+        let prefix = self.path(relative_prefix);
+        let root_parts = self.root.parts().count();
+        let mut paths: Vec<String> = self
+            .inner
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location.parts().skip(root_parts).map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+            .try_collect()
+            .await
+            .map_err(|e| StorageError::from_store("list", relative_prefix, e))?;
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// Streams an object through SHA-256 without holding it in memory.
+    pub async fn checksum(&self, relative: &str) -> Result<Checksummed, StorageError> {
+        let path = self.path(relative);
+        let result = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(|e| StorageError::from_store("read", relative, e))?;
+        let mut stream = result.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| StorageError::from_store("read", relative, e))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Checksummed { sha256: hex::encode(hasher.finalize()), size })
+    }
+
+    /// A manifest entry for an object already in the store.
+    pub async fn file_entry(&self, relative: &str, rows: Option<u64>) -> Result<FileEntry, StorageError> {
+        let sum = self.checksum(relative).await?;
+        Ok(FileEntry { path: relative.to_string(), sha256: sum.sha256, size: sum.size, rows })
+    }
+
+    /// Writes pretty JSON atomically: used for manifests and records, the commit points.
+    pub async fn put_json<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), StorageError> {
+        self.put(relative, json_bytes(relative, value)?).await
+    }
+
+    /// Like [`Store::put_json`] but never overwrites.
+    pub async fn put_json_new<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), StorageError> {
+        self.put_new(relative, json_bytes(relative, value)?).await
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, relative: &str, what: &'static str) -> Result<T, StorageError> {
+        let bytes = self.get(relative).await?;
+        serde_json::from_slice(&bytes).map_err(|source| StorageError::Json { path: relative.to_string(), what, source })
+    }
+}
+
+fn json_bytes<T: Serialize>(relative: &str, value: &T) -> Result<Bytes, StorageError> {
+    let mut text = serde_json::to_vec_pretty(value).map_err(|source| StorageError::Json {
+        path: relative.to_string(),
+        what: "serialisation",
+        source,
+    })?;
+    text.push(b'\n');
+    Ok(Bytes::from(text))
+}
+
+fn local_url(location: &str) -> Result<Url, String> {
+    let path = std::path::Path::new(location);
+    std::fs::create_dir_all(path).map_err(|e| format!("cannot create directory: {e}"))?;
+    let absolute = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    Url::from_directory_path(&absolute).map_err(|_| "not an absolute path".to_string())
+}

@@ -1,0 +1,439 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use svna_contracts::v1;
+use svna_engine::{EngineConfig, Pipeline, RunOptions, parse_byte_size, run_pipeline};
+use svna_intake::{ExtractReader, LoadOutcome, Rejection, load_extract, read_extract, upload_local_file};
+use svna_publish::{PublishOptions, ReleaseManifest, publish_run};
+use svna_storage::{Store, Zone};
+
+use crate::Outcome;
+use crate::report::{Progress, print_table};
+
+/// The pipeline shipped with svna, used when `--pipeline` is not given.
+pub const DEFAULT_PIPELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/sna.toml");
+/// svna's own definitions (offence codes, age bands), loaded as reference datasets.
+pub const DEFINITIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/definitions");
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Directory to write `<dataset>.csv` files into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Volume: 1 is about one county over five years (~1M rows in all).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Real ONS LSOA->ward->district lookup CSV; without it a county is invented.
+    #[arg(long)]
+    pub lookup: Option<PathBuf>,
+    /// Real IMD 2019 rank CSV (with --lookup).
+    #[arg(long)]
+    pub imd: Option<PathBuf>,
+    /// First year of the period.
+    #[arg(long, default_value_t = 2019)]
+    pub start_year: i32,
+    /// Number of years.
+    #[arg(long, default_value_t = 5)]
+    pub years: u32,
+}
+
+impl SynthArgs {
+    pub fn config(&self) -> svna_synth::SynthConfig {
+        let geography = match &self.lookup {
+            Some(lookup) => svna_synth::Geography::lincolnshire(lookup.clone(), self.imd.clone()),
+            None => svna_synth::Geography::Invented,
+        };
+        svna_synth::SynthConfig { seed: self.seed, scale: self.scale, start_year: self.start_year, years: self.years, geography }
+    }
+}
+
+pub fn synth(args: SynthArgs) -> Result<Outcome> {
+    let progress = Progress::new(false);
+    let summary = svna_synth::write_to_dir(&args.config(), &args.out, &mut |dataset, rows| {
+        progress.step(&format!("synth: {dataset} {rows} rows"))
+    })
+    .with_context(|| format!("writing synthetic extracts to {}", args.out.display()))?;
+    progress.finish();
+    let rows: Vec<Vec<String>> = summary.rows.iter().map(|(d, n)| vec![d.clone(), n.to_string()]).collect();
+    println!("Wrote synthetic extracts to {}", args.out.display());
+    print_table(&["dataset", "rows"], &rows);
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Contract dataset the files claim to be (see `svna contracts`).
+    #[arg(long)]
+    pub dataset: String,
+    /// CSV files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Problems listed per rule before only counting them.
+    #[arg(long, default_value_t = 10)]
+    pub max_per_rule: usize,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn validate(args: ValidateArgs) -> Result<Outcome> {
+    let dataset = v1().dataset(&args.dataset)?;
+    let mut all_valid = true;
+    let mut reports = Vec::new();
+    for path in &args.files {
+        let file = path.display().to_string();
+        let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+        let mut rejects: Vec<Rejection> = Vec::new();
+        let options = ExtractReader { dataset, file: &file, batch_rows: 65_536 };
+        let result = read_extract(std::io::BufReader::new(reader), &options, |_| Ok(()), |r| rejects.push(r));
+        let (counts, refused) = match result {
+            Ok(counts) => (Some(counts), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let valid = refused.is_none() && rejects.is_empty();
+        all_valid &= valid;
+        reports.push(serde_json::json!({
+            "file": file,
+            "valid": valid,
+            "refused": refused,
+            "rows_received": counts.as_ref().map(|c| c.received),
+            "rows_valid": counts.as_ref().map(|c| c.accepted),
+            "rows_invalid": counts.as_ref().map(|c| c.rejected),
+            "problems": limited(&rejects, args.max_per_rule).iter().map(|r| serde_json::json!({
+                "line": r.line, "column": r.column, "rule": r.rule, "message": r.message })).collect::<Vec<_>>(),
+            "problems_by_rule": count_by_rule(&rejects),
+        }));
+        if !args.json {
+            print_validation(&file, refused.as_deref(), counts.as_ref(), &rejects, args.max_per_rule);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if all_valid { Outcome::Ok } else { Outcome::Finding })
+}
+
+fn count_by_rule(rejects: &[Rejection]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in rejects {
+        *counts.entry(format!("{}:{}", r.column, r.rule)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn limited(rejects: &[Rejection], per_rule: usize) -> Vec<&Rejection> {
+    let mut seen = std::collections::BTreeMap::new();
+    rejects
+        .iter()
+        .filter(|r| {
+            let n = seen.entry((r.column.as_str(), r.rule.as_str())).or_insert(0usize);
+            *n += 1;
+            *n <= per_rule
+        })
+        .collect()
+}
+
+fn print_validation(file: &str, refused: Option<&str>, counts: Option<&svna_intake::RowCounts>, rejects: &[Rejection], per_rule: usize) {
+    if let Some(reason) = refused {
+        println!("{file}: REFUSED: {reason}");
+        return;
+    }
+    let counts = counts.expect("counts exist when not refused");
+    if rejects.is_empty() {
+        println!("{file}: valid ({} rows)", counts.received);
+        return;
+    }
+    println!("{file}: {} of {} rows invalid", counts.rejected, counts.received);
+    for r in limited(rejects, per_rule) {
+        println!("  {file}:{}: column `{}`: {} [{}]", r.line, r.column, r.message, r.rule);
+    }
+    for (rule, n) in count_by_rule(rejects) {
+        if n > per_rule {
+            println!("  ... {rule}: {n} problems in all");
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    /// Contract dataset of the files.
+    #[arg(long)]
+    pub dataset: String,
+    /// CSV extracts to upload and stage.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Uploads a local file to `landing/<dataset>/<name>` and stages it.
+pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadOutcome> {
+    let contract = v1().dataset(dataset)?;
+    let name = path.file_name().and_then(|n| n.to_str()).context("file has no name")?;
+    let landing = Zone::Landing.join(&format!("{dataset}/{name}"));
+    upload_local_file(store, path, &landing).await?;
+    Ok(load_extract(store, contract, v1().version, &landing).await?)
+}
+
+pub async fn load(args: LoadArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let mut outcomes = Vec::new();
+    for path in &args.files {
+        outcomes.push(load_one(&store, &args.dataset, path).await.with_context(|| format!("loading {}", path.display()))?);
+    }
+    let clean = outcomes.iter().all(|o| o.record.rows_rejected == 0 && o.record.refused.is_none());
+    if args.json {
+        let records: Vec<_> = outcomes.iter().map(|o| serde_json::json!({ "record": o.record_json(), "resend_of": o.resend_of })).collect();
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        print_loads(&args.dataset, &outcomes);
+    }
+    Ok(if clean { Outcome::Ok } else { Outcome::Finding })
+}
+
+trait RecordJson {
+    fn record_json(&self) -> serde_json::Value;
+}
+
+impl RecordJson for LoadOutcome {
+    fn record_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.record).expect("load records serialise")
+    }
+}
+
+pub fn print_loads(dataset: &str, outcomes: &[LoadOutcome]) {
+    let rows: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|o| {
+            let r = &o.record;
+            let note = match (&o.resend_of, &r.refused, &r.rejects_path) {
+                (Some(previous), _, _) => format!("resend of {previous}: not staged again"),
+                (_, Some(reason), _) => format!("REFUSED: {reason}"),
+                (_, _, Some(path)) => format!("rejected rows listed in {path}"),
+                _ => String::new(),
+            };
+            vec![dataset.to_string(), r.source.path.clone(), r.rows_received.to_string(), r.rows_staged.to_string(), r.rows_rejected.to_string(), note]
+        })
+        .collect();
+    print_table(&["dataset", "source", "received", "staged", "rejected", "note"], &rows);
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    /// Pipeline file (TOML).
+    #[arg(long, default_value = DEFAULT_PIPELINE)]
+    pub pipeline: PathBuf,
+    /// Run only this stage (and the stages it needs).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Query memory limit, e.g. 2GiB; beyond it operators spill to disk.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Directory for spill files (default: the OS temporary directory).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RunArgs {
+    pub fn options(&self) -> Result<RunOptions> {
+        let memory_limit = self.memory_limit.as_deref().map(parse_byte_size).transpose()?;
+        let config = EngineConfig { memory_limit, spill_dir: self.spill_dir.clone(), target_partitions: None };
+        Ok(RunOptions { target: self.stage.clone(), config, run_id: None })
+    }
+}
+
+pub async fn run(args: RunArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let pipeline = Pipeline::load(&args.pipeline)?;
+    let progress = Progress::new(args.json);
+    let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| progress.step(m)).await;
+    progress.finish();
+    let record = record?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+    } else {
+        println!("Run {} of pipeline `{}` finished", record.run_id, record.pipeline);
+        let rows: Vec<Vec<String>> = record
+            .stages
+            .iter()
+            .map(|s| vec![s.name.clone(), format!("{:?}", s.sensitivity), s.output.rows.unwrap_or(0).to_string(), format!("{} ms", s.duration_ms), s.output.path.clone()])
+            .collect();
+        print_table(&["stage", "sensitivity", "rows", "time", "output"], &rows);
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    /// Run to publish (default: the latest finished run).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Release name (default: <pipeline>-<run id>).
+    #[arg(long)]
+    pub release: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn publish(args: PublishArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let manifest = publish_run(&store, &PublishOptions { run_id: args.run.clone(), release: args.release.clone() }).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&manifest)?);
+    } else {
+        print_release(&store, &manifest);
+    }
+    Ok(Outcome::Ok)
+}
+
+pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
+    println!("Release `{}` published from run {}", manifest.release, manifest.run_id);
+    println!("  at {}", store.url_of(&Zone::Published.join(&manifest.release)));
+    let rows: Vec<Vec<String>> = manifest
+        .tables
+        .iter()
+        .map(|t| vec![t.name.clone(), t.disclosure.policy.clone(), t.cells.to_string(), t.withheld.to_string(), t.csv.path.clone()])
+        .collect();
+    print_table(&["table", "policy", "cells", "withheld", "csv"], &rows);
+    println!("  {} cells published, {} withheld (primary and secondary suppression; audit passed)", manifest.published_cells, manifest.withheld_cells);
+}
+
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// Where to write the key (must not exist; created owner-only).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn keygen(args: KeygenArgs) -> Result<Outcome> {
+    let key = svna_pseudonymise::generate_key_file(&args.out)?;
+    println!("Wrote a new linkage key to {}", args.out.display());
+    println!("fingerprint: {}", svna_pseudonymise::fingerprint(&key));
+    println!("Share the key only with partners, never with the hub; share the fingerprint with anyone.");
+    Ok(Outcome::Ok)
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Print a key's fingerprint (one-way; equal keys give equal fingerprints).
+    Fingerprint {
+        /// Key file.
+        file: PathBuf,
+    },
+}
+
+pub fn key(command: KeyCommand) -> Result<Outcome> {
+    match command {
+        KeyCommand::Fingerprint { file } => {
+            let key = svna_pseudonymise::load_key(&file)?;
+            if let Some(mode) = svna_pseudonymise::insecure_permissions(&file)? {
+                eprintln!("warning: {} is readable by others (mode {mode:o}); run chmod 600", file.display());
+            }
+            println!("{}", svna_pseudonymise::fingerprint(&key));
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PseudonymiseArgs {
+    /// Partnership linkage key file (from `svna keygen`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Contract dataset the output must conform to (checked after tokenising).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// SRC=DEST[:KIND[:DOMAIN]]: replace column SRC by tokens in column DEST. KIND: nhs, pnc,
+    /// local (default). DOMAIN: person (default) or offence. Repeatable.
+    #[arg(long = "token", required = true)]
+    pub tokens: Vec<String>,
+    /// Input CSV with identifiers in clear.
+    pub input: PathBuf,
+    /// Output CSV (written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+pub fn pseudonymise(args: PseudonymiseArgs) -> Result<Outcome> {
+    let key = svna_pseudonymise::load_key(&args.key)?;
+    let specs = args
+        .tokens
+        .iter()
+        .map(|t| t.parse::<svna_pseudonymise::TokenSpec>().with_context(|| format!("--token {t}")))
+        .collect::<Result<Vec<_>>>()?;
+    let stats = svna_pseudonymise::pseudonymise_file(&args.input, &args.output, &key, &specs, &Default::default())?;
+    println!("Pseudonymised {} rows ({} tokens) into {}", stats.rows, stats.tokens, args.output.display());
+    if let Some(dataset) = args.dataset {
+        return validate(ValidateArgs { dataset, files: vec![args.output], max_per_rule: 10, json: false });
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct ContractsArgs {
+    /// Show this dataset's columns.
+    pub dataset: Option<String>,
+}
+
+pub fn contracts(args: ContractsArgs) -> Result<Outcome> {
+    let contracts = v1();
+    match args.dataset {
+        None => {
+            println!("Data contracts, version {}", contracts.version);
+            let rows: Vec<Vec<String>> = contracts
+                .datasets
+                .iter()
+                .map(|d| vec![d.name.clone(), format!("{:?}", d.kind), d.partner.clone(), d.description.clone()])
+                .collect();
+            print_table(&["dataset", "kind", "from", "description"], &rows);
+        }
+        Some(name) => {
+            let d = contracts.dataset(&name)?;
+            println!("{} ({:?}, from {}): {}", d.name, d.kind, d.partner, d.description);
+            let rows: Vec<Vec<String>> = d
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut rule = format!("{:?}", c.ty).to_lowercase();
+                    if !c.values.is_empty() {
+                        rule = format!("one of {}", c.values.join(", "));
+                    }
+                    if c.min.is_some() || c.max.is_some() {
+                        rule = format!("{rule} {}..={}", c.min.map_or(String::new(), |v| v.to_string()), c.max.map_or(String::new(), |v| v.to_string()));
+                    }
+                    vec![c.name.clone(), if c.required { "yes".into() } else { "no".into() }, rule, c.description.clone()]
+                })
+                .collect();
+            print_table(&["column", "required", "rule", "notes"], &rows);
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Fails unless every loaded file was fully staged (used by the demo, whose data is clean).
+pub fn ensure_clean(outcomes: &[LoadOutcome]) -> Result<()> {
+    for o in outcomes {
+        if let Some(reason) = &o.record.refused {
+            bail!("{} was refused: {reason}", o.record.source.path);
+        }
+        if o.record.rows_rejected > 0 {
+            bail!("{}: {} rows rejected (see {:?})", o.record.source.path, o.record.rows_rejected, o.record.rejects_path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `svna demo`: the whole flow on synthetic data in a local store, as a partnership would
+//! run it: partners' extracts -> load (validate + stage) -> run the pipeline -> publish.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use svna_engine::{EngineConfig, Pipeline, RunOptions, run_pipeline};
+use svna_publish::{PublishOptions, publish_run};
+use svna_storage::Store;
+
+use crate::Outcome;
+use crate::commands::{DEFAULT_PIPELINE, DEFINITIONS_DIR, SynthArgs, ensure_clean, load_one, print_loads, print_release};
+use crate::report::Progress;
+
+/// Marks a directory the demo created, so a rerun may safely replace it.
+const MARKER: &str = ".svna-demo";
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Working directory: extracts/ (partner files) and store/ (the local object store).
+    #[arg(long, default_value = "svna-demo")]
+    pub dir: PathBuf,
+    /// Random seed of the synthetic data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Volume: 1 is about one county over five years (~1M rows).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Use real geography from this ONS LSOA lookup (Lincolnshire's districts).
+    #[arg(long)]
+    pub lookup: Option<PathBuf>,
+    /// Real IMD 2019 ranks (with --lookup).
+    #[arg(long)]
+    pub imd: Option<PathBuf>,
+    /// Pipeline file.
+    #[arg(long, default_value = DEFAULT_PIPELINE)]
+    pub pipeline: PathBuf,
+}
+
+pub async fn run(args: DemoArgs) -> Result<Outcome> {
+    let started = Instant::now();
+    prepare_dir(&args.dir)?;
+    let extracts = args.dir.join("extracts");
+    let store_dir = args.dir.join("store");
+    let store = Store::open(store_dir.to_str().context("demo directory is not UTF-8")?)?;
+    let progress = Progress::new(false);
+
+    println!("1/4 Partners: writing synthetic extracts (seed {}, scale {})", args.seed, args.scale);
+    let synth = SynthArgs {
+        out: extracts.clone(),
+        seed: args.seed,
+        scale: args.scale,
+        lookup: args.lookup.clone(),
+        imd: args.imd.clone(),
+        start_year: 2019,
+        years: 5,
+    };
+    let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| progress.step(&format!("synth {d}: {n} rows")))?;
+    progress.finish();
+    println!("    {} rows in {} files under {}", summary.total_rows(), summary.rows.len(), extracts.display());
+
+    println!("2/4 Hub: validating and staging every extract");
+    let mut files: Vec<(String, PathBuf)> = summary.rows.keys().map(|d| (d.clone(), extracts.join(format!("{d}.csv")))).collect();
+    for definitions in ["sv_offence_codes", "age_bands"] {
+        files.push((definitions.to_string(), Path::new(DEFINITIONS_DIR).join(format!("{definitions}.csv"))));
+    }
+    for (dataset, path) in &files {
+        progress.step(&format!("load {dataset}"));
+        let outcome = load_one(&store, dataset, path).await.with_context(|| format!("loading {}", path.display()))?;
+        ensure_clean(std::slice::from_ref(&outcome))?;
+        progress.finish();
+        print_loads(dataset, std::slice::from_ref(&outcome));
+    }
+
+    println!("3/4 Analysts: running pipeline {}", args.pipeline.display());
+    let pipeline = Pipeline::load(&args.pipeline)?;
+    let options = RunOptions { target: None, config: EngineConfig::default(), run_id: None };
+    let progress = Progress::new(false);
+    let record = run_pipeline(&store, &pipeline, &options, &mut |m| progress.step(m)).await?;
+    progress.finish();
+    for stage in &record.stages {
+        println!("    {:<32} {:>9} rows  {:>6} ms  {}", stage.name, stage.output.rows.unwrap_or(0), stage.duration_ms, stage.output.path);
+    }
+
+    println!("4/4 Coordinator: publishing disclosure-controlled aggregates");
+    let manifest = publish_run(&store, &PublishOptions { run_id: Some(record.run_id.clone()), release: Some(format!("demo-{}", record.run_id)) }).await?;
+    print_release(&store, &manifest);
+    println!();
+    println!("Done in {:.1} s. Published tables (Parquet and CSV) are under {}", started.elapsed().as_secs_f64(), store_dir.join("published").join(&manifest.release).join("tables").display());
+    println!("Run record: {}", store_dir.join("runs").join(&record.run_id).join("run.json").display());
+    Ok(Outcome::Ok)
+}
+
+/// Refuses to touch a non-empty directory the demo did not create; clears its own.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        if !empty && !dir.join(MARKER).exists() {
+            bail!("{} exists and was not made by `svna demo`; choose another --dir", dir.display());
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(MARKER), "created by svna demo; safe to delete\n")?;
+    Ok(())
+}

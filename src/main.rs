@@ -1,0 +1,93 @@
+//! `svna`: the command line of the Serious Violence needs-assessment pipeline.
+//! Thin by design: each command parses arguments and calls one library.
+
+mod commands;
+mod demo;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: 0 ok, 1 a finding (e.g. data rejected by validation), 2 an error.
+pub enum Outcome {
+    Ok,
+    Finding,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "svna",
+    version,
+    about = "Serious Violence strategic needs assessment: pseudonymise, validate, stage, aggregate, protect, publish.",
+    long_about = "svna brings partner data together for a Serious Violence Duty needs assessment.\n\n\
+Partners pseudonymise and validate their extracts on their own machine (keygen, pseudonymise, validate).\n\
+The hub loads them into a store (load), analysts run the SQL pipeline (run), and the coordinator publishes\n\
+only disclosure-controlled aggregates (publish). `svna demo` does all of it on synthetic data.\n\n\
+A STORE is a directory path (the default, local) or a URL: s3://bucket/prefix, az://container/prefix,\n\
+gs://bucket/prefix (credentials from the environment, as AWS_*, AZURE_*, GOOGLE_* variables).\n\n\
+Exit codes: 0 ok, 1 a finding (data rejected, check failed), 2 an error.",
+    after_help = "Start with:  svna demo        (a full run on synthetic data in ./svna-demo)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on synthetic data: synth -> load -> run -> publish.
+    Demo(demo::DemoArgs),
+    /// Write synthetic, contract-conforming partner extracts (deterministic for a seed).
+    Synth(commands::SynthArgs),
+    /// Check extracts against their data contract; print every problem with file, line and column.
+    Validate(commands::ValidateArgs),
+    /// Upload extracts into a store's landing zone and stage their valid rows as typed Parquet.
+    Load(commands::LoadArgs),
+    /// Run a pipeline's SQL stages against the staged data; writes a run record.
+    Run(commands::RunArgs),
+    /// Publish a finished run's aggregates as a disclosure-controlled release.
+    Publish(commands::PublishArgs),
+    /// Create a new partnership linkage key (32 random bytes, owner-only file).
+    Keygen(commands::KeygenArgs),
+    /// Linkage-key tools.
+    #[command(subcommand)]
+    Key(commands::KeyCommand),
+    /// Replace identifier columns of a CSV extract by keyed tokens (HMAC-SHA256).
+    Pseudonymise(commands::PseudonymiseArgs),
+    /// List the data contracts, or show one dataset's columns and rules.
+    Contracts(commands::ContractsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Synth(args) => commands::synth(args),
+            Command::Validate(args) => commands::validate(args),
+            Command::Load(args) => commands::load(args).await,
+            Command::Run(args) => commands::run(args).await,
+            Command::Publish(args) => commands::publish(args).await,
+            Command::Keygen(args) => commands::keygen(args),
+            Command::Key(cmd) => commands::key(cmd),
+            Command::Pseudonymise(args) => commands::pseudonymise(args),
+            Command::Contracts(args) => commands::contracts(args),
+        }
+    });
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Finding) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
