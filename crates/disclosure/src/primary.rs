@@ -35,17 +35,11 @@ pub(crate) struct State {
     /// Required interval width when withheld (0 = none).
     pub required: Vec<u64>,
     pub protection_level: u64,
-    pub zeros_published: bool,
 }
 
 impl State {
     pub fn withheld(&self, i: usize) -> bool {
         self.class[i] != ValueClass::Published
-    }
-
-    /// Known true value (partner cells: `None`).
-    pub fn value(model: &Model, i: usize) -> Option<u64> {
-        model.vars[i].value.count()
     }
 
     pub fn set_class(&mut self, i: usize, c: ValueClass) {
@@ -101,7 +95,6 @@ pub(crate) fn initial_state(
         candidate: vec![false; n],
         required: vec![0; n],
         protection_level: p,
-        zeros_published: zp,
     };
     for (i, var) in model.vars.iter().enumerate() {
         match var.value {

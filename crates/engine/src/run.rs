@@ -181,6 +181,10 @@ fn check_table_references(ctx: &SessionContext, stage: &Stage) -> Result<(), Eng
     let statement = state
         .sql_to_statement(&stage.sql, &datafusion::config::Dialect::Generic)
         .map_err(|e| sql_error(stage, e))?;
+    if !is_query(&statement) {
+        let kind = stage.sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        return Err(sql_error(stage, format!("stage SQL must be one read-only query (SELECT or WITH), not `{kind} ...`")));
+    }
     let references = state.resolve_table_references(&statement).map_err(|e| sql_error(stage, e))?;
     for table in references {
         let name = table.table().to_string();
@@ -194,6 +198,12 @@ fn check_table_references(ctx: &SessionContext, stage: &Stage) -> Result<(), Eng
         }
     }
     Ok(())
+}
+
+fn is_query(statement: &datafusion::sql::parser::Statement) -> bool {
+    use datafusion::sql::parser::Statement as DfStatement;
+    use datafusion::sql::sqlparser::ast::Statement;
+    matches!(statement, DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)))
 }
 
 fn sql_error(stage: &Stage, e: impl std::fmt::Display) -> EngineError {

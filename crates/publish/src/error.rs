@@ -21,6 +21,8 @@ pub enum PublishError {
     UnknownPolicy { table: String, policy: String },
     #[error("table `{table}`, column `{column}`: the count {value} would be published but the policy forbids it")]
     ForbiddenCount { table: String, column: String, value: u64 },
+    #[error("tables `{first}` and `{second}` count the same measure `{measure}` under different disclosure policies; shared cells need one policy")]
+    PolicyConflict { measure: String, first: String, second: String },
     #[error("the disclosure audit failed for {failing} withheld cell(s); the release is not publishable")]
     AuditFailed { failing: usize },
     #[error("release `{name}` already exists; releases are never overwritten")]

@@ -43,7 +43,22 @@ impl OutputTable {
             table.check_columns(batch)?;
             table.append(batch)?;
         }
+        table.sort_rows();
         Ok(table)
+    }
+
+    /// Orders rows by their coordinates: SQL gives no order, and a release must be
+    /// byte-identical for the same inputs.
+    fn sort_rows(&mut self) {
+        let mut order: Vec<usize> = (0..self.rows()).collect();
+        order.sort_by(|&a, &b| self.dims.iter().map(|d| d[a].cmp(&d[b])).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
+        fn permute<T: Clone>(order: &[usize], values: &mut Vec<T>) {
+            let taken = std::mem::take(values);
+            *values = order.iter().map(|&i| taken[i].clone()).collect();
+        }
+        self.dims.iter_mut().for_each(|d| permute(&order, d));
+        self.counts.iter_mut().for_each(|c| permute(&order, c));
+        permute(&order, &mut self.partner_withheld);
     }
 
     fn check_columns(&self, batch: &RecordBatch) -> Result<(), PublishError> {

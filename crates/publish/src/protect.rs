@@ -1,6 +1,8 @@
-//! Builds the disclosure-control release from the run's aggregate outputs and maps the
-//! outcome back to rows. Tables with the same policy are protected jointly (shared margins
-//! are one quantity); each count column is its own table, measured as `<measure>.<count>`.
+//! Builds the disclosure-control problems from the run's aggregate outputs and maps the
+//! outcome back to rows. Tables with the same measure (and policy) are protected jointly,
+//! since their shared margins are one quantity; each count column is its own table, measured
+//! as `<measure>.<count>`. Two tables with one measure but different policies are refused by
+//! the check in `protect_outputs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,9 +35,23 @@ fn part_name(table: &OutputTable, count: &str) -> String {
 
 pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError> {
     let mut groups: BTreeMap<String, (Policy, Vec<usize>)> = BTreeMap::new();
+    let mut measure_policy: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
     for (index, table) in tables.iter().enumerate() {
+        let measure = table.spec.measure.clone().unwrap_or_else(|| table.name.clone());
         let policy = policy_of(table)?;
-        let key = serde_json::to_string(&policy).expect("policies serialise");
+        match measure_policy.get(&measure) {
+            Some((other, first)) if *other != policy => {
+                return Err(PublishError::PolicyConflict { measure, first: first.to_string(), second: table.name.clone() });
+            }
+            _ => {
+                measure_policy.insert(measure, (policy, &table.name));
+            }
+        }
+        let policy = policy_of(table)?;
+        // Tables that count the same measure can share cells and must be protected together;
+        // different measures never share a cell, so they are independent problems.
+        let measure = table.spec.measure.as_deref().unwrap_or(&table.name);
+        let key = format!("{}|{measure}", serde_json::to_string(&policy).expect("policies serialise"));
         groups.entry(key).or_insert_with(|| (policy, Vec::new())).1.push(index);
     }
     let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = vec![Vec::new(); tables.len()];
