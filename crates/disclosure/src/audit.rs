@@ -180,10 +180,7 @@ pub(crate) fn components(model: &Model, st: &State) -> (Vec<usize>, Vec<Vec<usiz
     let mut comp_of = vec![usize::MAX; n];
     let mut comps: Vec<Vec<usize>> = Vec::new();
     let mut root_comp = std::collections::BTreeMap::new();
-    for v in 0..n {
-        if !unknown(st, v) {
-            continue;
-        }
+    for v in (0..n).filter(|&v| unknown(st, v)) {
         let r = find(&mut parent, v);
         let c = *root_comp.entry(r).or_insert_with(|| {
             comps.push(Vec::new());

@@ -147,7 +147,10 @@ pub struct Protection {
 impl Protection {
     /// Outcome of one cell of a named table.
     pub fn outcome(&self, table: &str, coords: &[&str]) -> Option<CellOutcome> {
-        self.tables.iter().find(|t| t.name == table)?.outcome(coords)
+        self.tables
+            .iter()
+            .find(|t| t.name == table)?
+            .outcome(coords)
     }
 
     /// All withheld cells with their class, in table then coordinate order.
@@ -214,9 +217,15 @@ pub fn protect(release: &Release, opts: &ProtectOptions) -> Result<Protection> {
         Method::Auto => model.len() > opts.exact_limit && secondary::hypercube_applicable(&model),
     };
     let (iv, method) = if use_hypercube {
-        (secondary::hypercube(&model, &mut st)?, AuditMethod::Certificate)
+        (
+            secondary::hypercube(&model, &mut st)?,
+            AuditMethod::Certificate,
+        )
     } else {
-        (secondary::exact(&model, &mut st, opts.prune)?, AuditMethod::Exact)
+        (
+            secondary::exact(&model, &mut st, opts.prune)?,
+            AuditMethod::Exact,
+        )
     };
     let audit = audit::report(release, &model, &st, &iv, method);
     Ok(Protection {
@@ -229,7 +238,11 @@ pub fn protect(release: &Release, opts: &ProtectOptions) -> Result<Protection> {
 /// (plus `opts.forced`) are primary, other cells in `withheld` are secondary,
 /// partner cells stay partner. Intervals are exact integer min/max over all
 /// tables of the release together.
-pub fn audit(release: &Release, opts: &ProtectOptions, withheld: &[CellRef]) -> Result<AuditReport> {
+pub fn audit(
+    release: &Release,
+    opts: &ProtectOptions,
+    withheld: &[CellRef],
+) -> Result<AuditReport> {
     let model = Model::build(release)?;
     let forced = primary::resolve_forced(release, &model, &opts.forced)?;
     let mut st = primary::initial_state(&model, opts, &forced)?;

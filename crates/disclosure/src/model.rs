@@ -96,7 +96,11 @@ fn dim_index(table: &Table, d: usize) -> DimIndex {
     let h = &table.dims[d].hierarchy;
     let present: BTreeSet<&str> = table.cells().map(|(c, _)| c[d].as_str()).collect();
     let codes: Vec<String> = present.iter().map(|s| s.to_string()).collect();
-    let pos: BTreeMap<&str, usize> = codes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let pos: BTreeMap<&str, usize> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
     let mut parent = vec![None; codes.len()];
     let mut children = vec![Vec::new(); codes.len()];
     for (i, c) in codes.iter().enumerate() {
@@ -183,7 +187,13 @@ impl Model {
             let dims = &dim_indexes[ti];
             let code_pos: Vec<BTreeMap<&str, usize>> = dims
                 .iter()
-                .map(|di| di.codes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect())
+                .map(|di| {
+                    di.codes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i))
+                        .collect()
+                })
                 .collect();
             for (coords, &total) in &cell_var[ti] {
                 for d in 0..t.dims.len() {

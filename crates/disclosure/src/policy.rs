@@ -65,9 +65,9 @@ impl Policy {
             Policy::Threshold { k, .. } if *k == 0 => Err(crate::DisclosureError::InvalidOption(
                 "threshold k must be ≥ 1".into(),
             )),
-            Policy::Rounding { base } if *base == 0 => Err(
-                crate::DisclosureError::InvalidOption("rounding base must be ≥ 1".into()),
-            ),
+            Policy::Rounding { base } if *base == 0 => Err(crate::DisclosureError::InvalidOption(
+                "rounding base must be ≥ 1".into(),
+            )),
             _ => Ok(()),
         }
     }
@@ -231,7 +231,10 @@ mod tests {
             &Policy::NhsSmallNumbers,
             &[0, 3, 7, 8, 12, 13, 17, 18, 22, 23],
         );
-        assert_eq!(got, ["0", "*", "*", "10", "10", "15", "15", "20", "20", "25"]);
+        assert_eq!(
+            got,
+            ["0", "*", "*", "10", "10", "15", "15", "20", "20", "25"]
+        );
     }
 
     #[test]
@@ -242,7 +245,10 @@ mod tests {
 
     #[test]
     fn threshold_and_zeros() {
-        assert_eq!(render(&Policy::threshold(5), &[0, 1, 4, 5]), ["0", "*", "*", "5"]);
+        assert_eq!(
+            render(&Policy::threshold(5), &[0, 1, 4, 5]),
+            ["0", "*", "*", "5"]
+        );
         let z = Policy::Threshold {
             k: 5,
             zeros_disclosive: true,
@@ -278,9 +284,15 @@ mod tests {
         let w = CellOutcome::Withheld {
             class: ValueClass::Primary,
         };
-        assert_eq!(protected_rate(&p, &CellOutcome::Published { value: 200 }, 1000.0), Some(50.0));
+        assert_eq!(
+            protected_rate(&p, &CellOutcome::Published { value: 200 }, 1000.0),
+            Some(50.0)
+        );
         assert_eq!(protected_rate(&w, &p, 1000.0), None);
         assert_eq!(protected_rate(&p, &w, 1000.0), None);
-        assert_eq!(protected_rate(&p, &CellOutcome::Published { value: 0 }, 1000.0), None);
+        assert_eq!(
+            protected_rate(&p, &CellOutcome::Published { value: 0 }, 1000.0),
+            None
+        );
     }
 }

@@ -179,8 +179,7 @@ fn repair_milp(
         pb.set_time_limit(std::time::Duration::from_secs(5));
         let mut y = BTreeMap::new();
         let mut x = BTreeMap::new();
-        for i in 0..model.len() {
-            let (a, b) = st.interval[i];
+        for (i, &(a, b)) in st.interval.iter().enumerate() {
             if st.withheld(i) {
                 y.insert(i, pb.add_var(0.0, (st.lb[i] as f64, f64::INFINITY)));
             } else if st.candidate[i] {
@@ -190,8 +189,8 @@ fn repair_milp(
                 } else {
                     pb.add_var(cost[i], (0.0, 1.0))
                 };
-                pb.add_constraint(&[(yi, 1.0), (xi, -big_m)], ComparisonOp::Le, b as f64);
-                pb.add_constraint(&[(yi, 1.0), (xi, big_m)], ComparisonOp::Ge, a as f64);
+                pb.add_constraint([(yi, 1.0), (xi, -big_m)], ComparisonOp::Le, b as f64);
+                pb.add_constraint([(yi, 1.0), (xi, big_m)], ComparisonOp::Ge, a as f64);
                 y.insert(i, yi);
                 x.insert(i, xi);
             } else if a != b {
@@ -201,7 +200,9 @@ fn repair_milp(
         for rel in &model.relations {
             let mut terms = Vec::new();
             let mut rhs = 0.0;
-            for (v, c) in std::iter::once((rel.total, -1.0)).chain(rel.parts.iter().map(|&p| (p, 1.0))) {
+            for (v, c) in
+                std::iter::once((rel.total, -1.0)).chain(rel.parts.iter().map(|&p| (p, 1.0)))
+            {
                 match y.get(&v) {
                     Some(&var) => terms.push((var, c)),
                     None => rhs -= c * st.interval[v].0 as f64,
@@ -211,8 +212,12 @@ fn repair_milp(
                 pb.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
             }
         }
-        let op = if up { ComparisonOp::Ge } else { ComparisonOp::Le };
-        pb.add_constraint(&[(y[&target], 1.0)], op, bound);
+        let op = if up {
+            ComparisonOp::Ge
+        } else {
+            ComparisonOp::Le
+        };
+        pb.add_constraint([(y[&target], 1.0)], op, bound);
         match pb.solve() {
             Ok(out) => match out.into_solution() {
                 Ok(sol) => {
@@ -254,7 +259,10 @@ struct Pattern {
 pub(crate) fn hypercube_applicable(model: &Model) -> bool {
     model.cell_var.len() == 1
         && !model.vars.iter().any(|v| v.value.count().is_none())
-        && model.dim_index[0].iter().map(|d| d.codes.len()).product::<usize>()
+        && model.dim_index[0]
+            .iter()
+            .map(|d| d.codes.len())
+            .product::<usize>()
             == model.cell_var[0].len()
 }
 
@@ -273,7 +281,13 @@ pub(crate) fn hypercube(model: &Model, st: &mut State) -> Result<Intervals> {
     let mut coords_of = vec![Vec::new(); model.len()];
     let pos: Vec<BTreeMap<&str, usize>> = dims
         .iter()
-        .map(|d| d.codes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect())
+        .map(|d| {
+            d.codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), i))
+                .collect()
+        })
         .collect();
     for (coords, &v) in &model.cell_var[0] {
         let c: Vec<usize> = (0..nd).map(|d| pos[d][coords[d].as_str()]).collect();
@@ -286,7 +300,13 @@ pub(crate) fn hypercube(model: &Model, st: &mut State) -> Result<Intervals> {
     // largest one-dimensional margin (other dimensions at their top code).
     let tops: Vec<usize> = dims
         .iter()
-        .map(|d| d.root.unwrap_or_else(|| (0..d.codes.len()).find(|&i| d.parent[i].is_none()).unwrap_or(0)))
+        .map(|d| {
+            d.root.unwrap_or_else(|| {
+                (0..d.codes.len())
+                    .find(|&i| d.parent[i].is_none())
+                    .unwrap_or(0)
+            })
+        })
         .collect();
     let mut chains: Vec<Vec<Vec<usize>>> = Vec::with_capacity(nd);
     for d in 0..nd {
@@ -311,7 +331,13 @@ pub(crate) fn hypercube(model: &Model, st: &mut State) -> Result<Intervals> {
         }
         chains.push(ch);
     }
-    let total: f64 = model.vars.iter().filter_map(|v| v.value.count()).map(|x| x as f64).sum::<f64>() + 1.0;
+    let total: f64 = model
+        .vars
+        .iter()
+        .filter_map(|v| v.value.count())
+        .map(|x| x as f64)
+        .sum::<f64>()
+        + 1.0;
     let p_level = st.protection_level;
     let mut best_up = vec![0u64; model.len()];
     let mut best_down = vec![0u64; model.len()];
@@ -331,107 +357,46 @@ pub(crate) fn hypercube(model: &Model, st: &mut State) -> Result<Intervals> {
             continue;
         }
         let c = &coords_of[p];
-        // Options per dimension: None (top code: descend only) or a sibling.
-        let options: Vec<Vec<Option<usize>>> = (0..nd)
-            .map(|d| match dims[d].parent[c[d]] {
-                None => vec![None],
-                Some(par) => dims[d].children[par]
-                    .iter()
-                    .filter(|&&s| s != c[d])
-                    .map(|&s| Some(s))
-                    .collect(),
-            })
-            .collect();
-        if options.iter().any(Vec::is_empty) {
-            continue;
-        }
-        let mut idx = vec![0usize; nd];
+        // Pass 1: sibling hypercubes only (all margins stay published).
+        // Pass 2 (fallback): a dimension may instead move the cell together
+        // with all its ancestors ("Up"), which withholds margins but always
+        // yields a valid pattern for a non-zero cell.
         let mut best: Option<(f64, Pattern)> = None;
-        let mut cells: Vec<(usize, i8)> = Vec::new();
-        'combos: loop {
-            // Branch lists per dimension: (code, sign).
-            let branches: Vec<Vec<(usize, i8)>> = (0..nd)
-                .map(|d| {
-                    let mut b: Vec<(usize, i8)> = chains[d][c[d]].iter().map(|&k| (k, 1)).collect();
-                    if let Some(s) = options[d][idx[d]] {
-                        b.extend(chains[d][s].iter().map(|&k| (k, -1)));
+        for allow_up in [false, true] {
+            let options: Vec<Vec<Alt>> = (0..nd)
+                .map(|d| match dims[d].parent[c[d]] {
+                    None => vec![Alt::Descend],
+                    Some(par) => {
+                        let mut o: Vec<Alt> = dims[d].children[par]
+                            .iter()
+                            .filter(|&&s| s != c[d])
+                            .map(|&s| Alt::Sibling(s))
+                            .collect();
+                        if allow_up {
+                            o.push(Alt::Up);
+                        }
+                        o
                     }
-                    b
                 })
                 .collect();
-            cells.clear();
-            let mut cost = 0.0;
-            let mut cap_up = u64::MAX;
-            let mut cap_down = u64::MAX;
-            let mut ok = true;
-            let mut bi = vec![0usize; nd];
-            'prod: loop {
-                let mut g = 0;
-                let mut sign = 1i8;
-                for d in 0..nd {
-                    let (k, s) = branches[d][bi[d]];
-                    g += k * strides[d];
-                    sign *= s;
-                }
-                let v = grid[g];
-                let x = value(v);
-                if !st.withheld(v) {
-                    if !st.candidate[v] {
-                        ok = false;
-                        break 'prod;
-                    }
-                    cost += 1.0 + x as f64 / total;
-                    if best.as_ref().is_some_and(|(b, _)| cost >= *b) {
-                        ok = false;
-                        break 'prod;
-                    }
-                }
-                let room = x.saturating_sub(st.lb[v]);
-                if sign > 0 {
-                    cap_down = cap_down.min(room);
-                } else {
-                    cap_up = cap_up.min(room);
-                }
-                cells.push((v, sign));
-                // odometer over branch lists
-                let mut d = nd;
-                loop {
-                    if d == 0 {
-                        break 'prod;
-                    }
-                    d -= 1;
-                    bi[d] += 1;
-                    if bi[d] < branches[d].len() {
-                        break;
-                    }
-                    bi[d] = 0;
-                }
+            if options.iter().any(Vec::is_empty) {
+                continue;
             }
-            if ok {
-                let up = best_up[p].max(cap_up);
-                let down = best_down[p].max(cap_down);
-                if up.saturating_add(down) >= p_level {
-                    best = Some((
-                        cost,
-                        Pattern {
-                            cells: cells.clone(),
-                            cap_up,
-                            cap_down,
-                        },
-                    ));
-                }
-            }
-            let mut d = nd;
-            loop {
-                if d == 0 {
-                    break 'combos;
-                }
-                d -= 1;
-                idx[d] += 1;
-                if idx[d] < options[d].len() {
-                    break;
-                }
-                idx[d] = 0;
+            best = search(&Search {
+                st,
+                dims,
+                chains: &chains,
+                strides: &strides,
+                grid: &grid,
+                value: &value,
+                total,
+                p_level,
+                c,
+                options: &options,
+                have: (best_up[p], best_down[p]),
+            });
+            if best.is_some() {
+                break;
             }
         }
         if let Some((_, pat)) = best {
@@ -468,6 +433,134 @@ pub(crate) fn hypercube(model: &Model, st: &mut State) -> Result<Intervals> {
         .collect())
 }
 
+/// Alternative chosen in one dimension of a hypercube.
+#[derive(Debug, Clone, Copy)]
+enum Alt {
+    /// Top code: descend only.
+    Descend,
+    /// Cancel against this sibling.
+    Sibling(usize),
+    /// Move with all ancestors.
+    Up,
+}
+
+struct Search<'a, F: Fn(usize) -> u64> {
+    st: &'a State,
+    dims: &'a [crate::model::DimIndex],
+    chains: &'a [Vec<Vec<usize>>],
+    strides: &'a [usize],
+    grid: &'a [usize],
+    value: &'a F,
+    total: f64,
+    p_level: u64,
+    c: &'a [usize],
+    options: &'a [Vec<Alt>],
+    have: (u64, u64),
+}
+
+/// Cheapest valid pattern over all combinations of per-dimension alternatives.
+fn search<F: Fn(usize) -> u64>(s: &Search<'_, F>) -> Option<(f64, Pattern)> {
+    let nd = s.c.len();
+    let st = s.st;
+    let mut idx = vec![0usize; nd];
+    let mut best: Option<(f64, Pattern)> = None;
+    let mut cells: Vec<(usize, i8)> = Vec::new();
+    'combos: loop {
+        let branches: Vec<Vec<(usize, i8)>> = (0..nd)
+            .map(|d| {
+                let cd = s.c[d];
+                let mut b: Vec<(usize, i8)> = s.chains[d][cd].iter().map(|&k| (k, 1)).collect();
+                match s.options[d][idx[d]] {
+                    Alt::Descend => {}
+                    Alt::Sibling(sib) => b.extend(s.chains[d][sib].iter().map(|&k| (k, -1))),
+                    Alt::Up => {
+                        let mut cur = s.dims[d].parent[cd];
+                        while let Some(a) = cur {
+                            b.push((a, 1));
+                            cur = s.dims[d].parent[a];
+                        }
+                    }
+                }
+                b
+            })
+            .collect();
+        cells.clear();
+        let mut cost = 0.0;
+        let mut cap_up = u64::MAX;
+        let mut cap_down = u64::MAX;
+        let mut ok = true;
+        let mut bi = vec![0usize; nd];
+        'prod: loop {
+            let mut g = 0;
+            let mut sign = 1i8;
+            for d in 0..nd {
+                let (k, sg) = branches[d][bi[d]];
+                g += k * s.strides[d];
+                sign *= sg;
+            }
+            let v = s.grid[g];
+            let x = (s.value)(v);
+            if !st.withheld(v) {
+                if !st.candidate[v] {
+                    ok = false;
+                    break 'prod;
+                }
+                cost += 1.0 + x as f64 / s.total;
+                if best.as_ref().is_some_and(|(b, _)| cost >= *b) {
+                    ok = false;
+                    break 'prod;
+                }
+            }
+            let room = x.saturating_sub(st.lb[v]);
+            if sign > 0 {
+                cap_down = cap_down.min(room);
+            } else {
+                cap_up = cap_up.min(room);
+            }
+            cells.push((v, sign));
+            let mut d = nd;
+            loop {
+                if d == 0 {
+                    break 'prod;
+                }
+                d -= 1;
+                bi[d] += 1;
+                if bi[d] < branches[d].len() {
+                    break;
+                }
+                bi[d] = 0;
+            }
+        }
+        if ok {
+            let up = s.have.0.max(cap_up);
+            let down = s.have.1.max(cap_down);
+            if up.saturating_add(down) >= s.p_level {
+                best = Some((
+                    cost,
+                    Pattern {
+                        cells: cells.clone(),
+                        cap_up,
+                        cap_down,
+                    },
+                ));
+            }
+        }
+        let mut d = nd;
+        loop {
+            if d == 0 {
+                break 'combos;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < s.options[d].len() {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    best
+}
+
 /// Every pattern must be a zero-sum deviation over withheld cells with room
 /// to move: this is what makes the certificate intervals sound.
 fn verify_patterns(model: &Model, st: &State, patterns: &[Pattern]) -> Result<()> {
@@ -486,7 +579,11 @@ fn verify_patterns(model: &Model, st: &State, patterns: &[Pattern]) -> Result<()
         for &v in delta.keys() {
             for &r in &model.var_relations[v] {
                 let rel = &model.relations[r];
-                let sum: i64 = rel.parts.iter().map(|p| delta.get(p).copied().unwrap_or(0)).sum::<i64>()
+                let sum: i64 = rel
+                    .parts
+                    .iter()
+                    .map(|p| delta.get(p).copied().unwrap_or(0))
+                    .sum::<i64>()
                     - delta.get(&rel.total).copied().unwrap_or(0);
                 if sum != 0 {
                     return Err(DisclosureError::Solver(format!(

@@ -43,7 +43,10 @@ impl Hierarchy {
         A: Into<String>,
     {
         let root = root.into();
-        let pairs: Vec<(String, String)> = codes.into_iter().map(|c| (c.into(), root.clone())).collect();
+        let pairs: Vec<(String, String)> = codes
+            .into_iter()
+            .map(|c| (c.into(), root.clone()))
+            .collect();
         Hierarchy::new(root, pairs)
     }
 
@@ -304,7 +307,10 @@ impl Table {
                             .get(dname)
                             .cloned()
                             .unwrap_or_else(|| spec.default_total.clone());
-                        Hierarchy::flat(total.clone(), codes[k].iter().filter(|c| **c != total).cloned())
+                        Hierarchy::flat(
+                            total.clone(),
+                            codes[k].iter().filter(|c| **c != total).cloned(),
+                        )
                     }
                 };
                 Dimension::new(dname.clone(), h)
@@ -396,7 +402,8 @@ mod tests {
 
     #[test]
     fn csv_roundtrip_flat() {
-        let text = "region,sex,n\nA,M,18\nA,F,2\nA,Total,20\nTotal,M,18\nTotal,F,2\nTotal,Total,20\n";
+        let text =
+            "region,sex,n\nA,M,18\nA,F,2\nA,Total,20\nTotal,M,18\nTotal,F,2\nTotal,Total,20\n";
         let t = Table::from_csv("t", "m", text, &CsvSpec::new("n")).unwrap();
         assert_eq!(t.dims.len(), 2);
         assert_eq!(t.dims[0].hierarchy.root(), "Total");

@@ -47,7 +47,11 @@ fn build(leaves: &[usize], grouped: bool, counts: &[u64]) -> Table {
     let mut idx = vec![0usize; leaves.len()];
     let mut k = 0;
     loop {
-        let c: Vec<String> = idx.iter().enumerate().map(|(d, &i)| leaf_codes[d][i].clone()).collect();
+        let c: Vec<String> = idx
+            .iter()
+            .enumerate()
+            .map(|(d, &i)| leaf_codes[d][i].clone())
+            .collect();
         leaf_cells.push((c, counts[k % counts.len()]));
         k += 1;
         let mut d = leaves.len();
@@ -69,7 +73,11 @@ fn build(leaves: &[usize], grouped: bool, counts: &[u64]) -> Table {
     let mut t = Table::new("p", "n", dims);
     let mut idx = vec![0usize; leaves.len()];
     loop {
-        let c: Vec<String> = idx.iter().enumerate().map(|(d, &i)| codes[d][i].clone()).collect();
+        let c: Vec<String> = idx
+            .iter()
+            .enumerate()
+            .map(|(d, &i)| codes[d][i].clone())
+            .collect();
         let s: u64 = leaf_cells
             .iter()
             .filter(|(l, _)| (0..leaves.len()).all(|d| under(d, &c[d], &l[d])))
@@ -101,7 +109,9 @@ fn table_strategy() -> impl Strategy<Value = Table> {
         any::<bool>(),
         prop::collection::vec(prop_oneof![0u64..4, 0u64..30], 8..40),
     )
-        .prop_filter("keep small", |(l, _, _)| l.iter().map(|n| n + 1).product::<usize>() <= 80)
+        .prop_filter("keep small", |(l, _, _)| {
+            l.iter().map(|n| n + 1).product::<usize>() <= 80
+        })
         .prop_map(|(l, g, c)| build(&l, g, &c))
 }
 
@@ -109,9 +119,18 @@ fn check(t: &Table, opts: &ProtectOptions) -> std::result::Result<(), TestCaseEr
     let rel = Release::new(vec![t.clone()]);
     let p = protect(&rel, opts).unwrap();
     // 1. No withheld primary is exactly recoverable; requirement holds (exact audit).
-    prop_assert!(p.audit.pass, "audit failed: {:?}", p.audit.cells.iter().filter(|c| !c.pass).collect::<Vec<_>>());
+    prop_assert!(
+        p.audit.pass,
+        "audit failed: {:?}",
+        p.audit.cells.iter().filter(|c| !c.pass).collect::<Vec<_>>()
+    );
     let lvl = p.audit.protection_level;
-    for c in p.audit.cells.iter().filter(|c| c.class == ValueClass::Primary) {
+    for c in p
+        .audit
+        .cells
+        .iter()
+        .filter(|c| c.class == ValueClass::Primary)
+    {
         let (lo, hi) = (c.low.unwrap(), c.high.unwrap_or(u64::MAX));
         prop_assert!(hi > lo && hi - lo >= lvl);
         let x = c.value.unwrap();

@@ -3,7 +3,10 @@
 use svna_disclosure::*;
 
 fn thr(k: u64, zeros_disclosive: bool) -> Policy {
-    Policy::Threshold { k, zeros_disclosive }
+    Policy::Threshold {
+        k,
+        zeros_disclosive,
+    }
 }
 
 fn grid(name: &str, rows: &[&str], cols: &[&str], vals: &[&[u64]]) -> Table {
@@ -21,7 +24,8 @@ fn grid(name: &str, rows: &[&str], cols: &[&str], vals: &[&[u64]]) -> Table {
             t.insert_count([*row, *col], vals[r][c]).unwrap();
             ct[c] += vals[r][c];
         }
-        t.insert_count([*row, "Total"], vals[r].iter().sum()).unwrap();
+        t.insert_count([*row, "Total"], vals[r].iter().sum())
+            .unwrap();
     }
     for (c, col) in cols.iter().enumerate() {
         t.insert_count(["Total", *col], ct[c]).unwrap();
@@ -56,7 +60,10 @@ fn case1_region_gender() {
     // "suppress counts ≤ 2": 0 is unsafe too, so the attacker's bound is 0.
     let opts = ProtectOptions::new(thr(3, true));
     let p = protect(&rel, &opts).unwrap();
-    assert_eq!(withheld_set(&p, ValueClass::Primary), vec![v(&["A", "female"])]);
+    assert_eq!(
+        withheld_set(&p, ValueClass::Primary),
+        vec![v(&["A", "female"])]
+    );
     assert_eq!(
         withheld_set(&p, ValueClass::Secondary),
         vec![v(&["A", "male"]), v(&["C", "female"]), v(&["C", "male"])]
@@ -116,8 +123,15 @@ fn case2_given_pattern_repaired() {
     );
     let rel = Release::new(vec![t]);
     let given = [
-        ["w", "a"], ["w", "b"], ["w", "c"], ["x", "a"], ["x", "c"],
-        ["y", "b"], ["y", "d"], ["z", "b"], ["z", "d"],
+        ["w", "a"],
+        ["w", "b"],
+        ["w", "c"],
+        ["x", "a"],
+        ["x", "c"],
+        ["y", "b"],
+        ["y", "d"],
+        ["z", "b"],
+        ["z", "d"],
     ];
     let forced: Vec<CellRef> = given.iter().map(|c| CellRef::new("t4", *c)).collect();
     // No count is unsafe by value (k = 1); the given cells are forced primary;
@@ -133,7 +147,10 @@ fn case2_given_pattern_repaired() {
     assert!(!before.pass);
 
     let p = protect(&rel, &opts).unwrap();
-    assert_eq!(withheld_set(&p, ValueClass::Secondary), vec![v(&["x", "d"])]);
+    assert_eq!(
+        withheld_set(&p, ValueClass::Secondary),
+        vec![v(&["x", "d"])]
+    );
     let wb = p.audit.cell("t4", &["w", "b"]).unwrap();
     assert_eq!((wb.low, wb.high), (Some(0), Some(78)));
     assert!(p.audit.pass);
@@ -147,7 +164,11 @@ fn item_table(name: &str, groups: &[(&str, &[&str])], vals: &[(&str, u64)]) -> T
             pairs.push((k.to_string(), g.to_string()));
         }
     }
-    let mut t = Table::new(name, "n", vec![Dimension::new("item", Hierarchy::new("T", pairs))]);
+    let mut t = Table::new(
+        name,
+        "n",
+        vec![Dimension::new("item", Hierarchy::new("T", pairs))],
+    );
     let val = |c: &str| vals.iter().find(|(n, _)| *n == c).unwrap().1;
     let mut total = 0;
     for (g, kids) in groups {
@@ -167,10 +188,25 @@ fn item_table(name: &str, groups: &[(&str, &[&str])], vals: &[(&str, u64)]) -> T
 #[test]
 fn case3_linked_hierarchies() {
     let vals = [
-        ("A", 2), ("B", 2), ("I", 8), ("J", 8), ("K", 3), ("L", 3), ("M", 3), ("N", 7),
+        ("A", 2),
+        ("B", 2),
+        ("I", 8),
+        ("J", 8),
+        ("K", 3),
+        ("L", 3),
+        ("M", 3),
+        ("N", 7),
     ];
-    let h1 = item_table("h1", &[("G1", &["A", "B", "I", "J"]), ("G2", &["K", "L", "M", "N"])], &vals);
-    let h2 = item_table("h2", &[("G3", &["L", "M"]), ("G4", &["A", "B", "I", "J", "K", "N"])], &vals);
+    let h1 = item_table(
+        "h1",
+        &[("G1", &["A", "B", "I", "J"]), ("G2", &["K", "L", "M", "N"])],
+        &vals,
+    );
+    let h2 = item_table(
+        "h2",
+        &[("G3", &["L", "M"]), ("G4", &["A", "B", "I", "J", "K", "N"])],
+        &vals,
+    );
     let opts = ProtectOptions::new(thr(4, true));
 
     for t in [&h1, &h2] {
@@ -188,11 +224,15 @@ fn case3_linked_hierarchies() {
     assert!(p.audit.pass);
     assert_eq!(
         p.outcome("h1", &["N"]),
-        Some(CellOutcome::Withheld { class: ValueClass::Secondary })
+        Some(CellOutcome::Withheld {
+            class: ValueClass::Secondary
+        })
     );
     assert_eq!(
         p.outcome("h2", &["N"]),
-        Some(CellOutcome::Withheld { class: ValueClass::Secondary })
+        Some(CellOutcome::Withheld {
+            class: ValueClass::Secondary
+        })
     );
     assert_eq!(p.audit.secondary, 1);
     let k = p.audit.cell("h1", &["K"]).unwrap();
@@ -207,7 +247,10 @@ fn case4_nonempty_lower_bound() {
         let mut t = Table::new(
             "s",
             "n",
-            vec![Dimension::new("g", Hierarchy::flat("T", ["a", "b", "c", "d"]))],
+            vec![Dimension::new(
+                "g",
+                Hierarchy::flat("T", ["a", "b", "c", "d"]),
+            )],
         );
         for (c, x) in [("a", 10), ("b", 3), ("c", 1), ("d", 1), ("T", 15)] {
             t.insert_count([c], x).unwrap();
@@ -245,7 +288,10 @@ fn case5_rounding_vectors() {
         let mut t = Table::new(
             "r",
             "n",
-            vec![Dimension::new("i", Hierarchy::flat("T", (0..xs.len()).map(|i| format!("c{i:02}"))))],
+            vec![Dimension::new(
+                "i",
+                Hierarchy::flat("T", (0..xs.len()).map(|i| format!("c{i:02}"))),
+            )],
         );
         for (i, x) in xs.iter().enumerate() {
             t.insert_count([format!("c{i:02}")], *x).unwrap();
@@ -259,21 +305,37 @@ fn case5_rounding_vectors() {
             .collect()
     };
     assert_eq!(
-        run(Policy::NhsSmallNumbers, &[0, 3, 7, 8, 12, 13, 17, 18, 22, 23]),
+        run(
+            Policy::NhsSmallNumbers,
+            &[0, 3, 7, 8, 12, 13, 17, 18, 22, 23]
+        ),
         ["0", "*", "*", "10", "10", "15", "15", "20", "20", "25"]
     );
-    assert_eq!(run(Policy::Midpoint6, &[0, 1, 6, 7, 12, 13]), ["0", "3", "3", "9", "9", "15"]);
+    assert_eq!(
+        run(Policy::Midpoint6, &[0, 1, 6, 7, 12, 13]),
+        ["0", "3", "3", "9", "9", "15"]
+    );
 }
 
 #[test]
 fn conflicting_shared_cell_names_both_tables() {
-    let mut a = Table::new("A", "n", vec![Dimension::new("d", Hierarchy::flat("T", ["x"]))]);
+    let mut a = Table::new(
+        "A",
+        "n",
+        vec![Dimension::new("d", Hierarchy::flat("T", ["x"]))],
+    );
     a.insert_count(["x"], 3).unwrap();
-    let mut b = Table::new("B", "n", vec![Dimension::new("d", Hierarchy::flat("All", ["x"]))]);
+    let mut b = Table::new(
+        "B",
+        "n",
+        vec![Dimension::new("d", Hierarchy::flat("All", ["x"]))],
+    );
     b.insert_count(["x"], 4).unwrap();
     let err = protect(&Release::new(vec![a, b]), &ProtectOptions::default()).unwrap_err();
     match err {
-        DisclosureError::ConflictingValues { table_a, table_b, .. } => {
+        DisclosureError::ConflictingValues {
+            table_a, table_b, ..
+        } => {
             assert_eq!((table_a.as_str(), table_b.as_str()), ("A", "B"));
         }
         e => panic!("unexpected {e}"),
@@ -282,28 +344,43 @@ fn conflicting_shared_cell_names_both_tables() {
 
 #[test]
 fn inconsistent_total_rejected() {
-    let mut t = Table::new("t", "n", vec![Dimension::new("d", Hierarchy::flat("T", ["x", "y"]))]);
+    let mut t = Table::new(
+        "t",
+        "n",
+        vec![Dimension::new("d", Hierarchy::flat("T", ["x", "y"]))],
+    );
     t.insert_count(["x"], 3).unwrap();
     t.insert_count(["y"], 4).unwrap();
     t.insert_count(["T"], 8).unwrap();
     assert!(matches!(
         protect(&Release::new(vec![t]), &ProtectOptions::default()),
-        Err(DisclosureError::InconsistentTotal { total: 8, parts: 7, .. })
+        Err(DisclosureError::InconsistentTotal {
+            total: 8,
+            parts: 7,
+            ..
+        })
     ));
 }
 
 #[test]
 fn partner_cells_stay_withheld_and_unreconstructable() {
     // Partner-suppressed `c`: the total is a lower bound for the attacker.
-    let mut t = Table::new("p", "n", vec![Dimension::new("d", Hierarchy::flat("T", ["a", "b", "c"]))]);
+    let mut t = Table::new(
+        "p",
+        "n",
+        vec![Dimension::new("d", Hierarchy::flat("T", ["a", "b", "c"]))],
+    );
     t.insert_count(["a"], 20).unwrap();
     t.insert_count(["b"], 30).unwrap();
-    t.insert(["c"], CellValue::Partner { nonempty: true }).unwrap();
+    t.insert(["c"], CellValue::Partner { nonempty: true })
+        .unwrap();
     t.insert_count(["T"], 53).unwrap();
     let p = protect(&Release::new(vec![t]), &ProtectOptions::default()).unwrap();
     assert_eq!(
         p.outcome("p", &["c"]),
-        Some(CellOutcome::Withheld { class: ValueClass::Partner })
+        Some(CellOutcome::Withheld {
+            class: ValueClass::Partner
+        })
     );
     // Otherwise c = 53 − 50 would be recomputed: something else is withheld.
     assert!(p.audit.pass);

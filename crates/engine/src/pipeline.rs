@@ -62,6 +62,34 @@ pub struct DisclosureSpec {
     /// partner withheld. They stay withheld.
     #[serde(default)]
     pub partner_suppressed: Option<String>,
+    /// Hierarchical dimensions: dimension -> the column holding each code's parent code
+    /// (e.g. `area_code` -> `parent_code` for LSOA -> ward -> district -> Total). The root's
+    /// parent is empty. Published as it is (it is geography, not a count).
+    #[serde(default)]
+    pub parents: std::collections::BTreeMap<String, String>,
+    /// Public, non-count columns that depend only on the cell's coordinates (e.g. residents
+    /// from ONS estimates, IMD decile). Published as they are; never protected.
+    #[serde(default)]
+    pub context: Vec<String>,
+    /// Rates computed by publish from protected counts, after protection (never from raw
+    /// counts): `name = count / per_column * per`, withheld when the count is withheld.
+    #[serde(default)]
+    pub rates: Vec<RateSpec>,
+}
+
+/// A rate derived from a protected count and a public denominator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    pub name: String,
+    pub count: String,
+    pub denominator: String,
+    #[serde(default = "default_per")]
+    pub per: f64,
+}
+
+fn default_per() -> f64 {
+    1000.0
 }
 
 fn default_total() -> String {

@@ -17,9 +17,22 @@ pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
         .iter()
         .flat_map(|d| d.token_columns().map(|c| c.name.as_str()))
         .collect();
+    let refuse = |column: &str| PublishError::TokenColumn { table: table.name.clone(), column: column.to_string() };
     for (name, codes) in table.spec.dimensions.iter().zip(&table.dims) {
         if token_names.contains(&name.as_str()) || codes.iter().any(|c| is_token(c)) {
-            return Err(PublishError::TokenColumn { table: table.name.clone(), column: name.clone() });
+            return Err(refuse(name));
+        }
+    }
+    for (name, parents) in table.spec.dimensions.iter().zip(&table.parents) {
+        if parents.iter().flatten().any(|c| is_token(c)) {
+            return Err(refuse(&table.spec.parents[name]));
+        }
+    }
+    for (name, values) in &table.context {
+        let text = arrow_cast::cast(values, &arrow_schema::DataType::Utf8).map_err(|_| refuse(name))?;
+        let text = text.as_any().downcast_ref::<arrow_array::StringArray>().expect("cast to Utf8");
+        if token_names.contains(&name.as_str()) || text.iter().flatten().any(is_token) {
+            return Err(refuse(name));
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-use arrow_array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use svna_engine::DisclosureSpec;
@@ -17,6 +17,10 @@ pub struct OutputTable {
     pub counts: Vec<Vec<Option<u64>>>,
     /// Rows the partner withheld (from `spec.partner_suppressed`).
     pub partner_withheld: Vec<bool>,
+    /// Per dimension, the parent code of every row where the dimension is hierarchical.
+    pub parents: Vec<Option<Vec<String>>>,
+    /// Public context columns (name, values), passed through as they are.
+    pub context: Vec<(String, ArrayRef)>,
 }
 
 impl OutputTable {
@@ -38,13 +42,48 @@ impl OutputTable {
             dims: vec![Vec::new(); spec.dimensions.len()],
             counts: vec![Vec::new(); spec.counts.len()],
             partner_withheld: Vec::new(),
+            parents: spec.dimensions.iter().map(|d| spec.parents.get(d).map(|_| Vec::new())).collect(),
+            context: Vec::new(),
         };
         for batch in &batches {
             table.check_columns(batch)?;
             table.append(batch)?;
         }
+        table.context = spec
+            .context
+            .iter()
+            .map(|name| {
+                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column_by_name(name).expect("checked").as_ref()).collect();
+                let empty;
+                let parts = if parts.is_empty() {
+                    empty = arrow_array::new_empty_array(&DataType::Utf8);
+                    vec![empty.as_ref()]
+                } else {
+                    parts
+                };
+                arrow_select::concat::concat(&parts).map(|a| (name.clone(), a)).map_err(|e| file_error(&e))
+            })
+            .collect::<Result<_, _>>()?;
+        table.check_parents()?;
         table.sort_rows();
         Ok(table)
+    }
+
+    /// A hierarchical code must have one parent; two would make the hierarchy ambiguous.
+    fn check_parents(&self) -> Result<(), PublishError> {
+        for ((name, codes), parents) in self.spec.dimensions.iter().zip(&self.dims).zip(&self.parents) {
+            let Some(parents) = parents else { continue };
+            let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+            for (row, (code, parent)) in codes.iter().zip(parents).enumerate() {
+                if let Some(previous) = seen.insert(code, parent)
+                    && previous != parent
+                {
+                    let message = format!("code `{code}` has two parents, `{previous}` and `{parent}`");
+                    return Err(self.bad(name, row, &message));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Orders rows by their coordinates: SQL gives no order, and a release must be
@@ -58,20 +97,26 @@ impl OutputTable {
         }
         self.dims.iter_mut().for_each(|d| permute(&order, d));
         self.counts.iter_mut().for_each(|c| permute(&order, c));
+        self.parents.iter_mut().flatten().for_each(|p| permute(&order, p));
         permute(&order, &mut self.partner_withheld);
+        let indices = UInt32Array::from_iter_values(order.iter().map(|&i| i as u32));
+        for (_, values) in &mut self.context {
+            *values = arrow_select::take::take(values.as_ref(), &indices, None).expect("indices are in range");
+        }
     }
 
     fn check_columns(&self, batch: &RecordBatch) -> Result<(), PublishError> {
         let spec = &self.spec;
         let declared = |c: &str| {
-            spec.dimensions.iter().chain(&spec.counts).any(|d| d == c) || spec.partner_suppressed.as_deref() == Some(c)
+            spec.dimensions.iter().chain(&spec.counts).chain(&spec.context).chain(spec.parents.values()).any(|d| d == c)
+                || spec.partner_suppressed.as_deref() == Some(c)
         };
         for field in batch.schema().fields() {
             if !declared(field.name()) {
                 return Err(PublishError::UnexpectedColumn { table: self.name.clone(), column: field.name().clone() });
             }
         }
-        for column in spec.dimensions.iter().chain(&spec.counts) {
+        for column in spec.dimensions.iter().chain(&spec.counts).chain(&spec.context).chain(spec.parents.values()) {
             if batch.column_by_name(column).is_none() {
                 return Err(PublishError::MissingColumn { table: self.name.clone(), column: column.clone() });
             }
@@ -90,6 +135,13 @@ impl OutputTable {
                 }
                 self.dims[i].push(text.value(row).to_string());
             }
+        }
+        for (i, name) in self.spec.dimensions.clone().iter().enumerate() {
+            let Some(parent_column) = self.spec.parents.get(name).cloned() else { continue };
+            let text = cast(batch, &parent_column, &DataType::Utf8, &self.name)?;
+            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+            let parents = self.parents[i].as_mut().expect("allocated for hierarchical dimensions");
+            parents.extend((0..text.len()).map(|r| if text.is_null(r) { String::new() } else { text.value(r).to_string() }));
         }
         let partner = match &self.spec.partner_suppressed {
             Some(flag) => {

@@ -93,9 +93,17 @@ fn disclosure_tables(table: &OutputTable) -> Vec<Result<Table, PublishError>> {
             .dimensions
             .iter()
             .zip(&table.dims)
-            .map(|(name, codes)| {
-                let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
-                Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
+            .zip(&table.parents)
+            .map(|((name, codes), parents)| match parents {
+                Some(parents) => {
+                    let edges: BTreeSet<(&String, &String)> =
+                        codes.iter().zip(parents).filter(|(code, parent)| *code != total && !parent.is_empty()).collect();
+                    Dimension::new(name.clone(), Hierarchy::new(total.clone(), edges.into_iter().map(|(c, p)| (c.clone(), p.clone()))))
+                }
+                None => {
+                    let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
+                    Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
+                }
             })
             .collect();
         let measure = format!("{}.{count}", table.spec.measure.as_deref().unwrap_or(&table.name));

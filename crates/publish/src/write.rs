@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
@@ -21,9 +21,23 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
         fields.push(Field::new(name, DataType::Utf8, false));
         columns.push(Arc::new(StringArray::from_iter_values(codes)));
     }
+    for (name, parents) in table.spec.dimensions.iter().zip(&table.parents) {
+        if let Some(parents) = parents {
+            fields.push(Field::new(&table.spec.parents[name], DataType::Utf8, false));
+            columns.push(Arc::new(StringArray::from_iter_values(parents)));
+        }
+    }
+    for (name, values) in &table.context {
+        fields.push(Field::new(name, values.data_type().clone(), true));
+        columns.push(Arc::clone(values));
+    }
     for (name, cells) in table.spec.counts.iter().zip(outcomes) {
         fields.push(Field::new(name, DataType::Int64, true));
         columns.push(Arc::new(cells.iter().map(|o| o.value().map(|v| v as i64)).collect::<Int64Array>()));
+    }
+    for (rate, values) in table.spec.rates.iter().zip(rates(table, outcomes)) {
+        fields.push(Field::new(&rate.name, DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from(values)));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("columns follow the schema")
 }
@@ -38,17 +52,64 @@ pub fn parquet_bytes(table: &str, batch: &RecordBatch) -> Result<Bytes, PublishE
     Ok(Bytes::from(buffer))
 }
 
-/// CSV with a header row; withheld cells are written as the suppression marker.
+/// Rates from protected counts only: withheld (None) when the count is withheld, and None
+/// when the denominator is missing or zero. Denominators are public context columns.
+pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Option<f64>>> {
+    table
+        .spec
+        .rates
+        .iter()
+        .map(|rate| {
+            let count = table.spec.counts.iter().position(|c| *c == rate.count);
+            let denominator = table.context.iter().find(|(n, _)| *n == rate.denominator).map(|(_, v)| v);
+            let denominator = denominator.and_then(|v| arrow_cast::cast(v, &DataType::Float64).ok());
+            (0..table.rows())
+                .map(|row| {
+                    let value = outcomes[count?][row].value()? as f64;
+                    let den = denominator.as_ref()?.as_any().downcast_ref::<Float64Array>()?;
+                    (den.is_valid(row) && den.value(row) > 0.0).then(|| value / den.value(row) * rate.per)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// CSV with a header row; withheld cells (and rates of withheld cells) are written as the
+/// suppression marker.
 pub fn csv_bytes(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Result<Bytes, PublishError> {
     let error = |e: &dyn std::fmt::Display| PublishError::File { path: table.name.clone(), message: e.to_string() };
+    let batch = published_batch(table, outcomes);
+    let options = arrow_cast::display::FormatOptions::default();
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|c| arrow_cast::display::ArrayFormatter::try_new(c.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| error(&e))?;
+    // For each column: the count whose protection it follows, if any.
+    let follows: Vec<Option<usize>> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let count_of = |name: &str| table.spec.counts.iter().position(|c| c == name);
+            count_of(f.name()).or_else(|| table.spec.rates.iter().find(|r| &r.name == f.name()).and_then(|r| count_of(&r.count)))
+        })
+        .collect();
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = table.spec.dimensions.iter().chain(&table.spec.counts).map(String::as_str).collect();
-    csv.write_record(&header).map_err(|e| error(&e))?;
-    for row in 0..table.rows() {
-        let mut record: Vec<String> = table.dims.iter().map(|d| d[row].clone()).collect();
-        for cells in outcomes {
-            record.push(cells[row].value().map_or_else(|| SUPPRESSED_MARKER.to_string(), |v| v.to_string()));
-        }
+    csv.write_record(batch.schema().fields().iter().map(|f| f.name().as_str())).map_err(|e| error(&e))?;
+    for row in 0..batch.num_rows() {
+        let record: Vec<String> = batch
+            .columns()
+            .iter()
+            .zip(&formatters)
+            .zip(&follows)
+            .map(|((column, format), follows)| match (column.is_null(row), follows) {
+                (true, Some(count)) if outcomes[*count][row].value().is_none() => SUPPRESSED_MARKER.to_string(),
+                (true, _) => String::new(),
+                (false, _) => format.value(row).to_string(),
+            })
+            .collect();
         csv.write_record(&record).map_err(|e| error(&e))?;
     }
     Ok(Bytes::from(csv.into_inner().map_err(|e| error(&e))?))

@@ -8,7 +8,10 @@ use svna_synth::{Geography, SynthConfig, write_to_dir};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = PathBuf::from(args.first().ok_or("usage: synth DIR [SCALE] [SEED] [LOOKUP IMD]")?);
+    let dir = PathBuf::from(
+        args.first()
+            .ok_or("usage: synth DIR [SCALE] [SEED] [LOOKUP IMD]")?,
+    );
     let mut cfg = SynthConfig::default();
     if let Some(scale) = args.get(1) {
         cfg.scale = scale.parse()?;
@@ -26,6 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{name:<26} {rows:>10}");
     }
     let total = summary.total_rows();
-    println!("{:<26} {total:>10}  in {secs:.2}s = {:.0} rows/s", "total", total as f64 / secs);
+    println!(
+        "{:<26} {total:>10}  in {secs:.2}s = {:.0} rows/s",
+        "total",
+        total as f64 / secs
+    );
     Ok(())
 }

@@ -38,7 +38,12 @@ impl Calendar {
     /// The expected count per day when `total` events are spread over the period in proportion
     /// to base intensity times `shape(day)`.
     pub(crate) fn spread(&self, total: f64, shape: impl Fn(NaiveDate) -> f64) -> Vec<f64> {
-        let raw: Vec<f64> = self.days.iter().zip(&self.base).map(|(d, b)| b * shape(*d)).collect();
+        let raw: Vec<f64> = self
+            .days
+            .iter()
+            .zip(&self.base)
+            .map(|(d, b)| b * shape(*d))
+            .collect();
         let sum: f64 = raw.iter().sum();
         if sum <= 0.0 {
             return vec![0.0; raw.len()];
@@ -98,12 +103,22 @@ impl HourProfile {
         for wd in 0..7u32 {
             let weekday = Weekday::try_from(wd as u8).expect("weekday 0..7");
             let w: Vec<f64> = (0..24)
-                .map(|h| hours[h] * if night_economy { night_boost(weekday, h) } else { 1.0 })
+                .map(|h| {
+                    hours[h]
+                        * if night_economy {
+                            night_boost(weekday, h)
+                        } else {
+                            1.0
+                        }
+                })
                 .collect();
             totals[wd as usize] = w.iter().sum::<f64>() / 24.0;
             per_weekday.push(Weighted::new(w));
         }
-        HourProfile { per_weekday, totals }
+        HourProfile {
+            per_weekday,
+            totals,
+        }
     }
 
     /// How busy a whole day is relative to a flat day: the weekday shape of the daily counts.

@@ -12,7 +12,13 @@ use crate::{Geography, Result, SynthConfig, SynthError};
 
 /// Lincolnshire's seven districts (ONS 2019), the default real county.
 pub const LINCOLNSHIRE_LADS: [&str; 7] = [
-    "E07000136", "E07000137", "E07000138", "E07000139", "E07000140", "E07000141", "E07000142",
+    "E07000136",
+    "E07000137",
+    "E07000138",
+    "E07000139",
+    "E07000140",
+    "E07000141",
+    "E07000142",
 ];
 
 /// Number of LSOAs in England, the range of IMD ranks.
@@ -36,7 +42,8 @@ pub(crate) struct Lsoa {
 impl Lsoa {
     /// 0 = least deprived in England, 1 = most; the middle when unknown.
     pub(crate) fn deprivation(&self) -> f64 {
-        self.imd_rank.map_or(0.5, |r| 1.0 - r as f64 / IMD_MAX_RANK as f64)
+        self.imd_rank
+            .map_or(0.5, |r| 1.0 - r as f64 / IMD_MAX_RANK as f64)
     }
 }
 
@@ -64,7 +71,11 @@ impl Geo {
         let mut rng = rng::stream(cfg.seed, "geography");
         let (lsoas, lads) = match &cfg.geography {
             Geography::Invented => invented(&mut rng),
-            Geography::Real { lookup, imd, lad_codes } => {
+            Geography::Real {
+                lookup,
+                imd,
+                lad_codes,
+            } => {
                 let (mut lsoas, lads) = read_lookup(lookup, lad_codes)?;
                 match imd {
                     Some(path) => apply_imd(&mut lsoas, &read_imd(path)?),
@@ -137,9 +148,30 @@ const DISTRICTS: [(&str, f64); 7] = [
 ];
 
 const WARD_NAMES: [&str; 24] = [
-    "Central", "North", "South", "East", "West", "Abbey", "Castle", "Park", "Priory", "Riverside",
-    "Market", "Hill", "Green", "Marsh", "Fen", "Heath", "Moor", "Bridge", "Mill", "Chase",
-    "Grange", "Vale", "Wold", "Common",
+    "Central",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Abbey",
+    "Castle",
+    "Park",
+    "Priory",
+    "Riverside",
+    "Market",
+    "Hill",
+    "Green",
+    "Marsh",
+    "Fen",
+    "Heath",
+    "Moor",
+    "Bridge",
+    "Mill",
+    "Chase",
+    "Grange",
+    "Vale",
+    "Wold",
+    "Common",
 ];
 
 /// Synthshire: seven districts (the first a deprived town), ~4.5 LSOAs per ward, ~5 per MSOA,
@@ -168,7 +200,11 @@ fn invented(rng: &mut Stream) -> (Vec<Lsoa>, Vec<Lad>) {
             };
             lsoas.push(Lsoa {
                 code: format!("E01{:06}", 99_000 + lsoas.len() + 1),
-                name: format!("{district} {:03}{}", j / 5 + 1, (b'A' + (j % 5) as u8) as char),
+                name: format!(
+                    "{district} {:03}{}",
+                    j / 5 + 1,
+                    (b'A' + (j % 5) as u8) as char
+                ),
                 ward_code: format!("E05{:06}", 99_000 + ward_no),
                 ward_name,
                 lad: d,
@@ -185,7 +221,11 @@ fn invented(rng: &mut Stream) -> (Vec<Lsoa>, Vec<Lad>) {
 fn invent_imd(rng: &mut Stream, lsoas: &mut [Lsoa], urban: &[bool]) {
     let mut used = HashSet::new();
     for (i, l) in lsoas.iter_mut().enumerate() {
-        let power = if urban.get(i).copied().unwrap_or(false) { 1.8 } else { 0.9 };
+        let power = if urban.get(i).copied().unwrap_or(false) {
+            1.8
+        } else {
+            0.9
+        };
         loop {
             let rank = 1 + (rng.random::<f64>().powf(power) * (IMD_MAX_RANK - 1) as f64) as u32;
             if used.insert(rank) {
@@ -218,14 +258,24 @@ fn read_reference(path: &Path, dataset: &Dataset, mut row: impl FnMut(&[Value]))
         .collect();
     let map = dataset.map_header(&header).map_err(|problems| {
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        reference_error(path, format!("header does not match `{}`: {}", dataset.name, text.join("; ")))
+        reference_error(
+            path,
+            format!(
+                "header does not match `{}`: {}",
+                dataset.name,
+                text.join("; ")
+            ),
+        )
     })?;
     let mut values = Vec::new();
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| reference_error(path, e.to_string()))?;
         let violations = dataset.parse_record(&map, |i| record.get(i), &mut values);
         if let Some(v) = violations.first() {
-            return Err(reference_error(path, format!("record {}: {}: {}", line + 1, v.column, v.message)));
+            return Err(reference_error(
+                path,
+                format!("record {}: {}: {}", line + 1, v.column, v.message),
+            ));
         }
         row(&values);
     }
@@ -263,7 +313,11 @@ fn read_lookup(path: &Path, lad_codes: &[String]) -> Result<(Vec<Lsoa>, Vec<Lad>
         idx("lad_code")?,
         idx("lad_name")?,
     );
-    let wanted: HashMap<&str, usize> = lad_codes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let wanted: HashMap<&str, usize> = lad_codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
     let mut lad_names: Vec<Option<String>> = vec![None; lad_codes.len()];
     let mut lsoas = Vec::new();
     read_reference(path, dataset, |v| {
@@ -282,8 +336,13 @@ fn read_lookup(path: &Path, lad_codes: &[String]) -> Result<(Vec<Lsoa>, Vec<Lad>
     })?;
     let mut lads = Vec::with_capacity(lad_codes.len());
     for (code, name) in lad_codes.iter().zip(lad_names) {
-        let name = name.ok_or_else(|| reference_error(path, format!("district {code} has no LSOA in the lookup")))?;
-        lads.push(Lad { code: code.clone(), name });
+        let name = name.ok_or_else(|| {
+            reference_error(path, format!("district {code} has no LSOA in the lookup"))
+        })?;
+        lads.push(Lad {
+            code: code.clone(),
+            name,
+        });
     }
     lsoas.sort_by(|a, b| a.code.cmp(&b.code));
     lsoas.dedup_by(|a, b| a.code == b.code);

@@ -66,7 +66,11 @@ fn arrival_lag(rng: &mut Stream) -> Duration {
 }
 
 /// One row per ED attendance for assault, in date order of the assault.
-pub(crate) fn ed_assaults(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn ed_assaults(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_site = w.col("site_code")?;
     let c_arrival = w.col("arrival_datetime")?;
     let c_assault = w.col("assault_datetime")?;
@@ -76,18 +80,27 @@ pub(crate) fn ed_assaults(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Progre
     let c_band = w.col("age_band")?;
     let hours = HourProfile::violence();
     let mut rng = rng::stream(ctx.seed, "ed_assaults");
-    let daily = ctx.cal.spread(ED_ATTENDANCES_PER_YEAR * ctx.scale * ctx.cal.years(), |d| hours.day_weight(d));
+    let daily = ctx
+        .cal
+        .spread(ED_ATTENDANCES_PER_YEAR * ctx.scale * ctx.cal.years(), |d| {
+            hours.day_weight(d)
+        });
     let n_lads = ctx.geo.lads.len();
     for (i, &day) in ctx.cal.days.iter().enumerate() {
         for _ in 0..rng::poisson(&mut rng, daily[i]) {
-            let time = NaiveTime::from_hms_opt(hours.hour(&mut rng, day), rng.random_range(0..60), 0).expect("valid time");
+            let time =
+                NaiveTime::from_hms_opt(hours.hour(&mut rng, day), rng.random_range(0..60), 0)
+                    .expect("valid time");
             let assault = NaiveDateTime::new(day, time);
             let arrival = assault + arrival_lag(&mut rng);
             let lsoa = ctx.geo.incident.sample(&mut rng);
             let lsoa_known = rng.random_bool(0.65);
             w.set(c_site, &site_code(ctx.geo.lsoas[lsoa].lad, n_lads));
             w.set_fmt(c_arrival, arrival.format(TIMESTAMP));
-            w.set_opt(c_assault, (!rng.random_bool(0.12)).then(|| assault.format(TIMESTAMP)));
+            w.set_opt(
+                c_assault,
+                (!rng.random_bool(0.12)).then(|| assault.format(TIMESTAMP)),
+            );
             w.set(c_method, pick(&mut rng, &METHODS));
             w.set(c_location, pick(&mut rng, &ED_LOCATIONS));
             w.set_opt(c_lsoa, lsoa_known.then_some(&ctx.geo.lsoas[lsoa].code));
@@ -113,12 +126,20 @@ const CAUSES: [(&str, f64); 2] = [("sharp_object", 0.2), ("other_assault", 0.8)]
 
 /// A count as the partner shares it: (count, suppressed). Counts 1..=7 arrive empty.
 pub(crate) fn partner_suppress(count: u64) -> (Option<u64>, bool) {
-    if (1..=SUPPRESS_UP_TO).contains(&count) { (None, true) } else { (Some(count), false) }
+    if (1..=SUPPRESS_UP_TO).contains(&count) {
+        (None, true)
+    } else {
+        (Some(count), false)
+    }
 }
 
 /// Every cell of month x district x age band x sex x cause, zeros included (a real extract
 /// lists the full grid), with Poisson counts around the expected rate.
-pub(crate) fn admissions(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn admissions(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_month = w.col("month")?;
     let c_lad = w.col("lad_code")?;
     let c_band = w.col("age_band")?;
@@ -127,7 +148,9 @@ pub(crate) fn admissions(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Progres
     let c_count = w.col("admissions")?;
     let c_flag = w.col("suppressed")?;
     let mut rng = rng::stream(ctx.seed, "hospital_admissions_agg");
-    let daily = ctx.cal.spread(ADMISSIONS_PER_YEAR * ctx.scale * ctx.cal.years(), |_| 1.0);
+    let daily = ctx
+        .cal
+        .spread(ADMISSIONS_PER_YEAR * ctx.scale * ctx.cal.years(), |_| 1.0);
     for (month, expected) in months(ctx, &daily) {
         for (lad, lad_share) in ctx.geo.lad_incident_share.iter().enumerate() {
             for (band, band_share) in ADMISSION_BANDS {

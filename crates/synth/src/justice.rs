@@ -62,7 +62,11 @@ fn outcome(rng: &mut Stream, first_time: bool) -> &'static str {
 /// One row per youth disposal, in date order. `first_time_entrant` is true for a child's
 /// first disposal in the extract unless they were known before the period; tracking that
 /// needs the set of children seen so far (O(children), not O(rows)).
-pub(crate) fn youth_justice(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn youth_justice(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_person = w.col("person_id")?;
     let c_date = w.col("event_date")?;
     let c_age = w.col("age")?;
@@ -71,14 +75,21 @@ pub(crate) fn youth_justice(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Prog
     let c_outcome = w.col("outcome")?;
     let c_fte = w.col("first_time_entrant")?;
     let c_home = w.col("home_lsoa")?;
-    let ages = AgeDist::new(10, 17, |a| [0.4, 0.8, 1.3, 2.0, 2.8, 3.3, 3.5][(a - 11) as usize]);
+    let ages = AgeDist::new(10, 17, |a| {
+        [0.4, 0.8, 1.3, 2.0, 2.8, 3.3, 3.5][(a - 11) as usize]
+    });
     let mut rng = rng::stream(ctx.seed, "youth_justice");
-    let daily = ctx.cal.spread(YOUTH_DISPOSALS_PER_YEAR * ctx.scale * ctx.cal.years(), calendar::working_day);
+    let daily = ctx.cal.spread(
+        YOUTH_DISPOSALS_PER_YEAR * ctx.scale * ctx.cal.years(),
+        calendar::working_day,
+    );
     let mut seen = HashSet::new();
     for (i, &day) in ctx.cal.days.iter().enumerate() {
         for _ in 0..rng::poisson(&mut rng, daily[i]) {
             let sex = Sex::draw(&mut rng, 0.82);
-            let (person, age) = ctx.people.draw(&mut rng, people::YOUTH_JUSTICE, &ages, sex, day);
+            let (person, age) = ctx
+                .people
+                .draw(&mut rng, people::YOUTH_JUSTICE, &ages, sex, day);
             let first_time = seen.insert(person.token) && person.trait_unit() >= KNOWN_BEFORE;
             w.set(c_person, person.token.hex().as_str());
             w.set_fmt(c_date, day);
@@ -99,14 +110,34 @@ pub(crate) fn youth_justice(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Prog
 fn rosh(rng: &mut Stream, group: &str) -> &'static str {
     let violent = matches!(group, "violence_against_person" | "robbery" | "weapons");
     if violent {
-        pick(rng, &[("low", 0.15), ("medium", 0.50), ("high", 0.31), ("very_high", 0.04)])
+        pick(
+            rng,
+            &[
+                ("low", 0.15),
+                ("medium", 0.50),
+                ("high", 0.31),
+                ("very_high", 0.04),
+            ],
+        )
     } else {
-        pick(rng, &[("low", 0.45), ("medium", 0.45), ("high", 0.09), ("very_high", 0.01)])
+        pick(
+            rng,
+            &[
+                ("low", 0.45),
+                ("medium", 0.45),
+                ("high", 0.09),
+                ("very_high", 0.01),
+            ],
+        )
     }
 }
 
 /// One row per supervision start, ages 18+, in date order.
-pub(crate) fn probation(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn probation(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_person = w.col("person_id")?;
     let c_date = w.col("start_date")?;
     let c_age = w.col("age")?;
@@ -123,11 +154,16 @@ pub(crate) fn probation(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Progress
         _ => 0.1,
     });
     let mut rng = rng::stream(ctx.seed, "probation");
-    let daily = ctx.cal.spread(PROBATION_STARTS_PER_YEAR * ctx.scale * ctx.cal.years(), calendar::working_day);
+    let daily = ctx.cal.spread(
+        PROBATION_STARTS_PER_YEAR * ctx.scale * ctx.cal.years(),
+        calendar::working_day,
+    );
     for (i, &day) in ctx.cal.days.iter().enumerate() {
         for _ in 0..rng::poisson(&mut rng, daily[i]) {
             let sex = Sex::draw(&mut rng, 0.89);
-            let (person, age) = ctx.people.draw(&mut rng, people::PROBATION, &ages, sex, day);
+            let (person, age) = ctx
+                .people
+                .draw(&mut rng, people::PROBATION, &ages, sex, day);
             let group = pick(&mut rng, &OFFENCE_GROUPS);
             w.set(c_person, person.token.hex().as_str());
             w.set_fmt(c_date, day);

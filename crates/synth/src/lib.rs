@@ -19,6 +19,7 @@
 
 mod calendar;
 mod geo;
+mod health;
 mod justice;
 mod people;
 mod police;
@@ -26,7 +27,6 @@ mod reference;
 mod rng;
 mod row;
 mod schools;
-mod health;
 mod social_care;
 
 use std::collections::BTreeMap;
@@ -165,22 +165,49 @@ pub fn generate(
     let mut put = |name: &str, rows: u64| {
         summary.rows.insert(name.to_string(), rows);
     };
-    put("lsoa_lookup", reference::lsoa_lookup(&ctx, row::open(open, "lsoa_lookup")?, progress)?);
-    put("imd", reference::imd(&ctx, row::open(open, "imd")?, progress)?);
-    put("population", reference::population(&ctx, row::open(open, "population")?, progress)?);
+    put(
+        "lsoa_lookup",
+        reference::lsoa_lookup(&ctx, row::open(open, "lsoa_lookup")?, progress)?,
+    );
+    put(
+        "imd",
+        reference::imd(&ctx, row::open(open, "imd")?, progress)?,
+    );
+    put(
+        "population",
+        reference::population(&ctx, row::open(open, "population")?, progress)?,
+    );
     let offences = row::open(open, "police_offences")?;
     let persons = row::open(open, "police_persons")?;
     let (n_offences, n_persons) = police::generate(&ctx, offences, persons, progress)?;
     put("police_offences", n_offences);
     put("police_persons", n_persons);
-    put("youth_justice", justice::youth_justice(&ctx, row::open(open, "youth_justice")?, progress)?);
-    put("probation", justice::probation(&ctx, row::open(open, "probation")?, progress)?);
-    put("school_suspensions", schools::generate(&ctx, row::open(open, "school_suspensions")?, progress)?);
-    put("ed_assaults", health::ed_assaults(&ctx, row::open(open, "ed_assaults")?, progress)?);
+    put(
+        "youth_justice",
+        justice::youth_justice(&ctx, row::open(open, "youth_justice")?, progress)?,
+    );
+    put(
+        "probation",
+        justice::probation(&ctx, row::open(open, "probation")?, progress)?,
+    );
+    put(
+        "school_suspensions",
+        schools::generate(&ctx, row::open(open, "school_suspensions")?, progress)?,
+    );
+    put(
+        "ed_assaults",
+        health::ed_assaults(&ctx, row::open(open, "ed_assaults")?, progress)?,
+    );
     let admissions = row::open(open, "hospital_admissions_agg")?;
-    put("hospital_admissions_agg", health::admissions(&ctx, admissions, progress)?);
+    put(
+        "hospital_admissions_agg",
+        health::admissions(&ctx, admissions, progress)?,
+    );
     let care = row::open(open, "social_care_factors_agg")?;
-    put("social_care_factors_agg", social_care::generate(&ctx, care, progress)?);
+    put(
+        "social_care_factors_agg",
+        social_care::generate(&ctx, care, progress)?,
+    );
     Ok(summary)
 }
 
@@ -188,7 +215,11 @@ pub fn generate(
 /// synced, and renamed only after *all* datasets succeeded, so a crash or an error never
 /// leaves a half-written or a mixed-seed set of files behind (the temporary files are removed
 /// on error).
-pub fn write_to_dir(cfg: &SynthConfig, dir: &Path, progress: &mut ProgressFn<'_>) -> Result<SynthSummary> {
+pub fn write_to_dir(
+    cfg: &SynthConfig,
+    dir: &Path,
+    progress: &mut ProgressFn<'_>,
+) -> Result<SynthSummary> {
     fs::create_dir_all(dir)?;
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut open = |name: &str| -> io::Result<Box<dyn Write>> {
@@ -249,13 +280,22 @@ pub fn generate_to_memory(cfg: &SynthConfig) -> Result<(SynthSummary, BTreeMap<S
 
 fn check_config(cfg: &SynthConfig) -> Result<()> {
     if !(cfg.scale.is_finite() && cfg.scale > 0.0) {
-        return Err(SynthError::Config(format!("scale must be a positive number, got {}", cfg.scale)));
+        return Err(SynthError::Config(format!(
+            "scale must be a positive number, got {}",
+            cfg.scale
+        )));
     }
     if cfg.years == 0 || cfg.years > 50 {
-        return Err(SynthError::Config(format!("years must be 1..=50, got {}", cfg.years)));
+        return Err(SynthError::Config(format!(
+            "years must be 1..=50, got {}",
+            cfg.years
+        )));
     }
     if !(1900..=2200).contains(&cfg.start_year) {
-        return Err(SynthError::Config(format!("start_year {} is implausible", cfg.start_year)));
+        return Err(SynthError::Config(format!(
+            "start_year {} is implausible",
+            cfg.start_year
+        )));
     }
     Ok(())
 }

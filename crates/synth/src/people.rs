@@ -30,7 +30,11 @@ impl Sex {
     /// Male with probability `p_male`.
     pub(crate) fn draw(rng: &mut Stream, p_male: f64) -> Sex {
         use rand::Rng;
-        if rng.random_bool(p_male.clamp(0.0, 1.0)) { Sex::M } else { Sex::F }
+        if rng.random_bool(p_male.clamp(0.0, 1.0)) {
+            Sex::M
+        } else {
+            Sex::F
+        }
     }
 }
 
@@ -70,13 +74,33 @@ pub(crate) struct Domain {
 const MIN_N: u64 = 8;
 
 /// Police suspects and offenders: the index space every other person-level dataset shares.
-pub(crate) const SUSPECTS: Domain = Domain { base: 0, n_at_scale_1: 6000.0, power: 2.2 };
+pub(crate) const SUSPECTS: Domain = Domain {
+    base: 0,
+    n_at_scale_1: 6000.0,
+    power: 2.2,
+};
 /// Most victims come from a separate range (victims who are never suspects); the rest are
 /// drawn from [`SUSPECTS`] (the victim-offender overlap).
-pub(crate) const VICTIMS: Domain = Domain { base: 1 << 32, n_at_scale_1: 9000.0, power: 1.6 };
-pub(crate) const YOUTH_JUSTICE: Domain = Domain { base: 0, n_at_scale_1: 300.0, power: 1.5 };
-pub(crate) const SCHOOLS: Domain = Domain { base: 0, n_at_scale_1: 2000.0, power: 2.0 };
-pub(crate) const PROBATION: Domain = Domain { base: 0, n_at_scale_1: 1200.0, power: 1.5 };
+pub(crate) const VICTIMS: Domain = Domain {
+    base: 1 << 32,
+    n_at_scale_1: 9000.0,
+    power: 1.6,
+};
+pub(crate) const YOUTH_JUSTICE: Domain = Domain {
+    base: 0,
+    n_at_scale_1: 300.0,
+    power: 1.5,
+};
+pub(crate) const SCHOOLS: Domain = Domain {
+    base: 0,
+    n_at_scale_1: 2000.0,
+    power: 2.0,
+};
+pub(crate) const PROBATION: Domain = Domain {
+    base: 0,
+    n_at_scale_1: 1200.0,
+    power: 1.5,
+};
 
 /// Target ages and their weights. A draw of `a` picks birth year `year - a`, so the actual age
 /// is `a` or `a - 1`: `AgeDist::new(lo, hi, ..)` draws `a` in `lo+1..=hi` and ages land in
@@ -112,11 +136,19 @@ impl<'g> People<'g> {
 
     /// The person at (birth year, sex, index): pure function of the seed.
     pub(crate) fn person(&self, birth_year: i32, sex: Sex, index: u64) -> Person {
-        let token = Token::derive(self.seed, "person", &[birth_year as i64 as u64, sex as u64, index]);
-        let days = if NaiveDate::from_ymd_opt(birth_year, 2, 29).is_some() { 366 } else { 365 };
+        let token = Token::derive(
+            self.seed,
+            "person",
+            &[birth_year as i64 as u64, sex as u64, index],
+        );
+        let days = if NaiveDate::from_ymd_opt(birth_year, 2, 29).is_some() {
+            366
+        } else {
+            365
+        };
         let ordinal = 1 + (token.unit(0) * days as f64) as u32;
-        let birth = NaiveDate::from_yo_opt(birth_year, ordinal.min(days))
-            .expect("ordinal within the year");
+        let birth =
+            NaiveDate::from_yo_opt(birth_year, ordinal.min(days)).expect("ordinal within the year");
         let home = self.geo.home.pick_unit(token.unit(1));
         Person { token, birth, home }
     }

@@ -45,8 +45,22 @@ struct Code {
     class: Class,
 }
 
-const fn code(code: &'static str, weight: f64, knife: f64, firearm: f64, domestic: f64, class: Class) -> Code {
-    Code { code, weight, knife, firearm, domestic, class }
+const fn code(
+    code: &'static str,
+    weight: f64,
+    knife: f64,
+    firearm: f64,
+    domestic: f64,
+    class: Class,
+) -> Code {
+    Code {
+        code,
+        weight,
+        knife,
+        firearm,
+        domestic,
+        class,
+    }
 }
 
 /// Serious-violence codes. Knife probabilities are set so that ~7.5% of SV offences carry the
@@ -221,8 +235,12 @@ pub(crate) fn generate(
         ages: Ages::new(),
     };
     let total = OFFENCES_PER_YEAR * ctx.scale * ctx.cal.years();
-    let sv_daily = ctx.cal.spread(total * SV_SHARE, |d| model.sv_hours.day_weight(d));
-    let other_daily = ctx.cal.spread(total * (1.0 - SV_SHARE), |d| model.other_hours.day_weight(d));
+    let sv_daily = ctx
+        .cal
+        .spread(total * SV_SHARE, |d| model.sv_hours.day_weight(d));
+    let other_daily = ctx.cal.spread(total * (1.0 - SV_SHARE), |d| {
+        model.other_hours.day_weight(d)
+    });
     let mut rng_o = rng::stream(ctx.seed, "police_offences");
     let mut rng_p = rng::stream(ctx.seed, "police_persons");
     let mut index = 0u64;
@@ -250,16 +268,34 @@ pub(crate) fn generate(
     Ok((offences.finish(progress)?, persons.finish(progress)?))
 }
 
-fn draw_offence(rng: &mut Stream, ctx: &Ctx<'_>, model: &Model, sv: bool, day: NaiveDate) -> Offence {
+fn draw_offence(
+    rng: &mut Stream,
+    ctx: &Ctx<'_>,
+    model: &Model,
+    sv: bool,
+    day: NaiveDate,
+) -> Offence {
     let code = if sv {
         &SV_CODES[model.sv_codes.sample(rng)]
     } else {
         &OTHER_CODES[model.other_codes.sample(rng)]
     };
-    let hours = if sv { &model.sv_hours } else { &model.other_hours };
+    let hours = if sv {
+        &model.sv_hours
+    } else {
+        &model.other_hours
+    };
     let hour = hours.hour(rng, day);
     let domestic = rng.random_bool(code.domestic);
-    let (lo, hi) = pick(rng, &[((0, 0), 0.55), ((1, 1), 0.2), ((2, 7), 0.17), ((8, 30), 0.08)]);
+    let (lo, hi) = pick(
+        rng,
+        &[
+            ((0, 0), 0.55),
+            ((1, 1), 0.2),
+            ((2, 7), 0.17),
+            ((8, 30), 0.08),
+        ],
+    );
     let lag = rng.random_range(lo..=hi);
     Offence {
         code,
@@ -301,7 +337,15 @@ fn location(rng: &mut Stream, code: &Code, domestic: bool) -> &'static str {
         return pick(rng, &[("dwelling", 0.9), ("street", 0.05), ("other", 0.05)]);
     }
     match code.class {
-        Class::Homicide => pick(rng, &[("dwelling", 0.45), ("street", 0.3), ("open_space", 0.15), ("other", 0.1)]),
+        Class::Homicide => pick(
+            rng,
+            &[
+                ("dwelling", 0.45),
+                ("street", 0.3),
+                ("open_space", 0.15),
+                ("other", 0.1),
+            ],
+        ),
         Class::Violence => pick(
             rng,
             &[
@@ -318,9 +362,19 @@ fn location(rng: &mut Stream, code: &Code, domestic: bool) -> &'static str {
         ),
         Class::Robbery => pick(
             rng,
-            &[("street", 0.65), ("open_space", 0.1), ("transport", 0.1), ("retail", 0.05), ("other", 0.08), ("unknown", 0.02)],
+            &[
+                ("street", 0.65),
+                ("open_space", 0.1),
+                ("transport", 0.1),
+                ("retail", 0.05),
+                ("other", 0.08),
+                ("unknown", 0.02),
+            ],
         ),
-        Class::BusinessRobbery => pick(rng, &[("retail", 0.8), ("licensed_premises", 0.1), ("other", 0.1)]),
+        Class::BusinessRobbery => pick(
+            rng,
+            &[("retail", 0.8), ("licensed_premises", 0.1), ("other", 0.1)],
+        ),
         Class::Possession => pick(
             rng,
             &[
@@ -334,11 +388,35 @@ fn location(rng: &mut Stream, code: &Code, domestic: bool) -> &'static str {
                 ("unknown", 0.02),
             ],
         ),
-        Class::Sexual => pick(rng, &[("dwelling", 0.6), ("open_space", 0.1), ("street", 0.1), ("other", 0.15), ("unknown", 0.05)]),
-        Class::Acquisitive => pick(rng, &[("retail", 0.4), ("dwelling", 0.25), ("street", 0.2), ("transport", 0.05), ("other", 0.1)]),
+        Class::Sexual => pick(
+            rng,
+            &[
+                ("dwelling", 0.6),
+                ("open_space", 0.1),
+                ("street", 0.1),
+                ("other", 0.15),
+                ("unknown", 0.05),
+            ],
+        ),
+        Class::Acquisitive => pick(
+            rng,
+            &[
+                ("retail", 0.4),
+                ("dwelling", 0.25),
+                ("street", 0.2),
+                ("transport", 0.05),
+                ("other", 0.1),
+            ],
+        ),
         Class::StateBased | Class::Other => pick(
             rng,
-            &[("street", 0.4), ("dwelling", 0.25), ("open_space", 0.1), ("other", 0.2), ("unknown", 0.05)],
+            &[
+                ("street", 0.4),
+                ("dwelling", 0.25),
+                ("open_space", 0.1),
+                ("other", 0.2),
+                ("unknown", 0.05),
+            ],
         ),
     }
 }
@@ -349,16 +427,27 @@ type PersonRow = (Token, &'static str, &'static str, Option<u32>);
 /// A victim (most offences with a personal victim) and zero to two suspects; possession and
 /// state-based offences have a single suspect and no victim. At most three people, never the
 /// same person twice in one role.
-fn draw_persons(rng: &mut Stream, ctx: &Ctx<'_>, ages: &Ages, index: u64, o: &Offence) -> [Option<PersonRow>; 3] {
+fn draw_persons(
+    rng: &mut Stream,
+    ctx: &Ctx<'_>,
+    ages: &Ages,
+    index: u64,
+    o: &Offence,
+) -> [Option<PersonRow>; 3] {
     let mut rows: [Option<PersonRow>; 3] = [None; 3];
     let no_victim = matches!(o.code.class, Class::Possession | Class::StateBased);
-    let has_victim = !no_victim && rng.random_bool(if o.code.class == Class::BusinessRobbery { 0.7 } else { 0.95 });
+    let has_victim = !no_victim
+        && rng.random_bool(if o.code.class == Class::BusinessRobbery {
+            0.7
+        } else {
+            0.95
+        });
     let suspects = if no_victim {
         1
     } else if o.sv {
-        pick(rng, &[(0, 0.2), (1, 0.6), (2, 0.2)])
+        pick(rng, &[(0, 0.15), (1, 0.6), (2, 0.25)])
     } else {
-        pick(rng, &[(0, 0.5), (1, 0.42), (2, 0.08)])
+        pick(rng, &[(0, 0.35), (1, 0.5), (2, 0.15)])
     };
     let mut n = 0;
     if has_victim {
@@ -367,7 +456,11 @@ fn draw_persons(rng: &mut Stream, ctx: &Ctx<'_>, ages: &Ages, index: u64, o: &Of
     }
     for k in 0..suspects {
         let row = suspect(rng, ctx, ages, index, k, o);
-        if rows[..n].iter().flatten().all(|r| r.0 != row.0 || r.1 != row.1) {
+        if rows[..n]
+            .iter()
+            .flatten()
+            .all(|r| r.0 != row.0 || r.1 != row.1)
+        {
             rows[n] = Some(row);
             n += 1;
         }
@@ -376,23 +469,58 @@ fn draw_persons(rng: &mut Stream, ctx: &Ctx<'_>, ages: &Ages, index: u64, o: &Of
 }
 
 fn victim(rng: &mut Stream, ctx: &Ctx<'_>, ages: &Ages, o: &Offence) -> PersonRow {
-    let p_male = if o.domestic { 0.22 } else if o.sv { 0.62 } else { 0.5 };
+    let p_male = if o.domestic {
+        0.22
+    } else if o.sv {
+        0.62
+    } else {
+        0.5
+    };
     let sex = Sex::draw(rng, p_male);
-    let dist = if o.domestic { &ages.domestic } else { &ages.victim };
-    let domain = if rng.random_bool(0.25) { people::SUSPECTS } else { people::VICTIMS };
+    let dist = if o.domestic {
+        &ages.domestic
+    } else {
+        &ages.victim
+    };
+    let domain = if rng.random_bool(0.25) {
+        people::SUSPECTS
+    } else {
+        people::VICTIMS
+    };
     let (person, age) = ctx.people.draw(rng, domain, dist, sex, o.date);
     let age = (!rng.random_bool(AGE_NOT_RECORDED)).then_some(age);
     (person.token, "victim", sex.code(), age)
 }
 
-fn suspect(rng: &mut Stream, ctx: &Ctx<'_>, ages: &Ages, index: u64, k: u64, o: &Offence) -> PersonRow {
-    let role = if rng.random_bool(CHARGED) { "offender" } else { "suspect" };
+fn suspect(
+    rng: &mut Stream,
+    ctx: &Ctx<'_>,
+    ages: &Ages,
+    index: u64,
+    k: u64,
+    o: &Offence,
+) -> PersonRow {
+    let role = if rng.random_bool(CHARGED) {
+        "offender"
+    } else {
+        "suspect"
+    };
     if rng.random_bool(UNIDENTIFIED_SUSPECT) {
         return (ctx.people.anonymous(index, k), role, "U", None);
     }
-    let p_male = if o.domestic { 0.82 } else if o.sv { 0.86 } else { 0.75 };
+    let p_male = if o.domestic {
+        0.82
+    } else if o.sv {
+        0.86
+    } else {
+        0.75
+    };
     let sex = Sex::draw(rng, p_male);
-    let dist = if o.domestic { &ages.domestic } else { &ages.suspect };
+    let dist = if o.domestic {
+        &ages.domestic
+    } else {
+        &ages.suspect
+    };
     let (person, age) = ctx.people.draw(rng, people::SUSPECTS, dist, sex, o.date);
     let age = (!rng.random_bool(AGE_NOT_RECORDED)).then_some(age);
     (person.token, role, sex.code(), age)

@@ -7,7 +7,11 @@ use crate::rng::{self, Stream};
 use crate::row::RowWriter;
 use crate::{Ctx, ProgressFn, Result};
 
-pub(crate) fn lsoa_lookup(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn lsoa_lookup(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c = [
         w.col("lsoa_code")?,
         w.col("lsoa_name")?,
@@ -18,7 +22,14 @@ pub(crate) fn lsoa_lookup(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Progre
     ];
     for l in &ctx.geo.lsoas {
         let lad = &ctx.geo.lads[l.lad];
-        for (col, value) in c.iter().zip([&l.code, &l.name, &l.ward_code, &l.ward_name, &lad.code, &lad.name]) {
+        for (col, value) in c.iter().zip([
+            &l.code,
+            &l.name,
+            &l.ward_code,
+            &l.ward_name,
+            &lad.code,
+            &lad.name,
+        ]) {
             w.set(*col, value);
         }
         w.end_row(progress)?;
@@ -53,7 +64,11 @@ const BANDS: [(&str, f64); 7] = [
 
 /// Residents per LSOA x age band x sex: ~1,500 per LSOA (1,000..2,600), deprived areas
 /// younger, women the majority among the over-65s.
-pub(crate) fn population(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn population(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_lsoa = w.col("lsoa_code")?;
     let c_band = w.col("age_band")?;
     let c_sex = w.col("sex")?;
@@ -63,7 +78,11 @@ pub(crate) fn population(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut Progres
         let total = (1550.0 + 250.0 * rng::normal(&mut rng)).clamp(1000.0, 2600.0);
         let tilt = l.deprivation() - 0.5;
         for (b, (band, share)) in BANDS.iter().enumerate() {
-            let younger = if b < 4 { 1.0 + 0.4 * tilt } else { 1.0 - 0.4 * tilt };
+            let younger = if b < 4 {
+                1.0 + 0.4 * tilt
+            } else {
+                1.0 - 0.4 * tilt
+            };
             let female = female_share(&mut rng, b);
             let band_total = total * share * younger * rng::lognormal(&mut rng, 0.08);
             for (sex, part) in [("F", female), ("M", 1.0 - female)] {

@@ -95,7 +95,9 @@ impl Weighted {
     /// The index whose cumulative band holds `u` in [0, 1).
     pub(crate) fn pick_unit(&self, u: f64) -> usize {
         let target = u * self.cum[self.cum.len() - 1];
-        self.cum.partition_point(|&c| c <= target).min(self.cum.len() - 1)
+        self.cum
+            .partition_point(|&c| c <= target)
+            .min(self.cum.len() - 1)
     }
 
     pub(crate) fn sample(&self, rng: &mut Stream) -> usize {
@@ -144,7 +146,9 @@ pub(crate) fn poisson(rng: &mut Stream, lambda: f64) -> u64 {
         }
         return k;
     }
-    (lambda + lambda.sqrt() * normal(rng) + 0.5).floor().max(0.0) as u64
+    (lambda + lambda.sqrt() * normal(rng) + 0.5)
+        .floor()
+        .max(0.0) as u64
 }
 
 /// An index in [0, n) skewed to the low end: P(index < x n) = x^(1/power). With power > 1 a
@@ -166,7 +170,11 @@ mod tests {
         assert_ne!(a, b);
         let hex = a.hex();
         assert_eq!(hex.as_str().len(), 64);
-        assert!(hex.as_str().bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(
+            hex.as_str()
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        );
     }
 
     #[test]
@@ -175,7 +183,10 @@ mod tests {
         for lambda in [0.5, 5.0, 80.0] {
             let n = 20_000;
             let mean = (0..n).map(|_| poisson(&mut rng, lambda)).sum::<u64>() as f64 / n as f64;
-            assert!((mean - lambda).abs() < lambda * 0.05 + 0.05, "{lambda}: {mean}");
+            assert!(
+                (mean - lambda).abs() < lambda * 0.05 + 0.05,
+                "{lambda}: {mean}"
+            );
         }
     }
 

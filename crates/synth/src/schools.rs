@@ -20,7 +20,16 @@ fn reason(rng: &mut Stream, permanent: bool) -> &'static str {
     if permanent {
         pick(
             rng,
-            &[("PP", 0.22), ("PA", 0.15), ("OW", 0.10), ("VA", 0.08), ("VP", 0.05), ("DA", 0.08), ("BU", 0.04), ("OT", 0.28)],
+            &[
+                ("PP", 0.22),
+                ("PA", 0.15),
+                ("OW", 0.10),
+                ("VA", 0.08),
+                ("VP", 0.05),
+                ("DA", 0.08),
+                ("BU", 0.04),
+                ("OT", 0.28),
+            ],
         )
     } else {
         pick(
@@ -43,7 +52,11 @@ fn reason(rng: &mut Stream, permanent: bool) -> &'static str {
     }
 }
 
-pub(crate) fn generate(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn generate(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_person = w.col("person_id")?;
     let c_date = w.col("event_date")?;
     let c_type = w.col("type")?;
@@ -64,7 +77,10 @@ pub(crate) fn generate(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressF
         _ => 0.15,
     });
     let mut rng = rng::stream(ctx.seed, "school_suspensions");
-    let daily = ctx.cal.spread(SUSPENSIONS_PER_YEAR * ctx.scale * ctx.cal.years(), calendar::school_day);
+    let daily = ctx.cal.spread(
+        SUSPENSIONS_PER_YEAR * ctx.scale * ctx.cal.years(),
+        calendar::school_day,
+    );
     let n_lads = ctx.geo.lads.len();
     for (i, &day) in ctx.cal.days.iter().enumerate() {
         for _ in 0..rng::poisson(&mut rng, daily[i]) {
@@ -72,10 +88,21 @@ pub(crate) fn generate(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressF
             let (person, age) = ctx.people.draw(&mut rng, people::SCHOOLS, &ages, sex, day);
             let permanent = rng.random_bool(PERMANENT);
             let home = &ctx.geo.lsoas[person.home];
-            let school_lad = if rng.random_bool(SCHOOL_ELSEWHERE) { rng.random_range(0..n_lads) } else { home.lad };
+            let school_lad = if rng.random_bool(SCHOOL_ELSEWHERE) {
+                rng.random_range(0..n_lads)
+            } else {
+                home.lad
+            };
             w.set(c_person, person.token.hex().as_str());
             w.set_fmt(c_date, day);
-            w.set(c_type, if permanent { "permanent_exclusion" } else { "suspension" });
+            w.set(
+                c_type,
+                if permanent {
+                    "permanent_exclusion"
+                } else {
+                    "suspension"
+                },
+            );
             w.set(c_reason, reason(&mut rng, permanent));
             w.set_fmt(c_age, age);
             w.set(c_sex, sex.code());

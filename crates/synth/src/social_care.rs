@@ -20,7 +20,11 @@ const FACTORS: [(&str, f64); 7] = [
     ("alcohol_misuse", 90.0),
 ];
 
-pub(crate) fn generate(ctx: &Ctx<'_>, mut w: RowWriter, progress: &mut ProgressFn<'_>) -> Result<u64> {
+pub(crate) fn generate(
+    ctx: &Ctx<'_>,
+    mut w: RowWriter,
+    progress: &mut ProgressFn<'_>,
+) -> Result<u64> {
     let c_quarter = w.col("quarter")?;
     let c_lad = w.col("lad_code")?;
     let c_factor = w.col("factor")?;
@@ -58,5 +62,7 @@ fn quarters(ctx: &Ctx<'_>) -> Vec<(String, f64)> {
             _ => out.push((label, base, 1)),
         }
     }
-    out.into_iter().map(|(l, sum, n)| (l, sum / n as f64)).collect()
+    out.into_iter()
+        .map(|(l, sum, n)| (l, sum / n as f64))
+        .collect()
 }

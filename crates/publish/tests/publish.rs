@@ -1,0 +1,241 @@
+//! Publishing: each gate refuses with its reason, and what is published obeys the policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use parquet::arrow::ArrowWriter;
+use svna_engine::{DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord, run_record_path};
+use svna_publish::{PublishError, PublishOptions, publish_run, release_manifest_path};
+use svna_storage::Store;
+
+fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
+    DisclosureSpec {
+        policy: "threshold".into(),
+        k: Some(5),
+        base: None,
+        counts: counts.iter().map(|s| s.to_string()).collect(),
+        dimensions: dims.iter().map(|s| s.to_string()).collect(),
+        total: "Total".into(),
+        measure: None,
+        partner_suppressed: None,
+        parents: BTreeMap::new(),
+        context: Vec::new(),
+        rates: Vec::new(),
+    }
+}
+
+fn text(values: &[&str]) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+fn ints(values: &[i64]) -> ArrayRef {
+    Arc::new(Int64Array::from(values.to_vec()))
+}
+
+/// A 2x2 table with margins: area x sex, one small cell (A,F = 2).
+fn small_cell_table() -> RecordBatch {
+    RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"])),
+        ("sex", text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"])),
+        ("n", ints(&[2, 18, 20, 19, 14, 33, 21, 32, 53])),
+    ])
+    .unwrap()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        Fixture { _dir: dir, store }
+    }
+
+    /// Writes `batch` as the output of stage `t` of run `run-1` and a run record naming it.
+    async fn run_with(&self, batch: &RecordBatch, spec: DisclosureSpec, status: RunStatus) {
+        let path = "outputs/run-1/t.parquet";
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+        self.store.put(path, bytes.into()).await.unwrap();
+        let output = self.store.file_entry(path, Some(batch.num_rows() as u64)).await.unwrap();
+        let record = RunRecord {
+            run_id: "run-1".into(),
+            pipeline: "test".into(),
+            pipeline_file: "test.toml".into(),
+            pipeline_sha256: "0".repeat(64),
+            contract_version: 1,
+            tool_version: "test".into(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            status,
+            error: None,
+            memory_limit_bytes: None,
+            inputs: Vec::new(),
+            stages: vec![StageRecord {
+                name: "t".into(),
+                sql_file: "t.sql".into(),
+                sql_sha256: "0".repeat(64),
+                needs: Vec::new(),
+                sensitivity: Sensitivity::Aggregate,
+                disclosure: Some(spec),
+                output,
+                columns: Vec::new(),
+                duration_ms: 0,
+                tests: Vec::new(),
+            }],
+        };
+        self.store.put_json(&run_record_path("run-1"), &record).await.unwrap();
+    }
+
+    async fn publish(&self) -> Result<svna_publish::ReleaseManifest, PublishError> {
+        publish_run(&self.store, &PublishOptions { run_id: Some("run-1".into()), release: Some("r1".into()) }).await
+    }
+
+    async fn csv(&self) -> String {
+        let bytes = self.store.get("published/r1/tables/t.csv").await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    async fn nothing_published(&self) -> bool {
+        !self.store.exists(&release_manifest_path("r1")).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_small_cell_and_its_complements_are_withheld() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    let manifest = f.publish().await.unwrap();
+    let csv = f.csv().await;
+    // A-F (2) is primary; in a 2x2 table with margins the cheapest protection withholds the
+    // whole rectangle A-F, A-M, B-F, B-M.
+    assert_eq!(
+        csv,
+        "area,sex,n\nA,F,[c]\nA,M,[c]\nA,Total,20\nB,F,[c]\nB,M,[c]\nB,Total,33\nTotal,F,21\nTotal,M,32\nTotal,Total,53\n"
+    );
+    assert_eq!(manifest.withheld_cells, 4);
+    assert_eq!(manifest.tables[0].csv.sha256, svna_storage::sha256_hex(csv.as_bytes()));
+    // The public report has intervals but no true values and no primary/secondary label.
+    let report = String::from_utf8(f.store.get("published/r1/disclosure_report.json").await.unwrap().to_vec()).unwrap();
+    assert!(!report.contains("primary") && !report.contains("secondary"), "{report}");
+    assert!(report.contains("\"pass\": true"));
+}
+
+#[tokio::test]
+async fn publishing_is_deterministic() {
+    let a = Fixture::new();
+    let b = Fixture::new();
+    for f in [&a, &b] {
+        f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+        f.publish().await.unwrap();
+    }
+    assert_eq!(a.csv().await, b.csv().await);
+    let pa = a.store.get("published/r1/tables/t.parquet").await.unwrap();
+    let pb = b.store.get("published/r1/tables/t.parquet").await.unwrap();
+    assert_eq!(pa, pb);
+}
+
+#[tokio::test]
+async fn an_unfinished_run_is_refused() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Failed).await;
+    assert!(matches!(f.publish().await, Err(PublishError::RunNotFinished { .. })));
+    assert!(f.nothing_published().await);
+}
+
+#[tokio::test]
+async fn token_values_are_refused() {
+    let f = Fixture::new();
+    let token = "a".repeat(64);
+    let batch = RecordBatch::try_from_iter(vec![("who", text(&[&token, "Total"])), ("n", ints(&[7, 7]))]).unwrap();
+    f.run_with(&batch, spec(&["who"], &["n"]), RunStatus::Finished).await;
+    assert!(matches!(f.publish().await, Err(PublishError::TokenColumn { column, .. }) if column == "who"));
+    assert!(f.nothing_published().await);
+}
+
+#[tokio::test]
+async fn a_token_column_name_is_refused() {
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![("person_id", text(&["x", "Total"])), ("n", ints(&[7, 7]))]).unwrap();
+    f.run_with(&batch, spec(&["person_id"], &["n"]), RunStatus::Finished).await;
+    assert!(matches!(f.publish().await, Err(PublishError::TokenColumn { .. })));
+}
+
+#[tokio::test]
+async fn an_undeclared_column_is_refused() {
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![("area", text(&["A", "Total"])), ("n", ints(&[7, 7])), ("note", text(&["x", "y"]))]).unwrap();
+    f.run_with(&batch, spec(&["area"], &["n"]), RunStatus::Finished).await;
+    assert!(matches!(f.publish().await, Err(PublishError::UnexpectedColumn { column, .. }) if column == "note"));
+}
+
+#[tokio::test]
+async fn a_changed_output_is_detected() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    // Replace the output after the run recorded its checksum.
+    let other = RecordBatch::try_from_iter(vec![("area", text(&["A", "Total"])), ("sex", text(&["F", "Total"])), ("n", ints(&[9, 9]))]).unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, other.schema(), None).unwrap();
+    writer.write(&other).unwrap();
+    writer.close().unwrap();
+    f.store.put("outputs/run-1/t.parquet", bytes.into()).await.unwrap();
+    assert!(matches!(f.publish().await, Err(PublishError::Tampered { .. })));
+    assert!(f.nothing_published().await);
+}
+
+#[tokio::test]
+async fn a_release_is_never_overwritten() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    let first = f.publish().await.unwrap();
+    assert!(matches!(f.publish().await, Err(PublishError::ReleaseExists { name }) if name == "r1"));
+    let manifest: svna_publish::ReleaseManifest = f.store.get_json(&release_manifest_path("r1"), "manifest").await.unwrap();
+    assert_eq!(manifest.created_at, first.created_at);
+}
+
+#[tokio::test]
+async fn rates_come_from_protected_counts() {
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "B", "C", "Total"])),
+        ("residents", ints(&[1000, 2000, 500, 3500])),
+        ("n", ints(&[3, 40, 30, 73])),
+    ])
+    .unwrap();
+    let mut s = spec(&["area"], &["n"]);
+    s.context = vec!["residents".into()];
+    s.rates = vec![RateSpec { name: "rate".into(), count: "n".into(), denominator: "residents".into(), per: 1000.0 }];
+    f.run_with(&batch, s, RunStatus::Finished).await;
+    f.publish().await.unwrap();
+    let csv = f.csv().await;
+    // A (3) is primary; the cheapest complement is C (30); both rates are withheld too.
+    assert_eq!(csv, "area,residents,n,rate\nA,1000,[c],[c]\nB,2000,40,20.0\nC,500,[c],[c]\nTotal,3500,73,20.857142857142858\n");
+}
+
+#[tokio::test]
+async fn hierarchies_protect_a_small_area_from_its_parent() {
+    let f = Fixture::new();
+    // District D = wards W1 + W2; W1 = LSOAs L1 + L2. L1 (2) is small.
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&["L1", "L2", "W1", "W2", "D", "Total"])),
+        ("parent", text(&["W1", "W1", "D", "D", "Total", ""])),
+        ("n", ints(&[2, 30, 32, 40, 72, 72])),
+    ])
+    .unwrap();
+    let mut s = spec(&["area"], &["n"]);
+    s.parents = BTreeMap::from([("area".to_string(), "parent".to_string())]);
+    f.run_with(&batch, s, RunStatus::Finished).await;
+    let manifest = f.publish().await.unwrap();
+    let csv = f.csv().await;
+    assert!(csv.contains("L1,W1,[c]"), "{csv}");
+    // L2 alone with W1 published would give L1 away: the complement must be withheld too.
+    assert!(csv.contains("L2,W1,[c]") || csv.contains("W1,D,[c]"), "{csv}");
+    assert!(manifest.withheld_cells >= 2);
+}
