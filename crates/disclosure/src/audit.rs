@@ -214,7 +214,9 @@ pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
             let hi = solve_component(model, st, members, &rels_of[c], &comp_of, target, true)?;
             let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
             let high = hi.and_then(|x| {
-                if x >= BIG - 1.0 {
+                // Far above any real count: the cell is only bounded by the
+                // artificial cap on other variables, i.e. unbounded.
+                if x >= BIG / 2.0 {
                     None
                 } else {
                     Some((x + 1e-6).floor().max(0.0) as u64)

@@ -185,7 +185,7 @@ proptest! {
             for c in p.audit.cells.iter().filter(|c| c.class != ValueClass::Published) {
                 let e = re.cells.iter().find(|e| e.identity == c.identity).unwrap();
                 prop_assert!(e.low <= c.low);
-                prop_assert!(e.high.is_none() || (c.high.is_some() && e.high >= c.high));
+                prop_assert!(e.high.is_none() || (c.high.is_some() && e.high >= c.high), "exact {:?} vs certificate {:?}", e, c);
             }
         }
         let again = protect(&rel, &opts).unwrap();

@@ -303,6 +303,16 @@ fn column_index(dataset: &Dataset, name: &str) -> Result<usize> {
 /// The LSOAs of `lad_codes` from the ONS lookup, sorted by code (so the output does not depend
 /// on the file's row order), districts in the order given.
 fn read_lookup(path: &Path, lad_codes: &[String]) -> Result<(Vec<Lsoa>, Vec<Lad>)> {
+    if lad_codes.is_empty() {
+        return Err(reference_error(path, "no district codes given"));
+    }
+    // A district listed twice is one district.
+    let mut unique = HashSet::new();
+    let lad_codes: Vec<String> = lad_codes
+        .iter()
+        .filter(|c| unique.insert(c.as_str()))
+        .cloned()
+        .collect();
     let dataset = svna_contracts::v1().dataset("lsoa_lookup")?;
     let idx = |name| column_index(dataset, name);
     let (c_lsoa, c_lsoa_nm, c_ward, c_ward_nm, c_lad, c_lad_nm) = (

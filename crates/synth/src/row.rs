@@ -83,7 +83,7 @@ impl RowWriter {
         self.csv.write_record(&self.fields)?;
         self.fields.iter_mut().for_each(String::clear);
         self.rows += 1;
-        if self.rows % PROGRESS_EVERY == 0 {
+        if self.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(&self.dataset.name, self.rows);
         }
         Ok(())
