@@ -4,7 +4,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use svna_contracts::v1;
 use svna_engine::{EngineConfig, Pipeline, RunOptions, parse_byte_size, run_pipeline};
-use svna_intake::{ExtractReader, LoadOutcome, Rejection, load_extract, read_extract, upload_local_file};
+use svna_intake::{
+    ExtractReader, LoadOutcome, Rejection, load_extract, read_extract, upload_local_file,
+};
 use svna_publish::{PublishOptions, ReleaseManifest, publish_run};
 use svna_storage::{Store, Zone};
 
@@ -47,7 +49,13 @@ impl SynthArgs {
             Some(lookup) => svna_synth::Geography::lincolnshire(lookup.clone(), self.imd.clone()),
             None => svna_synth::Geography::Invented,
         };
-        svna_synth::SynthConfig { seed: self.seed, scale: self.scale, start_year: self.start_year, years: self.years, geography }
+        svna_synth::SynthConfig {
+            seed: self.seed,
+            scale: self.scale,
+            start_year: self.start_year,
+            years: self.years,
+            geography,
+        }
     }
 }
 
@@ -58,7 +66,11 @@ pub fn synth(args: SynthArgs) -> Result<Outcome> {
     })
     .with_context(|| format!("writing synthetic extracts to {}", args.out.display()))?;
     progress.finish();
-    let rows: Vec<Vec<String>> = summary.rows.iter().map(|(d, n)| vec![d.clone(), n.to_string()]).collect();
+    let rows: Vec<Vec<String>> = summary
+        .rows
+        .iter()
+        .map(|(d, n)| vec![d.clone(), n.to_string()])
+        .collect();
     println!("Wrote synthetic extracts to {}", args.out.display());
     print_table(&["dataset", "rows"], &rows);
     Ok(Outcome::Ok)
@@ -88,8 +100,17 @@ pub fn validate(args: ValidateArgs) -> Result<Outcome> {
         let file = path.display().to_string();
         let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
         let mut rejects: Vec<Rejection> = Vec::new();
-        let options = ExtractReader { dataset, file: &file, batch_rows: 65_536 };
-        let result = read_extract(std::io::BufReader::new(reader), &options, |_| Ok(()), |r| rejects.push(r));
+        let options = ExtractReader {
+            dataset,
+            file: &file,
+            batch_rows: 65_536,
+        };
+        let result = read_extract(
+            std::io::BufReader::new(reader),
+            &options,
+            |_| Ok(()),
+            |r| rejects.push(r),
+        );
         let (counts, refused) = match result {
             Ok(counts) => (Some(counts), None),
             Err(e) => (None, Some(e.to_string())),
@@ -108,19 +129,31 @@ pub fn validate(args: ValidateArgs) -> Result<Outcome> {
             "problems_by_rule": count_by_rule(&rejects),
         }));
         if !args.json {
-            print_validation(&file, refused.as_deref(), counts.as_ref(), &rejects, args.max_per_rule);
+            print_validation(
+                &file,
+                refused.as_deref(),
+                counts.as_ref(),
+                &rejects,
+                args.max_per_rule,
+            );
         }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(if all_valid { Outcome::Ok } else { Outcome::Finding })
+    Ok(if all_valid {
+        Outcome::Ok
+    } else {
+        Outcome::Finding
+    })
 }
 
 fn count_by_rule(rejects: &[Rejection]) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for r in rejects {
-        *counts.entry(format!("{}:{}", r.column, r.rule)).or_insert(0) += 1;
+        *counts
+            .entry(format!("{}:{}", r.column, r.rule))
+            .or_insert(0) += 1;
     }
     counts
 }
@@ -130,14 +163,22 @@ fn limited(rejects: &[Rejection], per_rule: usize) -> Vec<&Rejection> {
     rejects
         .iter()
         .filter(|r| {
-            let n = seen.entry((r.column.as_str(), r.rule.as_str())).or_insert(0usize);
+            let n = seen
+                .entry((r.column.as_str(), r.rule.as_str()))
+                .or_insert(0usize);
             *n += 1;
             *n <= per_rule
         })
         .collect()
 }
 
-fn print_validation(file: &str, refused: Option<&str>, counts: Option<&svna_intake::RowCounts>, rejects: &[Rejection], per_rule: usize) {
+fn print_validation(
+    file: &str,
+    refused: Option<&str>,
+    counts: Option<&svna_intake::RowCounts>,
+    rejects: &[Rejection],
+    per_rule: usize,
+) {
     if let Some(reason) = refused {
         println!("{file}: REFUSED: {reason}");
         return;
@@ -147,9 +188,15 @@ fn print_validation(file: &str, refused: Option<&str>, counts: Option<&svna_inta
         println!("{file}: valid ({} rows)", counts.received);
         return;
     }
-    println!("{file}: {} of {} rows invalid", counts.rejected, counts.received);
+    println!(
+        "{file}: {} of {} rows invalid",
+        counts.rejected, counts.received
+    );
     for r in limited(rejects, per_rule) {
-        println!("  {file}:{}: column `{}`: {} [{}]", r.line, r.column, r.message, r.rule);
+        println!(
+            "  {file}:{}: column `{}`: {} [{}]",
+            r.line, r.column, r.message, r.rule
+        );
     }
     for (rule, n) in count_by_rule(rejects) {
         if n > per_rule {
@@ -176,7 +223,10 @@ pub struct LoadArgs {
 /// Uploads a local file to `landing/<dataset>/<name>` and stages it.
 pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadOutcome> {
     let contract = v1().dataset(dataset)?;
-    let name = path.file_name().and_then(|n| n.to_str()).context("file has no name")?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("file has no name")?;
     let landing = Zone::Landing.join(&format!("{dataset}/{name}"));
     upload_local_file(store, path, &landing).await?;
     Ok(load_extract(store, contract, v1().version, &landing).await?)
@@ -186,11 +236,20 @@ pub async fn load(args: LoadArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?;
     let mut outcomes = Vec::new();
     for path in &args.files {
-        outcomes.push(load_one(&store, &args.dataset, path).await.with_context(|| format!("loading {}", path.display()))?);
+        outcomes.push(
+            load_one(&store, &args.dataset, path)
+                .await
+                .with_context(|| format!("loading {}", path.display()))?,
+        );
     }
-    let clean = outcomes.iter().all(|o| o.record.rows_rejected == 0 && o.record.refused.is_none());
+    let clean = outcomes
+        .iter()
+        .all(|o| o.record.rows_rejected == 0 && o.record.refused.is_none());
     if args.json {
-        let records: Vec<_> = outcomes.iter().map(|o| serde_json::json!({ "record": o.record_json(), "resend_of": o.resend_of })).collect();
+        let records: Vec<_> = outcomes
+            .iter()
+            .map(|o| serde_json::json!({ "record": o.record_json(), "resend_of": o.resend_of }))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
         print_loads(&args.dataset, &outcomes);
@@ -219,10 +278,22 @@ pub fn print_loads(dataset: &str, outcomes: &[LoadOutcome]) {
                 (_, _, Some(path)) => format!("rejected rows listed in {path}"),
                 _ => String::new(),
             };
-            vec![dataset.to_string(), r.source.path.clone(), r.rows_received.to_string(), r.rows_staged.to_string(), r.rows_rejected.to_string(), note]
+            vec![
+                dataset.to_string(),
+                r.source.path.clone(),
+                r.rows_received.to_string(),
+                r.rows_staged.to_string(),
+                r.rows_rejected.to_string(),
+                note,
+            ]
         })
         .collect();
-    print_table(&["dataset", "source", "received", "staged", "rejected", "note"], &rows);
+    print_table(
+        &[
+            "dataset", "source", "received", "staged", "rejected", "note",
+        ],
+        &rows,
+    );
 }
 
 #[derive(Args)]
@@ -248,9 +319,21 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn options(&self) -> Result<RunOptions> {
-        let memory_limit = self.memory_limit.as_deref().map(parse_byte_size).transpose()?;
-        let config = EngineConfig { memory_limit, spill_dir: self.spill_dir.clone(), target_partitions: None };
-        Ok(RunOptions { target: self.stage.clone(), config, run_id: None })
+        let memory_limit = self
+            .memory_limit
+            .as_deref()
+            .map(parse_byte_size)
+            .transpose()?;
+        let config = EngineConfig {
+            memory_limit,
+            spill_dir: self.spill_dir.clone(),
+            target_partitions: None,
+        };
+        Ok(RunOptions {
+            target: self.stage.clone(),
+            config,
+            run_id: None,
+        })
     }
 }
 
@@ -258,17 +341,31 @@ pub async fn run(args: RunArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?;
     let pipeline = Pipeline::load(&args.pipeline)?;
     let progress = Progress::new(args.json);
-    let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| progress.step(m)).await;
+    let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| {
+        progress.step(m)
+    })
+    .await;
     progress.finish();
     let record = record?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
-        println!("Run {} of pipeline `{}` finished", record.run_id, record.pipeline);
+        println!(
+            "Run {} of pipeline `{}` finished",
+            record.run_id, record.pipeline
+        );
         let rows: Vec<Vec<String>> = record
             .stages
             .iter()
-            .map(|s| vec![s.name.clone(), format!("{:?}", s.sensitivity), s.output.rows.unwrap_or(0).to_string(), format!("{} ms", s.duration_ms), s.output.path.clone()])
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    format!("{:?}", s.sensitivity),
+                    s.output.rows.unwrap_or(0).to_string(),
+                    format!("{} ms", s.duration_ms),
+                    s.output.path.clone(),
+                ]
+            })
             .collect();
         print_table(&["stage", "sensitivity", "rows", "time", "output"], &rows);
     }
@@ -292,7 +389,14 @@ pub struct PublishArgs {
 
 pub async fn publish(args: PublishArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?;
-    let manifest = publish_run(&store, &PublishOptions { run_id: args.run.clone(), release: args.release.clone() }).await?;
+    let manifest = publish_run(
+        &store,
+        &PublishOptions {
+            run_id: args.run.clone(),
+            release: args.release.clone(),
+        },
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     } else {
@@ -302,15 +406,32 @@ pub async fn publish(args: PublishArgs) -> Result<Outcome> {
 }
 
 pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
-    println!("Release `{}` published from run {}", manifest.release, manifest.run_id);
-    println!("  at {}", store.url_of(&Zone::Published.join(&manifest.release)));
+    println!(
+        "Release `{}` published from run {}",
+        manifest.release, manifest.run_id
+    );
+    println!(
+        "  at {}",
+        store.url_of(&Zone::Published.join(&manifest.release))
+    );
     let rows: Vec<Vec<String>> = manifest
         .tables
         .iter()
-        .map(|t| vec![t.name.clone(), t.disclosure.policy.clone(), t.cells.to_string(), t.withheld.to_string(), t.csv.path.clone()])
+        .map(|t| {
+            vec![
+                t.name.clone(),
+                t.disclosure.policy.clone(),
+                t.cells.to_string(),
+                t.withheld.to_string(),
+                t.csv.path.clone(),
+            ]
+        })
         .collect();
     print_table(&["table", "policy", "cells", "withheld", "csv"], &rows);
-    println!("  {} cells published, {} withheld (primary and secondary suppression; audit passed)", manifest.published_cells, manifest.withheld_cells);
+    println!(
+        "  {} cells published, {} withheld (primary and secondary suppression; audit passed)",
+        manifest.published_cells, manifest.withheld_cells
+    );
 }
 
 #[derive(Args)]
@@ -324,7 +445,9 @@ pub fn keygen(args: KeygenArgs) -> Result<Outcome> {
     let key = svna_pseudonymise::generate_key_file(&args.out)?;
     println!("Wrote a new linkage key to {}", args.out.display());
     println!("fingerprint: {}", svna_pseudonymise::fingerprint(&key));
-    println!("Share the key only with partners, never with the hub; share the fingerprint with anyone.");
+    println!(
+        "Share the key only with partners, never with the hub; share the fingerprint with anyone."
+    );
     Ok(Outcome::Ok)
 }
 
@@ -342,7 +465,10 @@ pub fn key(command: KeyCommand) -> Result<Outcome> {
         KeyCommand::Fingerprint { file } => {
             let key = svna_pseudonymise::load_key(&file)?;
             if let Some(mode) = svna_pseudonymise::insecure_permissions(&file)? {
-                eprintln!("warning: {} is readable by others (mode {mode:o}); run chmod 600", file.display());
+                eprintln!(
+                    "warning: {} is readable by others (mode {mode:o}); run chmod 600",
+                    file.display()
+                );
             }
             println!("{}", svna_pseudonymise::fingerprint(&key));
             Ok(Outcome::Ok)
@@ -374,12 +500,31 @@ pub fn pseudonymise(args: PseudonymiseArgs) -> Result<Outcome> {
     let specs = args
         .tokens
         .iter()
-        .map(|t| t.parse::<svna_pseudonymise::TokenSpec>().with_context(|| format!("--token {t}")))
+        .map(|t| {
+            t.parse::<svna_pseudonymise::TokenSpec>()
+                .with_context(|| format!("--token {t}"))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let stats = svna_pseudonymise::pseudonymise_file(&args.input, &args.output, &key, &specs, &Default::default())?;
-    println!("Pseudonymised {} rows ({} tokens) into {}", stats.rows, stats.tokens, args.output.display());
+    let stats = svna_pseudonymise::pseudonymise_file(
+        &args.input,
+        &args.output,
+        &key,
+        &specs,
+        &Default::default(),
+    )?;
+    println!(
+        "Pseudonymised {} rows ({} tokens) into {}",
+        stats.rows,
+        stats.tokens,
+        args.output.display()
+    );
     if let Some(dataset) = args.dataset {
-        return validate(ValidateArgs { dataset, files: vec![args.output], max_per_rule: 10, json: false });
+        return validate(ValidateArgs {
+            dataset,
+            files: vec![args.output],
+            max_per_rule: 10,
+            json: false,
+        });
     }
     Ok(Outcome::Ok)
 }
@@ -398,13 +543,23 @@ pub fn contracts(args: ContractsArgs) -> Result<Outcome> {
             let rows: Vec<Vec<String>> = contracts
                 .datasets
                 .iter()
-                .map(|d| vec![d.name.clone(), format!("{:?}", d.kind), d.partner.clone(), d.description.clone()])
+                .map(|d| {
+                    vec![
+                        d.name.clone(),
+                        format!("{:?}", d.kind),
+                        d.partner.clone(),
+                        d.description.clone(),
+                    ]
+                })
                 .collect();
             print_table(&["dataset", "kind", "from", "description"], &rows);
         }
         Some(name) => {
             let d = contracts.dataset(&name)?;
-            println!("{} ({:?}, from {}): {}", d.name, d.kind, d.partner, d.description);
+            println!(
+                "{} ({:?}, from {}): {}",
+                d.name, d.kind, d.partner, d.description
+            );
             let rows: Vec<Vec<String>> = d
                 .columns
                 .iter()
@@ -414,9 +569,22 @@ pub fn contracts(args: ContractsArgs) -> Result<Outcome> {
                         rule = format!("one of {}", c.values.join(", "));
                     }
                     if c.min.is_some() || c.max.is_some() {
-                        rule = format!("{rule} {}..={}", c.min.map_or(String::new(), |v| v.to_string()), c.max.map_or(String::new(), |v| v.to_string()));
+                        rule = format!(
+                            "{rule} {}..={}",
+                            c.min.map_or(String::new(), |v| v.to_string()),
+                            c.max.map_or(String::new(), |v| v.to_string())
+                        );
                     }
-                    vec![c.name.clone(), if c.required { "yes".into() } else { "no".into() }, rule, c.description.clone()]
+                    vec![
+                        c.name.clone(),
+                        if c.required {
+                            "yes".into()
+                        } else {
+                            "no".into()
+                        },
+                        rule,
+                        c.description.clone(),
+                    ]
                 })
                 .collect();
             print_table(&["column", "required", "rule", "notes"], &rows);
@@ -432,7 +600,12 @@ pub fn ensure_clean(outcomes: &[LoadOutcome]) -> Result<()> {
             bail!("{} was refused: {reason}", o.record.source.path);
         }
         if o.record.rows_rejected > 0 {
-            bail!("{}: {} rows rejected (see {:?})", o.record.source.path, o.record.rows_rejected, o.record.rejects_path);
+            bail!(
+                "{}: {} rows rejected (see {:?})",
+                o.record.source.path,
+                o.record.rows_rejected,
+                o.record.rejects_path
+            );
         }
     }
     Ok(())

@@ -11,7 +11,10 @@ use svna_publish::{PublishOptions, publish_run};
 use svna_storage::Store;
 
 use crate::Outcome;
-use crate::commands::{DEFAULT_PIPELINE, DEFINITIONS_DIR, SynthArgs, ensure_clean, load_one, print_loads, print_release};
+use crate::commands::{
+    DEFAULT_PIPELINE, DEFINITIONS_DIR, SynthArgs, ensure_clean, load_one, print_loads,
+    print_release,
+};
 use crate::report::Progress;
 
 /// Marks a directory the demo created, so a rerun may safely replace it.
@@ -47,7 +50,10 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     let store = Store::open(store_dir.to_str().context("demo directory is not UTF-8")?)?;
     let progress = Progress::new(false);
 
-    println!("1/4 Partners: writing synthetic extracts (seed {}, scale {})", args.seed, args.scale);
+    println!(
+        "1/4 Partners: writing synthetic extracts (seed {}, scale {})",
+        args.seed, args.scale
+    );
     let synth = SynthArgs {
         out: extracts.clone(),
         seed: args.seed,
@@ -57,18 +63,34 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         start_year: 2019,
         years: 5,
     };
-    let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| progress.step(&format!("synth {d}: {n} rows")))?;
+    let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| {
+        progress.step(&format!("synth {d}: {n} rows"))
+    })?;
     progress.finish();
-    println!("    {} rows in {} files under {}", summary.total_rows(), summary.rows.len(), extracts.display());
+    println!(
+        "    {} rows in {} files under {}",
+        summary.total_rows(),
+        summary.rows.len(),
+        extracts.display()
+    );
 
     println!("2/4 Hub: validating and staging every extract");
-    let mut files: Vec<(String, PathBuf)> = summary.rows.keys().map(|d| (d.clone(), extracts.join(format!("{d}.csv")))).collect();
+    let mut files: Vec<(String, PathBuf)> = summary
+        .rows
+        .keys()
+        .map(|d| (d.clone(), extracts.join(format!("{d}.csv"))))
+        .collect();
     for definitions in ["sv_offence_codes", "age_bands"] {
-        files.push((definitions.to_string(), Path::new(DEFINITIONS_DIR).join(format!("{definitions}.csv"))));
+        files.push((
+            definitions.to_string(),
+            Path::new(DEFINITIONS_DIR).join(format!("{definitions}.csv")),
+        ));
     }
     for (dataset, path) in &files {
         progress.step(&format!("load {dataset}"));
-        let outcome = load_one(&store, dataset, path).await.with_context(|| format!("loading {}", path.display()))?;
+        let outcome = load_one(&store, dataset, path)
+            .await
+            .with_context(|| format!("loading {}", path.display()))?;
         ensure_clean(std::slice::from_ref(&outcome))?;
         progress.finish();
         print_loads(dataset, std::slice::from_ref(&outcome));
@@ -76,20 +98,52 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
 
     println!("3/4 Analysts: running pipeline {}", args.pipeline.display());
     let pipeline = Pipeline::load(&args.pipeline)?;
-    let options = RunOptions { target: None, config: EngineConfig::default(), run_id: None };
+    let options = RunOptions {
+        target: None,
+        config: EngineConfig::default(),
+        run_id: None,
+    };
     let progress = Progress::new(false);
     let record = run_pipeline(&store, &pipeline, &options, &mut |m| progress.step(m)).await?;
     progress.finish();
     for stage in &record.stages {
-        println!("    {:<32} {:>9} rows  {:>6} ms  {}", stage.name, stage.output.rows.unwrap_or(0), stage.duration_ms, stage.output.path);
+        println!(
+            "    {:<32} {:>9} rows  {:>6} ms  {}",
+            stage.name,
+            stage.output.rows.unwrap_or(0),
+            stage.duration_ms,
+            stage.output.path
+        );
     }
 
     println!("4/4 Coordinator: publishing disclosure-controlled aggregates");
-    let manifest = publish_run(&store, &PublishOptions { run_id: Some(record.run_id.clone()), release: Some(format!("demo-{}", record.run_id)) }).await?;
+    let manifest = publish_run(
+        &store,
+        &PublishOptions {
+            run_id: Some(record.run_id.clone()),
+            release: Some(format!("demo-{}", record.run_id)),
+        },
+    )
+    .await?;
     print_release(&store, &manifest);
     println!();
-    println!("Done in {:.1} s. Published tables (Parquet and CSV) are under {}", started.elapsed().as_secs_f64(), store_dir.join("published").join(&manifest.release).join("tables").display());
-    println!("Run record: {}", store_dir.join("runs").join(&record.run_id).join("run.json").display());
+    println!(
+        "Done in {:.1} s. Published tables (Parquet and CSV) are under {}",
+        started.elapsed().as_secs_f64(),
+        store_dir
+            .join("published")
+            .join(&manifest.release)
+            .join("tables")
+            .display()
+    );
+    println!(
+        "Run record: {}",
+        store_dir
+            .join("runs")
+            .join(&record.run_id)
+            .join("run.json")
+            .display()
+    );
     Ok(Outcome::Ok)
 }
 
@@ -98,7 +152,10 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         let empty = std::fs::read_dir(dir)?.next().is_none();
         if !empty && !dir.join(MARKER).exists() {
-            bail!("{} exists and was not made by `svna demo`; choose another --dir", dir.display());
+            bail!(
+                "{} exists and was not made by `svna demo`; choose another --dir",
+                dir.display()
+            );
         }
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }

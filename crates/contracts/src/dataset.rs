@@ -198,7 +198,11 @@ impl Dataset {
             }
         }
         let named = |c: &str| seen.contains(c);
-        for c in self.unique.iter().chain(self.references.iter().map(|r| &r.column)) {
+        for c in self
+            .unique
+            .iter()
+            .chain(self.references.iter().map(|r| &r.column))
+        {
             if !named(c) {
                 return Err(self.invalid(format!("rule names unknown column `{c}`")));
             }

@@ -85,7 +85,10 @@ impl std::fmt::Display for HeaderProblem {
         match self {
             HeaderProblem::Missing { column } => write!(f, "missing column `{column}`"),
             HeaderProblem::Unknown { column } => {
-                write!(f, "unknown column `{column}` (extra columns are refused, not dropped)")
+                write!(
+                    f,
+                    "unknown column `{column}` (extra columns are refused, not dropped)"
+                )
             }
             HeaderProblem::Duplicate { column } => write!(f, "column `{column}` appears twice"),
         }

@@ -26,20 +26,27 @@ impl Dataset {
                 .iter()
                 .position(|c| c.name == name || c.source_names.iter().any(|s| s == name));
             match found {
-                None => problems.push(HeaderProblem::Unknown { column: name.to_string() }),
-                Some(col) if positions[col].is_some() => {
-                    problems.push(HeaderProblem::Duplicate { column: name.to_string() })
-                }
+                None => problems.push(HeaderProblem::Unknown {
+                    column: name.to_string(),
+                }),
+                Some(col) if positions[col].is_some() => problems.push(HeaderProblem::Duplicate {
+                    column: name.to_string(),
+                }),
                 Some(col) => positions[col] = Some(index),
             }
         }
         for (col, pos) in self.columns.iter().zip(&positions) {
             if pos.is_none() {
-                problems.push(HeaderProblem::Missing { column: col.name.clone() });
+                problems.push(HeaderProblem::Missing {
+                    column: col.name.clone(),
+                });
             }
         }
         if problems.is_empty() {
-            Ok(HeaderMap { positions, field_count: header.len() })
+            Ok(HeaderMap {
+                positions,
+                field_count: header.len(),
+            })
         } else {
             Err(problems)
         }

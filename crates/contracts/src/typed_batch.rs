@@ -26,7 +26,11 @@ impl TypedBatchBuilder {
             .iter()
             .map(|f| new_builder(f.data_type(), capacity))
             .collect();
-        Self { schema, builders, rows: 0 }
+        Self {
+            schema,
+            builders,
+            rows: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -39,7 +43,11 @@ impl TypedBatchBuilder {
 
     /// Appends one row of values in contract order, as produced by `Dataset::parse_record`.
     pub fn push(&mut self, values: &[Value]) {
-        assert_eq!(values.len(), self.builders.len(), "row width must match the contract");
+        assert_eq!(
+            values.len(),
+            self.builders.len(),
+            "row width must match the contract"
+        );
         for (builder, value) in self.builders.iter_mut().zip(values) {
             append(builder.as_mut(), value);
         }

@@ -38,12 +38,39 @@ impl Column {
             };
         }
         match self.ty {
-            ColumnType::Token => self.code(raw, formats::is_token(raw), Rule::Token, "a token of 64 lowercase hex characters"),
-            ColumnType::Lsoa => self.code(raw, formats::is_lsoa_code(raw), Rule::LsoaCode, "an LSOA 2011 code (E01/W01 + 6 digits)"),
-            ColumnType::Lad => self.code(raw, formats::is_lad_code(raw), Rule::LadCode, "a district code (E06/E07/E08/E09/W06 + 6 digits)"),
-            ColumnType::Month => self.code(raw, formats::is_month(raw), Rule::Month, "a month YYYY-MM"),
-            ColumnType::Quarter => self.code(raw, formats::is_quarter(raw), Rule::Quarter, "a quarter YYYY-Qn"),
-            ColumnType::HoCode => self.code(raw, formats::is_ho_code(raw), Rule::HoCode, "a Home Office offence code such as 5D or 4/1"),
+            ColumnType::Token => self.code(
+                raw,
+                formats::is_token(raw),
+                Rule::Token,
+                "a token of 64 lowercase hex characters",
+            ),
+            ColumnType::Lsoa => self.code(
+                raw,
+                formats::is_lsoa_code(raw),
+                Rule::LsoaCode,
+                "an LSOA 2011 code (E01/W01 + 6 digits)",
+            ),
+            ColumnType::Lad => self.code(
+                raw,
+                formats::is_lad_code(raw),
+                Rule::LadCode,
+                "a district code (E06/E07/E08/E09/W06 + 6 digits)",
+            ),
+            ColumnType::Month => {
+                self.code(raw, formats::is_month(raw), Rule::Month, "a month YYYY-MM")
+            }
+            ColumnType::Quarter => self.code(
+                raw,
+                formats::is_quarter(raw),
+                Rule::Quarter,
+                "a quarter YYYY-Qn",
+            ),
+            ColumnType::HoCode => self.code(
+                raw,
+                formats::is_ho_code(raw),
+                Rule::HoCode,
+                "a Home Office offence code such as 5D or 4/1",
+            ),
             ColumnType::Text => Ok(Value::Utf8(raw.to_string())),
             ColumnType::Enum => self.parse_enum(raw),
             ColumnType::Int => self.parse_int(raw),
@@ -60,11 +87,16 @@ impl Column {
                 .ok()
                 .filter(|_| raw.len() == 10)
                 .map(|d| Value::Date(days_since_epoch(d)))
-                .ok_or_else(|| self.violation(Rule::Date, format!("`{raw}` is not a date YYYY-MM-DD"))),
+                .ok_or_else(|| {
+                    self.violation(Rule::Date, format!("`{raw}` is not a date YYYY-MM-DD"))
+                }),
             ColumnType::Timestamp => parse_timestamp(raw)
                 .map(|t| Value::Timestamp(t.and_utc().timestamp_millis()))
                 .ok_or_else(|| {
-                    self.violation(Rule::Timestamp, format!("`{raw}` is not a timestamp YYYY-MM-DDTHH:MM[:SS]"))
+                    self.violation(
+                        Rule::Timestamp,
+                        format!("`{raw}` is not a timestamp YYYY-MM-DDTHH:MM[:SS]"),
+                    )
                 }),
         }
     }

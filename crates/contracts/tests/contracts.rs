@@ -47,12 +47,30 @@ fn only_person_level_datasets_hold_tokens() {
 
 #[test]
 fn valid_values_parse_to_typed_values() {
-    assert_eq!(parse("police_offences", "recorded_date", "1970-01-02"), Ok(Value::Date(1)));
-    assert_eq!(parse("police_offences", "offence_hour", "23"), Ok(Value::Int(23)));
-    assert_eq!(parse("police_offences", "offence_hour", ""), Ok(Value::Null));
-    assert_eq!(parse("police_offences", "knife_flag", "true"), Ok(Value::Bool(true)));
-    assert_eq!(parse("police_offences", "knife_flag", "0"), Ok(Value::Bool(false)));
-    assert_eq!(parse("police_offences", "ho_code", "4/1"), Ok(Value::Utf8("4/1".into())));
+    assert_eq!(
+        parse("police_offences", "recorded_date", "1970-01-02"),
+        Ok(Value::Date(1))
+    );
+    assert_eq!(
+        parse("police_offences", "offence_hour", "23"),
+        Ok(Value::Int(23))
+    );
+    assert_eq!(
+        parse("police_offences", "offence_hour", ""),
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        parse("police_offences", "knife_flag", "true"),
+        Ok(Value::Bool(true))
+    );
+    assert_eq!(
+        parse("police_offences", "knife_flag", "0"),
+        Ok(Value::Bool(false))
+    );
+    assert_eq!(
+        parse("police_offences", "ho_code", "4/1"),
+        Ok(Value::Utf8("4/1".into()))
+    );
     assert_eq!(
         parse("ed_assaults", "arrival_datetime", "1970-01-01T01:00"),
         Ok(Value::Timestamp(3_600_000))
@@ -61,44 +79,111 @@ fn valid_values_parse_to_typed_values() {
         parse("ed_assaults", "arrival_datetime", "1970-01-01T00:00:01"),
         Ok(Value::Timestamp(1000))
     );
-    assert_eq!(parse("police_persons", "sex", "X"), Ok(Value::Utf8("X".into())));
-    assert_eq!(parse("hospital_admissions_agg", "admissions", ""), Ok(Value::Null));
+    assert_eq!(
+        parse("police_persons", "sex", "X"),
+        Ok(Value::Utf8("X".into()))
+    );
+    assert_eq!(
+        parse("hospital_admissions_agg", "admissions", ""),
+        Ok(Value::Null)
+    );
 }
 
 #[test]
 fn invalid_values_name_the_rule_they_break() {
-    assert_eq!(parse("police_offences", "offence_id", ""), Err(Rule::Required));
-    assert_eq!(parse("police_offences", "offence_id", "9434765919"), Err(Rule::Token));
-    assert_eq!(parse("police_offences", "recorded_date", "2019-02-30"), Err(Rule::Date));
-    assert_eq!(parse("police_offences", "recorded_date", "01/02/2019"), Err(Rule::Date));
-    assert_eq!(parse("police_offences", "offence_hour", "24"), Err(Rule::Range));
-    assert_eq!(parse("police_offences", "offence_hour", "7.5"), Err(Rule::Integer));
-    assert_eq!(parse("police_offences", "knife_flag", "Y"), Err(Rule::Boolean));
-    assert_eq!(parse("police_offences", "lsoa_code", "E02000001"), Err(Rule::LsoaCode));
-    assert_eq!(parse("police_offences", "location_type", "Street"), Err(Rule::Enum));
-    assert_eq!(parse("police_offences", "ho_code", "GBH"), Err(Rule::HoCode));
+    assert_eq!(
+        parse("police_offences", "offence_id", ""),
+        Err(Rule::Required)
+    );
+    assert_eq!(
+        parse("police_offences", "offence_id", "9434765919"),
+        Err(Rule::Token)
+    );
+    assert_eq!(
+        parse("police_offences", "recorded_date", "2019-02-30"),
+        Err(Rule::Date)
+    );
+    assert_eq!(
+        parse("police_offences", "recorded_date", "01/02/2019"),
+        Err(Rule::Date)
+    );
+    assert_eq!(
+        parse("police_offences", "offence_hour", "24"),
+        Err(Rule::Range)
+    );
+    assert_eq!(
+        parse("police_offences", "offence_hour", "7.5"),
+        Err(Rule::Integer)
+    );
+    assert_eq!(
+        parse("police_offences", "knife_flag", "Y"),
+        Err(Rule::Boolean)
+    );
+    assert_eq!(
+        parse("police_offences", "lsoa_code", "E02000001"),
+        Err(Rule::LsoaCode)
+    );
+    assert_eq!(
+        parse("police_offences", "location_type", "Street"),
+        Err(Rule::Enum)
+    );
+    assert_eq!(
+        parse("police_offences", "ho_code", "GBH"),
+        Err(Rule::HoCode)
+    );
     assert_eq!(parse("youth_justice", "age", "18"), Err(Rule::Range));
     assert_eq!(parse("probation", "age", "17"), Err(Rule::Range));
-    assert_eq!(parse("school_suspensions", "school_lad", "E05000001"), Err(Rule::LadCode));
-    assert_eq!(parse("ed_assaults", "arrival_datetime", "2019-01-01 10:00"), Err(Rule::Timestamp));
-    assert_eq!(parse("hospital_admissions_agg", "month", "2019-13"), Err(Rule::Month));
-    assert_eq!(parse("hospital_admissions_agg", "admissions", "-1"), Err(Rule::Range));
-    assert_eq!(parse("social_care_factors_agg", "quarter", "2019-Q0"), Err(Rule::Quarter));
+    assert_eq!(
+        parse("school_suspensions", "school_lad", "E05000001"),
+        Err(Rule::LadCode)
+    );
+    assert_eq!(
+        parse("ed_assaults", "arrival_datetime", "2019-01-01 10:00"),
+        Err(Rule::Timestamp)
+    );
+    assert_eq!(
+        parse("hospital_admissions_agg", "month", "2019-13"),
+        Err(Rule::Month)
+    );
+    assert_eq!(
+        parse("hospital_admissions_agg", "admissions", "-1"),
+        Err(Rule::Range)
+    );
+    assert_eq!(
+        parse("social_care_factors_agg", "quarter", "2019-Q0"),
+        Err(Rule::Quarter)
+    );
 }
 
 #[test]
 fn a_bad_token_is_never_echoed() {
-    let column = v1().dataset("police_persons").unwrap().column("person_id").unwrap();
+    let column = v1()
+        .dataset("police_persons")
+        .unwrap()
+        .column("person_id")
+        .unwrap();
     let violation = column.parse("9434765919").unwrap_err();
-    assert!(!violation.message.contains("9434765919"), "{}", violation.message);
+    assert!(
+        !violation.message.contains("9434765919"),
+        "{}",
+        violation.message
+    );
     assert_eq!(violation.column, "person_id");
 }
 
 #[test]
 fn headers_accept_any_order_and_report_every_problem() {
     let persons = v1().dataset("police_persons").unwrap();
-    assert!(persons.map_header(&["sex", "age", "role", "person_id", "offence_id"]).is_ok());
-    assert!(persons.map_header(&["\u{feff}offence_id", "person_id", "role", "age", "sex"]).is_ok());
+    assert!(
+        persons
+            .map_header(&["sex", "age", "role", "person_id", "offence_id"])
+            .is_ok()
+    );
+    assert!(
+        persons
+            .map_header(&["\u{feff}offence_id", "person_id", "role", "age", "sex"])
+            .is_ok()
+    );
 
     let problems = persons
         .map_header(&["offence_id", "person_id", "person_id", "name", "sex"])
@@ -106,10 +191,18 @@ fn headers_accept_any_order_and_report_every_problem() {
     assert_eq!(
         problems,
         vec![
-            HeaderProblem::Duplicate { column: "person_id".into() },
-            HeaderProblem::Unknown { column: "name".into() },
-            HeaderProblem::Missing { column: "role".into() },
-            HeaderProblem::Missing { column: "age".into() },
+            HeaderProblem::Duplicate {
+                column: "person_id".into()
+            },
+            HeaderProblem::Unknown {
+                column: "name".into()
+            },
+            HeaderProblem::Missing {
+                column: "role".into()
+            },
+            HeaderProblem::Missing {
+                column: "age".into()
+            },
         ]
     );
 }
@@ -117,17 +210,24 @@ fn headers_accept_any_order_and_report_every_problem() {
 #[test]
 fn public_files_are_read_under_their_own_header_names() {
     let lookup = v1().dataset("lsoa_lookup").unwrap();
-    let ons = ["FID", "LSOA11CD", "LSOA11NM", "WD19CD", "WD19NM", "LAD19CD", "LAD19NM"];
+    let ons = [
+        "FID", "LSOA11CD", "LSOA11NM", "WD19CD", "WD19NM", "LAD19CD", "LAD19NM",
+    ];
     assert!(lookup.map_header(&ons).is_ok());
     let open = v1().dataset("police_open_data").unwrap();
     let header = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context";
-    assert!(open.map_header(&header.split(',').collect::<Vec<_>>()).is_ok());
+    assert!(
+        open.map_header(&header.split(',').collect::<Vec<_>>())
+            .is_ok()
+    );
 }
 
 #[test]
 fn records_become_typed_arrow_batches() {
     let persons = v1().dataset("police_persons").unwrap();
-    let map = persons.map_header(&["sex", "age", "role", "person_id", "offence_id"]).unwrap();
+    let map = persons
+        .map_header(&["sex", "age", "role", "person_id", "offence_id"])
+        .unwrap();
     let token = "ab".repeat(32);
     let fields = ["F", "", "victim", token.as_str(), token.as_str()];
     let mut values = Vec::new();
@@ -142,15 +242,28 @@ fn records_become_typed_arrow_batches() {
 
     let bad = ["Q", "200", "victim", "nope", token.as_str()];
     let violations = persons.parse_record(&map, |i| bad.get(i).copied(), &mut values);
-    let rules: Vec<_> = violations.iter().map(|v| (v.column.as_str(), v.rule)).collect();
-    assert_eq!(rules, [("person_id", Rule::Token), ("age", Rule::Range), ("sex", Rule::Enum)]);
+    let rules: Vec<_> = violations
+        .iter()
+        .map(|v| (v.column.as_str(), v.rule))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("person_id", Rule::Token),
+            ("age", Rule::Range),
+            ("sex", Rule::Enum)
+        ]
+    );
 }
 
 #[test]
 fn schemas_follow_the_column_types() {
     let offences = v1().dataset("police_offences").unwrap();
     let schema = offences.arrow_schema();
-    assert_eq!(schema.field_with_name("offence_date").unwrap().data_type(), &ColumnType::Date.arrow_type());
+    assert_eq!(
+        schema.field_with_name("offence_date").unwrap().data_type(),
+        &ColumnType::Date.arrow_type()
+    );
     assert!(!schema.field_with_name("offence_id").unwrap().is_nullable());
     assert!(schema.field_with_name("lsoa_code").unwrap().is_nullable());
 }

@@ -5,22 +5,50 @@ use thiserror::Error;
 pub enum EngineError {
     #[error("pipeline file {file}: {message}")]
     Pipeline { file: String, message: String },
-    #[error("pipeline `{pipeline}`: stage `{stage}` needs `{need}`, which is neither a source nor a stage of the pipeline")]
-    UnknownNeed { pipeline: String, stage: String, need: String },
+    #[error(
+        "pipeline `{pipeline}`: stage `{stage}` needs `{need}`, which is neither a source nor a stage of the pipeline"
+    )]
+    UnknownNeed {
+        pipeline: String,
+        stage: String,
+        need: String,
+    },
     #[error("pipeline `{pipeline}`: stages depend on each other in a cycle: {cycle}")]
     Cycle { pipeline: String, cycle: String },
-    #[error("pipeline `{pipeline}`: the name `{name}` is used twice (sources and stages share one namespace)")]
+    #[error(
+        "pipeline `{pipeline}`: the name `{name}` is used twice (sources and stages share one namespace)"
+    )]
     DuplicateName { pipeline: String, name: String },
     #[error("pipeline `{pipeline}`: no stage named `{stage}`")]
     UnknownStage { pipeline: String, stage: String },
-    #[error("stage `{stage}` ({file}) reads `{table}`, which is not in its `needs` ({needs}); add it to `needs` or fix the SQL")]
-    UnknownTable { stage: String, file: String, table: String, needs: String },
+    #[error(
+        "stage `{stage}` ({file}) reads `{table}`, which is not in its `needs` ({needs}); add it to `needs` or fix the SQL"
+    )]
+    UnknownTable {
+        stage: String,
+        file: String,
+        table: String,
+        needs: String,
+    },
     #[error("stage `{stage}` ({file}): {message}")]
-    Sql { stage: String, file: String, message: String },
-    #[error("source `{source_name}`: no staged data for dataset `{dataset}`; load it first (svna load)")]
-    MissingSource { source_name: String, dataset: String },
+    Sql {
+        stage: String,
+        file: String,
+        message: String,
+    },
+    #[error(
+        "source `{source_name}`: no staged data for dataset `{dataset}`; load it first (svna load)"
+    )]
+    MissingSource {
+        source_name: String,
+        dataset: String,
+    },
     #[error("stage `{stage}`: test `{test}` failed: it returned {rows} row(s), expected none")]
-    TestFailed { stage: String, test: String, rows: usize },
+    TestFailed {
+        stage: String,
+        test: String,
+        rows: usize,
+    },
     #[error(transparent)]
     Storage(#[from] svna_storage::StorageError),
     #[error("{0}")]

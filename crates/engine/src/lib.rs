@@ -15,7 +15,9 @@ mod tables;
 
 pub use error::EngineError;
 pub use pipeline::{DisclosureSpec, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest};
-pub use record::{InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path};
+pub use record::{
+    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
+};
 pub use run::{RunOptions, run_pipeline};
 pub use session::{EngineConfig, parse_byte_size, read_only_sql_options};
 pub use tables::register_parquet_files;

@@ -150,8 +150,10 @@ impl Pipeline {
     /// Reads a pipeline file; stage SQL paths are relative to the file's directory.
     pub fn load(path: &Path) -> Result<Pipeline, EngineError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::Pipeline { file: file.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Pipeline {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml(&text, &file, &|sql: &Path| {
             let full = base.join(sql);
@@ -166,18 +168,27 @@ impl Pipeline {
         file: &str,
         read_sql: &dyn Fn(&Path) -> std::io::Result<(PathBuf, String)>,
     ) -> Result<Pipeline, EngineError> {
-        let parsed: PipelineFile = toml::from_str(text)
-            .map_err(|e| EngineError::Pipeline { file: file.to_string(), message: e.to_string() })?;
+        let parsed: PipelineFile = toml::from_str(text).map_err(|e| EngineError::Pipeline {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
         let mut stages = Vec::new();
         for s in parsed.stages {
             let (sql_file, sql) = read_sql(&s.sql).map_err(|e| EngineError::Pipeline {
                 file: file.to_string(),
-                message: format!("stage `{}`: cannot read SQL file {}: {e}", s.name, s.sql.display()),
+                message: format!(
+                    "stage `{}`: cannot read SQL file {}: {e}",
+                    s.name,
+                    s.sql.display()
+                ),
             })?;
             if s.sensitivity == Sensitivity::Aggregate && s.disclosure.is_none() {
                 return Err(EngineError::Pipeline {
                     file: file.to_string(),
-                    message: format!("stage `{}` is an aggregate output without a `disclosure` policy", s.name),
+                    message: format!(
+                        "stage `{}` is an aggregate output without a `disclosure` policy",
+                        s.name
+                    ),
                 });
             }
             stages.push(Stage {
@@ -202,15 +213,25 @@ impl Pipeline {
         };
         pipeline.check_names()?;
         let ordered = pipeline.dependency_order()?;
-        Ok(Pipeline { stages: ordered, ..pipeline })
+        Ok(Pipeline {
+            stages: ordered,
+            ..pipeline
+        })
     }
 
     fn check_names(&self) -> Result<(), EngineError> {
         let mut seen = BTreeSet::new();
-        let names = self.sources.iter().map(|s| &s.name).chain(self.stages.iter().map(|s| &s.name));
+        let names = self
+            .sources
+            .iter()
+            .map(|s| &s.name)
+            .chain(self.stages.iter().map(|s| &s.name));
         for name in names {
             if !seen.insert(name.as_str()) {
-                return Err(EngineError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
+                return Err(EngineError::DuplicateName {
+                    pipeline: self.name.clone(),
+                    name: name.clone(),
+                });
             }
         }
         for stage in &self.stages {
@@ -229,7 +250,8 @@ impl Pipeline {
 
     /// Depth-first topological order; a cycle is reported as the path that closes it.
     fn dependency_order(&self) -> Result<Vec<Stage>, EngineError> {
-        let by_name: BTreeMap<&str, &Stage> = self.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+        let by_name: BTreeMap<&str, &Stage> =
+            self.stages.iter().map(|s| (s.name.as_str(), s)).collect();
         let mut state: BTreeMap<&str, bool> = BTreeMap::new(); // false = on the path, true = done
         let mut order = Vec::new();
         fn visit<'a>(
@@ -249,7 +271,9 @@ impl Pipeline {
                 }
                 None => {}
             }
-            let Some(stage) = by_name.get(name) else { return Ok(()) }; // a source
+            let Some(stage) = by_name.get(name) else {
+                return Ok(());
+            }; // a source
             state.insert(name, false);
             path.push(name);
             for need in &stage.needs {
@@ -261,8 +285,17 @@ impl Pipeline {
             Ok(())
         }
         for stage in &self.stages {
-            visit(&stage.name, &by_name, &mut state, &mut Vec::new(), &mut order)
-                .map_err(|cycle| EngineError::Cycle { pipeline: self.name.clone(), cycle })?;
+            visit(
+                &stage.name,
+                &by_name,
+                &mut state,
+                &mut Vec::new(),
+                &mut order,
+            )
+            .map_err(|cycle| EngineError::Cycle {
+                pipeline: self.name.clone(),
+                cycle,
+            })?;
         }
         Ok(order)
     }
@@ -271,7 +304,10 @@ impl Pipeline {
         self.stages
             .iter()
             .find(|s| s.name == name)
-            .ok_or_else(|| EngineError::UnknownStage { pipeline: self.name.clone(), stage: name.to_string() })
+            .ok_or_else(|| EngineError::UnknownStage {
+                pipeline: self.name.clone(),
+                stage: name.to_string(),
+            })
     }
 
     pub fn source(&self, name: &str) -> Option<&Source> {
@@ -281,7 +317,9 @@ impl Pipeline {
     /// The stages to run for `target` (it and everything it needs), in dependency order;
     /// all stages when no target is given.
     pub fn plan(&self, target: Option<&str>) -> Result<Vec<&Stage>, EngineError> {
-        let Some(target) = target else { return Ok(self.stages.iter().collect()) };
+        let Some(target) = target else {
+            return Ok(self.stages.iter().collect());
+        };
         self.stage(target)?;
         let mut wanted = BTreeSet::from([target.to_string()]);
         for stage in self.stages.iter().rev() {
@@ -289,6 +327,10 @@ impl Pipeline {
                 wanted.extend(stage.needs.iter().cloned());
             }
         }
-        Ok(self.stages.iter().filter(|s| wanted.contains(&s.name)).collect())
+        Ok(self
+            .stages
+            .iter()
+            .filter(|s| wanted.contains(&s.name))
+            .collect())
     }
 }

@@ -14,7 +14,9 @@ use svna_storage::{FileEntry, Store, Zone};
 
 use crate::error::EngineError;
 use crate::pipeline::{Pipeline, Sensitivity, Stage};
-use crate::record::{InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path};
+use crate::record::{
+    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
+};
 use crate::session::{EngineConfig, read_only_sql_options};
 use crate::tables::register_parquet_files;
 
@@ -60,9 +62,13 @@ pub async fn run_pipeline(
         Ok(()) => record.status = RunStatus::Finished,
         Err(e) => record.error = Some(e.to_string()),
     }
-    store.put_json_new(&run_record_path(&run_id), &record).await?;
+    store
+        .put_json_new(&run_record_path(&run_id), &record)
+        .await?;
     result?;
-    store.put_json(&latest_run_path(), &serde_json::json!({ "run_id": run_id })).await?;
+    store
+        .put_json(&latest_run_path(), &serde_json::json!({ "run_id": run_id }))
+        .await?;
     Ok(record)
 }
 
@@ -80,14 +86,26 @@ async fn run_stages(
     // Where each finished stage's output lives, for the stages that need it.
     let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     for (index, stage) in stages.iter().enumerate() {
-        progress(&format!("[{}/{}] stage {}", index + 1, stages.len(), stage.name));
+        progress(&format!(
+            "[{}/{}] stage {}",
+            index + 1,
+            stages.len(),
+            stage.name
+        ));
         let started = Instant::now();
         let ctx = options.config.session(&runtime);
         register_needs(&ctx, store, stage, &inputs, &outputs).await?;
         check_table_references(&ctx, stage)?;
         let output_path = output_path(&record.run_id, stage);
         let (entry, columns) = materialise(&ctx, store, stage, &output_path).await?;
-        register_parquet_files(&ctx, store, &stage.name, std::slice::from_ref(&output_path), None).await?;
+        register_parquet_files(
+            &ctx,
+            store,
+            &stage.name,
+            std::slice::from_ref(&output_path),
+            None,
+        )
+        .await?;
         let tests = run_tests(&ctx, stage).await?;
         outputs.insert(stage.name.clone(), output_path);
         record.stages.push(StageRecord {
@@ -135,7 +153,9 @@ async fn resolve_inputs(
 ) -> Result<BTreeMap<String, InputRecord>, EngineError> {
     let mut inputs = BTreeMap::new();
     for need in stages.iter().flat_map(|s| s.needs.iter()) {
-        let Some(source) = pipeline.source(need) else { continue };
+        let Some(source) = pipeline.source(need) else {
+            continue;
+        };
         if inputs.contains_key(&source.name) {
             continue;
         }
@@ -145,9 +165,16 @@ async fn resolve_inputs(
             .map_err(|e| EngineError::Config(e.to_string()))?;
         let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
         if files.is_empty() {
-            return Err(EngineError::MissingSource { source_name: source.name.clone(), dataset: source.dataset.clone() });
+            return Err(EngineError::MissingSource {
+                source_name: source.name.clone(),
+                dataset: source.dataset.clone(),
+            });
         }
-        let input = InputRecord { source: source.name.clone(), dataset: source.dataset.clone(), files };
+        let input = InputRecord {
+            source: source.name.clone(),
+            dataset: source.dataset.clone(),
+            files,
+        };
         inputs.insert(source.name.clone(), input);
     }
     Ok(inputs)
@@ -182,10 +209,20 @@ fn check_table_references(ctx: &SessionContext, stage: &Stage) -> Result<(), Eng
         .sql_to_statement(&stage.sql, &datafusion::config::Dialect::Generic)
         .map_err(|e| sql_error(stage, e))?;
     if !is_query(&statement) {
-        let kind = stage.sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-        return Err(sql_error(stage, format!("stage SQL must be one read-only query (SELECT or WITH), not `{kind} ...`")));
+        let kind = stage
+            .sql
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(sql_error(
+            stage,
+            format!("stage SQL must be one read-only query (SELECT or WITH), not `{kind} ...`"),
+        ));
     }
-    let references = state.resolve_table_references(&statement).map_err(|e| sql_error(stage, e))?;
+    let references = state
+        .resolve_table_references(&statement)
+        .map_err(|e| sql_error(stage, e))?;
     for table in references {
         let name = table.table().to_string();
         if !stage.needs.contains(&name) {
@@ -207,7 +244,11 @@ fn is_query(statement: &datafusion::sql::parser::Statement) -> bool {
 }
 
 fn sql_error(stage: &Stage, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Sql { stage: stage.name.clone(), file: stage.sql_file.display().to_string(), message: e.to_string() }
+    EngineError::Sql {
+        stage: stage.name.clone(),
+        file: stage.sql_file.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Executes the stage and streams its result into one Parquet object; the object becomes
@@ -225,14 +266,20 @@ async fn materialise(
     let schema = Arc::new(df.schema().as_arrow().clone());
     let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut stream = df.execute_stream().await.map_err(|e| sql_error(stage, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let object = BufWriter::new(store.object_store(), store.path(path));
-    let mut writer = AsyncArrowWriter::try_new(object, schema, Some(props)).map_err(|e| sql_error(stage, e))?;
+    let mut writer =
+        AsyncArrowWriter::try_new(object, schema, Some(props)).map_err(|e| sql_error(stage, e))?;
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| sql_error(stage, e))?;
         rows += batch.num_rows() as u64;
-        writer.write(&batch).await.map_err(|e| sql_error(stage, e))?;
+        writer
+            .write(&batch)
+            .await
+            .map_err(|e| sql_error(stage, e))?;
     }
     writer.close().await.map_err(|e| sql_error(stage, e))?;
     Ok((store.file_entry(path, Some(rows)).await?, columns))
@@ -245,9 +292,16 @@ async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord
             .sql_with_options(&test.sql, read_only_sql_options())
             .await
             .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
-        let batches = df.collect().await.map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
+        let batches = df
+            .collect()
+            .await
+            .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
         let failing_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        results.push(TestRecord { name: test.name.clone(), passed: failing_rows == 0, failing_rows });
+        results.push(TestRecord {
+            name: test.name.clone(),
+            passed: failing_rows == 0,
+            failing_rows,
+        });
     }
     Ok(results)
 }

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use svna_storage::Store;
 
@@ -30,7 +30,8 @@ impl EngineConfig {
             builder = builder.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let disk = match &self.spill_dir {
-            Some(dir) => DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            Some(dir) => DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             None => DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
         };
         let runtime = builder
@@ -67,17 +68,23 @@ pub fn read_only_sql_options() -> SQLOptions {
 /// Parses sizes such as `2GiB`, `512MiB`, `1.5G`, `1000000`.
 pub fn parse_byte_size(text: &str) -> Result<usize, EngineError> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| EngineError::Config(format!("`{text}` is not a size such as 2GiB or 512MiB")))?;
+    let number: f64 = number.parse().map_err(|_| {
+        EngineError::Config(format!("`{text}` is not a size such as 2GiB or 512MiB"))
+    })?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(EngineError::Config(format!("unknown size unit `{other}` in `{text}`"))),
+        other => {
+            return Err(EngineError::Config(format!(
+                "unknown size unit `{other}` in `{text}`"
+            )));
+        }
     };
     Ok((number * factor) as usize)
 }

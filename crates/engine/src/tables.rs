@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::SessionContext;
 use svna_storage::Store;
 
@@ -19,19 +21,26 @@ pub async fn register_parquet_files(
     files: &[String],
     schema: Option<SchemaRef>,
 ) -> Result<(), EngineError> {
-    let config_error = |e: datafusion::error::DataFusionError| EngineError::Config(format!("table `{table}`: {e}"));
+    let config_error = |e: datafusion::error::DataFusionError| {
+        EngineError::Config(format!("table `{table}`: {e}"))
+    };
     let urls = files
         .iter()
         .map(|f| ListingTableUrl::parse(store.url_of(f)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(config_error)?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
     config = match schema {
         Some(schema) => config.with_schema(schema),
-        None => config.infer_schema(&ctx.state()).await.map_err(config_error)?,
+        None => config
+            .infer_schema(&ctx.state())
+            .await
+            .map_err(config_error)?,
     };
     let provider = ListingTable::try_new(config).map_err(config_error)?;
-    ctx.register_table(table, Arc::new(provider)).map_err(config_error)?;
+    ctx.register_table(table, Arc::new(provider))
+        .map_err(config_error)?;
     Ok(())
 }

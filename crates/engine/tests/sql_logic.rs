@@ -47,26 +47,43 @@ struct StageDb {
 impl StageDb {
     fn new(sql_dir: &Path) -> Result<Self, HarnessError> {
         let store = Store::open("memory:///").map_err(error)?;
-        let config = EngineConfig { target_partitions: Some(2), ..Default::default() };
+        let config = EngineConfig {
+            target_partitions: Some(2),
+            ..Default::default()
+        };
         let runtime = config.runtime(&store).map_err(error)?;
         let ctx = config.session(&runtime);
         for dataset in &svna_contracts::v1().datasets {
             let table = MemTable::try_new(dataset.arrow_schema(), vec![vec![]]).map_err(error)?;
-            ctx.register_table(&dataset.name, Arc::new(table)).map_err(error)?;
+            ctx.register_table(&dataset.name, Arc::new(table))
+                .map_err(error)?;
         }
-        Ok(StageDb { ctx, sql_dir: sql_dir.to_path_buf() })
+        Ok(StageDb {
+            ctx,
+            sql_dir: sql_dir.to_path_buf(),
+        })
     }
 
-    async fn run_stage(&mut self, stage: &str) -> Result<DBOutput<DefaultColumnType>, HarnessError> {
+    async fn run_stage(
+        &mut self,
+        stage: &str,
+    ) -> Result<DBOutput<DefaultColumnType>, HarnessError> {
         let path = self.sql_dir.join(format!("{stage}.sql"));
-        let sql = std::fs::read_to_string(&path).map_err(|e| error(format!("{}: {e}", path.display())))?;
-        let df = self.ctx.sql_with_options(&sql, read_only_sql_options()).await.map_err(error)?;
+        let sql = std::fs::read_to_string(&path)
+            .map_err(|e| error(format!("{}: {e}", path.display())))?;
+        let df = self
+            .ctx
+            .sql_with_options(&sql, read_only_sql_options())
+            .await
+            .map_err(error)?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(error)?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let table = MemTable::try_new(schema, vec![batches]).map_err(error)?;
         self.ctx.deregister_table(stage).map_err(error)?;
-        self.ctx.register_table(stage, Arc::new(table)).map_err(error)?;
+        self.ctx
+            .register_table(stage, Arc::new(table))
+            .map_err(error)?;
         Ok(DBOutput::StatementComplete(rows as u64))
     }
 }
@@ -82,13 +99,23 @@ impl AsyncDB for StageDb {
             return self.run_stage(stage.trim()).await;
         }
         let df = self.ctx.sql(trimmed).await.map_err(error)?;
-        let is_statement = ["INSERT", "CREATE", "DROP"].iter().any(|k| trimmed.to_ascii_uppercase().starts_with(k));
-        let types = df.schema().fields().iter().map(|f| column_type(f.data_type())).collect();
+        let is_statement = ["INSERT", "CREATE", "DROP"]
+            .iter()
+            .any(|k| trimmed.to_ascii_uppercase().starts_with(k));
+        let types = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
         let batches = df.collect().await.map_err(error)?;
         if is_statement {
             return Ok(DBOutput::StatementComplete(0));
         }
-        Ok(DBOutput::Rows { types, rows: format_rows(&batches)? })
+        Ok(DBOutput::Rows {
+            types,
+            rows: format_rows(&batches)?,
+        })
     }
 
     async fn shutdown(&mut self) {}
@@ -119,7 +146,12 @@ fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, HarnessError
             .collect::<Result<Vec<_>, _>>()
             .map_err(error)?;
         for row in 0..batch.num_rows() {
-            rows.push(formatters.iter().map(|f| f.value(row).to_string()).collect());
+            rows.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            );
         }
     }
     Ok(rows)
@@ -147,7 +179,12 @@ async fn stage_sql_logic_tests() {
         }
         println!("ran {}", file.display());
     }
-    assert!(failures.is_empty(), "{} .slt file(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} .slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// The harness itself must be able to fail: a wrong expectation is reported.

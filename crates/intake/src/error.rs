@@ -8,11 +8,19 @@ pub enum IntakeError {
     #[error(transparent)]
     Contract(#[from] svna_contracts::ContractError),
     #[error("{file}: cannot read CSV at line {line}: {message}")]
-    Csv { file: String, line: u64, message: String },
+    Csv {
+        file: String,
+        line: u64,
+        message: String,
+    },
     #[error("{file}: the file is empty (no header row)")]
     Empty { file: String },
     #[error("{file}: header does not match contract `{dataset}`: {problems}")]
-    Header { file: String, dataset: String, problems: String },
+    Header {
+        file: String,
+        dataset: String,
+        problems: String,
+    },
     #[error("{file}: cannot write staged Parquet: {message}")]
     Parquet { file: String, message: String },
     #[error("{file}: {message}")]

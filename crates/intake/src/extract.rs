@@ -44,19 +44,40 @@ pub fn read_extract(
 ) -> Result<RowCounts, IntakeError> {
     let file = options.file;
     let dataset = options.dataset;
-    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
     let mut record = csv::ByteRecord::new();
-    let csv_error = |e: csv::Error, line: u64| IntakeError::Csv { file: file.to_string(), line, message: e.to_string() };
-
-    if !csv.read_byte_record(&mut record).map_err(|e| csv_error(e, 1))? {
-        return Err(IntakeError::Empty { file: file.to_string() });
-    }
-    let header: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-    let map = dataset.map_header(&header).map_err(|problems| IntakeError::Header {
+    let csv_error = |e: csv::Error, line: u64| IntakeError::Csv {
         file: file.to_string(),
-        dataset: dataset.name.clone(),
-        problems: problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "),
-    })?;
+        line,
+        message: e.to_string(),
+    };
+
+    if !csv
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(e, 1))?
+    {
+        return Err(IntakeError::Empty {
+            file: file.to_string(),
+        });
+    }
+    let header: Vec<String> = record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let map = dataset
+        .map_header(&header)
+        .map_err(|problems| IntakeError::Header {
+            file: file.to_string(),
+            dataset: dataset.name.clone(),
+            problems: problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
 
     let mut unique = UniqueCheck::new(dataset);
     let mut builder = TypedBatchBuilder::new(dataset, options.batch_rows);
@@ -64,7 +85,10 @@ pub fn read_extract(
     let mut counts = RowCounts::default();
     loop {
         let line = csv.position().line();
-        if !csv.read_byte_record(&mut record).map_err(|e| csv_error(e, line))? {
+        if !csv
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(e, line))?
+        {
             break;
         }
         if is_blank(&record) {
@@ -81,7 +105,12 @@ pub fn read_extract(
         } else {
             counts.rejected += 1;
             for (column, rule, message) in problems {
-                on_reject(Rejection { line, column, rule: rule.to_string(), message });
+                on_reject(Rejection {
+                    line,
+                    column,
+                    rule: rule.to_string(),
+                    message,
+                });
             }
         }
     }
@@ -102,7 +131,11 @@ fn check_row(
     unique: &mut UniqueCheck,
 ) -> Vec<Problem> {
     if record.len() != map.field_count() {
-        let message = format!("row has {} fields, the header has {} (truncated or misquoted line?)", record.len(), map.field_count());
+        let message = format!(
+            "row has {} fields, the header has {} (truncated or misquoted line?)",
+            record.len(),
+            map.field_count()
+        );
         return vec![("(row)".into(), "field_count".into(), message)];
     }
     let mut fields: Vec<&str> = Vec::with_capacity(record.len());
@@ -133,7 +166,10 @@ fn is_blank(record: &csv::ByteRecord) -> bool {
 }
 
 fn arrow_error(file: &str, e: arrow_schema::ArrowError) -> IntakeError {
-    IntakeError::Parquet { file: file.to_string(), message: e.to_string() }
+    IntakeError::Parquet {
+        file: file.to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Enforces the contract's `unique` columns within one extract. Keeps a 128-bit digest per
@@ -148,7 +184,13 @@ impl UniqueCheck {
         let columns: Vec<(usize, String)> = dataset
             .unique
             .iter()
-            .filter_map(|name| dataset.columns.iter().position(|c| &c.name == name).map(|i| (i, name.clone())))
+            .filter_map(|name| {
+                dataset
+                    .columns
+                    .iter()
+                    .position(|c| &c.name == name)
+                    .map(|i| (i, name.clone()))
+            })
             .collect();
         let seen = columns.iter().map(|_| Default::default()).collect();
         Self { columns, seen }
@@ -159,7 +201,11 @@ impl UniqueCheck {
             if let Value::Utf8(text) = &values[*index]
                 && !seen.insert(digest128(text))
             {
-                return Some((name.clone(), Rule::Unique.to_string(), "value repeats an earlier row; it must be unique".into()));
+                return Some((
+                    name.clone(),
+                    Rule::Unique.to_string(),
+                    "value repeats an earlier row; it must be unique".into(),
+                ));
             }
         }
         None

@@ -10,6 +10,6 @@ mod load;
 mod staged;
 
 pub use error::IntakeError;
-pub use extract::{ExtractReader, RowCounts, Rejection, read_extract};
+pub use extract::{ExtractReader, Rejection, RowCounts, read_extract};
 pub use load::{LoadOutcome, load_extract, upload_local_file};
 pub use staged::{LoadRecord, StagedManifest, staged_manifest_path};

@@ -2,9 +2,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::buffered::BufWriter;
 use object_store::{ObjectStoreExt, WriteMultipart};
 use parquet::arrow::AsyncArrowWriter;
-use object_store::buffered::BufWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
@@ -33,14 +33,24 @@ pub struct LoadOutcome {
 
 /// Copies a local file into the store (streamed in parts; the object appears only when
 /// complete) and returns its entry with checksum and size.
-pub async fn upload_local_file(store: &Store, local: &std::path::Path, relative: &str) -> Result<FileEntry, IntakeError> {
-    let io_error = |e: std::io::Error| IntakeError::Io { file: local.display().to_string(), message: e.to_string() };
+pub async fn upload_local_file(
+    store: &Store,
+    local: &std::path::Path,
+    relative: &str,
+) -> Result<FileEntry, IntakeError> {
+    let io_error = |e: std::io::Error| IntakeError::Io {
+        file: local.display().to_string(),
+        message: e.to_string(),
+    };
     let mut file = tokio::fs::File::open(local).await.map_err(io_error)?;
     let upload = store
         .object_store()
         .put_multipart(&store.path(relative))
         .await
-        .map_err(|e| IntakeError::Io { file: relative.to_string(), message: e.to_string() })?;
+        .map_err(|e| IntakeError::Io {
+            file: relative.to_string(),
+            message: e.to_string(),
+        })?;
     let mut writer = WriteMultipart::new(upload);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
@@ -52,33 +62,63 @@ pub async fn upload_local_file(store: &Store, local: &std::path::Path, relative:
         }
         hasher.update(&buffer[..n]);
         size += n as u64;
-        writer.wait_for_capacity(4).await.map_err(|e| IntakeError::Io { file: relative.to_string(), message: e.to_string() })?;
+        writer
+            .wait_for_capacity(4)
+            .await
+            .map_err(|e| IntakeError::Io {
+                file: relative.to_string(),
+                message: e.to_string(),
+            })?;
         writer.put(Bytes::copy_from_slice(&buffer[..n]));
     }
-    writer.finish().await.map_err(|e| IntakeError::Io { file: relative.to_string(), message: e.to_string() })?;
-    Ok(FileEntry { path: relative.to_string(), sha256: hex::encode(hasher.finalize()), size, rows: None })
+    writer.finish().await.map_err(|e| IntakeError::Io {
+        file: relative.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(FileEntry {
+        path: relative.to_string(),
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        rows: None,
+    })
 }
 
 /// Validates an extract already in the store (normally under `landing/`) and stages its
 /// valid rows as typed Parquet; rejected rows are listed in the quarantine zone. The staged
 /// manifest is committed last. A file whose checksum was loaded before is not staged twice.
-pub async fn load_extract(store: &Store, dataset: &Dataset, contract_version: u32, source: &str) -> Result<LoadOutcome, IntakeError> {
+pub async fn load_extract(
+    store: &Store,
+    dataset: &Dataset,
+    contract_version: u32,
+    source: &str,
+) -> Result<LoadOutcome, IntakeError> {
     let source_entry = store.file_entry(source, None).await?;
     let mut manifest = StagedManifest::read(store, &dataset.name, contract_version).await?;
     if let Some(previous) = manifest.find_by_source_checksum(&source_entry.sha256) {
-        return Ok(LoadOutcome { record: previous.clone(), resend_of: Some(previous.load_id.clone()) });
+        return Ok(LoadOutcome {
+            record: previous.clone(),
+            resend_of: Some(previous.load_id.clone()),
+        });
     }
     let load_id = format!("load-{}", &source_entry.sha256[..16]);
     let staged_path = Zone::Staged.join(&format!("{}/{load_id}.parquet", dataset.name));
 
     let (counts, rejects, refused) = match stage_rows(store, dataset, source, &staged_path).await {
         Ok((counts, rejects)) => (counts, rejects, None),
-        Err(e @ (IntakeError::Header { .. } | IntakeError::Empty { .. } | IntakeError::Csv { .. })) => {
-            (RowCounts::default(), Vec::new(), Some(e.to_string()))
-        }
+        Err(
+            e @ (IntakeError::Header { .. } | IntakeError::Empty { .. } | IntakeError::Csv { .. }),
+        ) => (RowCounts::default(), Vec::new(), Some(e.to_string())),
         Err(e) => return Err(e),
     };
-    let staged = if counts.accepted > 0 { Some(store.file_entry(&staged_path, Some(counts.accepted)).await?) } else { None };
+    let staged = if counts.accepted > 0 {
+        Some(
+            store
+                .file_entry(&staged_path, Some(counts.accepted))
+                .await?,
+        )
+    } else {
+        None
+    };
     let rejects_path = write_rejects(store, &dataset.name, &load_id, &rejects).await?;
     let mut rejected_by_rule = BTreeMap::new();
     for r in &rejects {
@@ -86,7 +126,12 @@ pub async fn load_extract(store: &Store, dataset: &Dataset, contract_version: u3
     }
     if let Some(reason) = &refused {
         let path = Zone::Quarantine.join(&format!("{}/{load_id}/refused.json", dataset.name));
-        store.put_json(&path, &serde_json::json!({ "source": source, "reason": reason })).await?;
+        store
+            .put_json(
+                &path,
+                &serde_json::json!({ "source": source, "reason": reason }),
+            )
+            .await?;
     }
     let record = LoadRecord {
         load_id,
@@ -102,17 +147,28 @@ pub async fn load_extract(store: &Store, dataset: &Dataset, contract_version: u3
     };
     manifest.loads.push(record.clone());
     manifest.commit(store).await?;
-    Ok(LoadOutcome { record, resend_of: None })
+    Ok(LoadOutcome {
+        record,
+        resend_of: None,
+    })
 }
 
 /// Streams the source through the contract reader on a blocking thread and writes accepted
 /// batches to Parquet as they come, so memory stays bounded by a few batches.
-async fn stage_rows(store: &Store, dataset: &Dataset, source: &str, staged_path: &str) -> Result<(RowCounts, Vec<Rejection>), IntakeError> {
+async fn stage_rows(
+    store: &Store,
+    dataset: &Dataset,
+    source: &str,
+    staged_path: &str,
+) -> Result<(RowCounts, Vec<Rejection>), IntakeError> {
     let stream = store
         .object_store()
         .get(&store.path(source))
         .await
-        .map_err(|e| IntakeError::Io { file: source.to_string(), message: e.to_string() })?
+        .map_err(|e| IntakeError::Io {
+            file: source.to_string(),
+            message: e.to_string(),
+        })?
         .into_stream()
         .map_err(std::io::Error::other);
     let reader = SyncIoBridge::new(StreamReader::new(stream));
@@ -121,11 +177,20 @@ async fn stage_rows(store: &Store, dataset: &Dataset, source: &str, staged_path:
     let file = source.to_string();
     let reading = tokio::task::spawn_blocking(move || {
         let mut rejects = Vec::new();
-        let options = ExtractReader { dataset: &dataset_for_reader, file: &file, batch_rows: BATCH_ROWS };
+        let options = ExtractReader {
+            dataset: &dataset_for_reader,
+            file: &file,
+            batch_rows: BATCH_ROWS,
+        };
         let counts = read_extract(
             reader,
             &options,
-            |batch| sender.blocking_send(batch).map_err(|_| IntakeError::Io { file: file.clone(), message: "Parquet writer stopped".into() }),
+            |batch| {
+                sender.blocking_send(batch).map_err(|_| IntakeError::Io {
+                    file: file.clone(),
+                    message: "Parquet writer stopped".into(),
+                })
+            },
             |reject| {
                 if rejects.len() < MAX_LISTED_REJECTS {
                     rejects.push(reject)
@@ -135,34 +200,63 @@ async fn stage_rows(store: &Store, dataset: &Dataset, source: &str, staged_path:
         Ok::<_, IntakeError>((counts, rejects))
     });
 
-    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet { file: staged_path.to_string(), message: e.to_string() };
+    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
+        file: staged_path.to_string(),
+        message: e.to_string(),
+    };
     let mut writer: Option<AsyncArrowWriter<BufWriter>> = None;
     while let Some(batch) = receiver.recv().await {
         if writer.is_none() {
             let object = BufWriter::new(store.object_store(), store.path(staged_path));
-            let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            writer = Some(AsyncArrowWriter::try_new(object, dataset.arrow_schema(), Some(props)).map_err(parquet_error)?);
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            writer = Some(
+                AsyncArrowWriter::try_new(object, dataset.arrow_schema(), Some(props))
+                    .map_err(parquet_error)?,
+            );
         }
-        writer.as_mut().expect("just created").write(&batch).await.map_err(parquet_error)?;
+        writer
+            .as_mut()
+            .expect("just created")
+            .write(&batch)
+            .await
+            .map_err(parquet_error)?;
     }
-    let (counts, rejects) = reading.await.map_err(|e| IntakeError::Io { file: source.to_string(), message: e.to_string() })??;
+    let (counts, rejects) = reading.await.map_err(|e| IntakeError::Io {
+        file: source.to_string(),
+        message: e.to_string(),
+    })??;
     if let Some(writer) = writer {
         writer.close().await.map_err(parquet_error)?;
     }
     Ok((counts, rejects))
 }
 
-async fn write_rejects(store: &Store, dataset: &str, load_id: &str, rejects: &[Rejection]) -> Result<Option<String>, IntakeError> {
+async fn write_rejects(
+    store: &Store,
+    dataset: &str,
+    load_id: &str,
+    rejects: &[Rejection],
+) -> Result<Option<String>, IntakeError> {
     if rejects.is_empty() {
         return Ok(None);
     }
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| IntakeError::Io { file: load_id.to_string(), message: e.to_string() };
-    csv.write_record(["line", "column", "rule", "reason"]).map_err(io)?;
+    let io = |e: csv::Error| IntakeError::Io {
+        file: load_id.to_string(),
+        message: e.to_string(),
+    };
+    csv.write_record(["line", "column", "rule", "reason"])
+        .map_err(io)?;
     for r in rejects {
-        csv.write_record([r.line.to_string().as_str(), &r.column, &r.rule, &r.message]).map_err(io)?;
+        csv.write_record([r.line.to_string().as_str(), &r.column, &r.rule, &r.message])
+            .map_err(io)?;
     }
-    let bytes = csv.into_inner().map_err(|e| IntakeError::Io { file: load_id.to_string(), message: e.to_string() })?;
+    let bytes = csv.into_inner().map_err(|e| IntakeError::Io {
+        file: load_id.to_string(),
+        message: e.to_string(),
+    })?;
     let path = Zone::Quarantine.join(&format!("{dataset}/{load_id}/rejected_rows.csv"));
     store.put(&path, Bytes::from(bytes)).await?;
     Ok(Some(path))

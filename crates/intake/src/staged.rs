@@ -38,22 +38,35 @@ pub fn staged_manifest_path(dataset: &str) -> String {
 
 impl StagedManifest {
     /// The manifest of a dataset, or an empty one if nothing was staged yet.
-    pub async fn read(store: &Store, dataset: &str, contract_version: u32) -> Result<Self, IntakeError> {
+    pub async fn read(
+        store: &Store,
+        dataset: &str,
+        contract_version: u32,
+    ) -> Result<Self, IntakeError> {
         let path = staged_manifest_path(dataset);
         if store.exists(&path).await? {
             Ok(store.get_json(&path, "a staged-dataset manifest").await?)
         } else {
-            Ok(StagedManifest { dataset: dataset.to_string(), contract_version, loads: Vec::new() })
+            Ok(StagedManifest {
+                dataset: dataset.to_string(),
+                contract_version,
+                loads: Vec::new(),
+            })
         }
     }
 
     pub async fn commit(&self, store: &Store) -> Result<(), IntakeError> {
-        Ok(store.put_json(&staged_manifest_path(&self.dataset), self).await?)
+        Ok(store
+            .put_json(&staged_manifest_path(&self.dataset), self)
+            .await?)
     }
 
     /// Staged Parquet files a pipeline reads for this dataset.
     pub fn active_files(&self) -> Vec<&FileEntry> {
-        self.loads.iter().filter_map(|l| l.staged.as_ref()).collect()
+        self.loads
+            .iter()
+            .filter_map(|l| l.staged.as_ref())
+            .collect()
     }
 
     pub fn find_by_source_checksum(&self, sha256: &str) -> Option<&LoadRecord> {

@@ -1,16 +1,29 @@
 //! Intake: every row is accounted for, and each kind of bad input gets its own reason.
 
-use svna_intake::{ExtractReader, IntakeError, Rejection, StagedManifest, load_extract, read_extract};
+use svna_intake::{
+    ExtractReader, IntakeError, Rejection, StagedManifest, load_extract, read_extract,
+};
 use svna_storage::Store;
 
 const TOKEN_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const TOKEN_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-fn read(dataset: &str, text: &[u8]) -> (Result<svna_intake::RowCounts, IntakeError>, Vec<Rejection>, usize) {
+fn read(
+    dataset: &str,
+    text: &[u8],
+) -> (
+    Result<svna_intake::RowCounts, IntakeError>,
+    Vec<Rejection>,
+    usize,
+) {
     let dataset = svna_contracts::v1().dataset(dataset).unwrap();
     let mut rejects = Vec::new();
     let mut staged = 0;
-    let options = ExtractReader { dataset, file: "extract.csv", batch_rows: 2 };
+    let options = ExtractReader {
+        dataset,
+        file: "extract.csv",
+        batch_rows: 2,
+    };
     let result = read_extract(
         text,
         &options,
@@ -29,10 +42,15 @@ fn persons(rows: &str) -> String {
 
 #[test]
 fn valid_rows_are_staged_in_batches_and_counted() {
-    let text = persons(&format!("{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_A},suspect,,M\n{TOKEN_B},{TOKEN_B},offender,30,U\n"));
+    let text = persons(&format!(
+        "{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_A},suspect,,M\n{TOKEN_B},{TOKEN_B},offender,30,U\n"
+    ));
     let (counts, rejects, staged) = read("police_persons", text.as_bytes());
     let counts = counts.unwrap();
-    assert_eq!((counts.received, counts.accepted, counts.rejected), (3, 3, 0));
+    assert_eq!(
+        (counts.received, counts.accepted, counts.rejected),
+        (3, 3, 0)
+    );
     assert_eq!(staged, 3);
     assert!(rejects.is_empty());
 }
@@ -44,29 +62,51 @@ fn each_bad_row_is_rejected_with_line_column_and_rule() {
     ));
     let (counts, rejects, staged) = read("police_persons", text.as_bytes());
     let counts = counts.unwrap();
-    assert_eq!((counts.received, counts.accepted, counts.rejected), (4, 1, 3));
+    assert_eq!(
+        (counts.received, counts.accepted, counts.rejected),
+        (4, 1, 3)
+    );
     assert_eq!(staged, 1);
-    let found: Vec<(u64, &str, &str)> = rejects.iter().map(|r| (r.line, r.column.as_str(), r.rule.as_str())).collect();
-    assert_eq!(found, [(3, "person_id", "token"), (4, "role", "enum"), (5, "age", "range")]);
+    let found: Vec<(u64, &str, &str)> = rejects
+        .iter()
+        .map(|r| (r.line, r.column.as_str(), r.rule.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (3, "person_id", "token"),
+            (4, "role", "enum"),
+            (5, "age", "range")
+        ]
+    );
     // A raw identifier in a token column is never echoed back.
     assert!(!rejects[0].message.contains("9434765919"));
 }
 
 #[test]
 fn a_bom_and_crlf_line_ends_are_accepted() {
-    let text = format!("\u{feff}offence_id,person_id,role,age,sex\r\n{TOKEN_A},{TOKEN_B},victim,17,F\r\n");
+    let text =
+        format!("\u{feff}offence_id,person_id,role,age,sex\r\n{TOKEN_A},{TOKEN_B},victim,17,F\r\n");
     let (counts, rejects, _) = read("police_persons", text.as_bytes());
     assert_eq!(counts.unwrap().accepted, 1, "{rejects:?}");
 }
 
 #[test]
 fn a_wrong_header_refuses_the_whole_file() {
-    let (result, _, staged) = read("police_persons", b"offence_id,person_id,role,age,sex,name\n");
+    let (result, _, staged) = read(
+        "police_persons",
+        b"offence_id,person_id,role,age,sex,name\n",
+    );
     let err = result.unwrap_err().to_string();
     assert!(err.contains("unknown column `name`"), "{err}");
     assert_eq!(staged, 0);
     let (result, _, _) = read("police_persons", b"offence_id,person_id,role,sex\n");
-    assert!(result.unwrap_err().to_string().contains("missing column `age`"));
+    assert!(
+        result
+            .unwrap_err()
+            .to_string()
+            .contains("missing column `age`")
+    );
 }
 
 #[test]
@@ -77,10 +117,15 @@ fn an_empty_file_is_refused() {
 
 #[test]
 fn a_truncated_last_line_is_rejected_not_lost() {
-    let text = persons(&format!("{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_B},vic"));
+    let text = persons(&format!(
+        "{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_B},vic"
+    ));
     let (counts, rejects, _) = read("police_persons", text.as_bytes());
     let counts = counts.unwrap();
-    assert_eq!((counts.received, counts.accepted, counts.rejected), (2, 1, 1));
+    assert_eq!(
+        (counts.received, counts.accepted, counts.rejected),
+        (2, 1, 1)
+    );
     assert_eq!(rejects[0].rule, "field_count");
     assert_eq!(rejects[0].line, 3);
 }
@@ -102,32 +147,66 @@ fn a_repeated_unique_value_is_rejected() {
     let text = format!("{header}\n{row}\n{row}\n");
     let (counts, rejects, _) = read("police_offences", text.as_bytes());
     assert_eq!(counts.unwrap().rejected, 1);
-    assert_eq!((rejects[0].line, rejects[0].column.as_str(), rejects[0].rule.as_str()), (3, "offence_id", "unique"));
+    assert_eq!(
+        (
+            rejects[0].line,
+            rejects[0].column.as_str(),
+            rejects[0].rule.as_str()
+        ),
+        (3, "offence_id", "unique")
+    );
 }
 
 #[tokio::test]
 async fn a_load_accounts_for_every_row_and_a_resend_is_not_staged_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-    let text = persons(&format!("{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_B},victim,17,Q\n"));
-    store.put("landing/p.csv", text.clone().into_bytes().into()).await.unwrap();
+    let text = persons(&format!(
+        "{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},{TOKEN_B},victim,17,Q\n"
+    ));
+    store
+        .put("landing/p.csv", text.clone().into_bytes().into())
+        .await
+        .unwrap();
     let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
 
-    let first = load_extract(&store, dataset, 1, "landing/p.csv").await.unwrap();
+    let first = load_extract(&store, dataset, 1, "landing/p.csv")
+        .await
+        .unwrap();
     let r = &first.record;
     assert_eq!((r.rows_received, r.rows_staged, r.rows_rejected), (2, 1, 1));
     assert_eq!(r.rows_received, r.rows_staged + r.rows_rejected);
     assert_eq!(r.rejected_by_rule.get("enum"), Some(&1));
-    let rejects = String::from_utf8(store.get(r.rejects_path.as_ref().unwrap()).await.unwrap().to_vec()).unwrap();
-    assert_eq!(rejects, "line,column,rule,reason\n3,sex,enum,\"`Q` is not one of F, M, X, U\"\n");
+    let rejects = String::from_utf8(
+        store
+            .get(r.rejects_path.as_ref().unwrap())
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert_eq!(
+        rejects,
+        "line,column,rule,reason\n3,sex,enum,\"`Q` is not one of F, M, X, U\"\n"
+    );
     let staged = r.staged.as_ref().unwrap();
-    assert_eq!(store.checksum(&staged.path).await.unwrap().sha256, staged.sha256);
+    assert_eq!(
+        store.checksum(&staged.path).await.unwrap().sha256,
+        staged.sha256
+    );
 
     // The same bytes under another name: recognised by checksum, not staged again.
-    store.put("landing/p-again.csv", text.into_bytes().into()).await.unwrap();
-    let again = load_extract(&store, dataset, 1, "landing/p-again.csv").await.unwrap();
+    store
+        .put("landing/p-again.csv", text.into_bytes().into())
+        .await
+        .unwrap();
+    let again = load_extract(&store, dataset, 1, "landing/p-again.csv")
+        .await
+        .unwrap();
     assert_eq!(again.resend_of.as_deref(), Some(r.load_id.as_str()));
-    let manifest = StagedManifest::read(&store, "police_persons", 1).await.unwrap();
+    let manifest = StagedManifest::read(&store, "police_persons", 1)
+        .await
+        .unwrap();
     assert_eq!(manifest.loads.len(), 1);
     assert_eq!(manifest.active_files().len(), 1);
 }
@@ -136,9 +215,14 @@ async fn a_load_accounts_for_every_row_and_a_resend_is_not_staged_twice() {
 async fn a_refused_file_is_quarantined_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-    store.put("landing/bad.csv", b"who,what\n1,2\n".to_vec().into()).await.unwrap();
+    store
+        .put("landing/bad.csv", b"who,what\n1,2\n".to_vec().into())
+        .await
+        .unwrap();
     let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
-    let outcome = load_extract(&store, dataset, 1, "landing/bad.csv").await.unwrap();
+    let outcome = load_extract(&store, dataset, 1, "landing/bad.csv")
+        .await
+        .unwrap();
     let reason = outcome.record.refused.clone().unwrap();
     assert!(reason.contains("unknown column `who`"), "{reason}");
     assert!(outcome.record.staged.is_none());

@@ -5,25 +5,56 @@ use thiserror::Error;
 pub enum PublishError {
     #[error("run `{run_id}` did not finish (status {status}); only finished runs are published")]
     RunNotFinished { run_id: String, status: String },
-    #[error("`{path}` no longer matches the run record (expected SHA-256 {expected}, found {actual}): refusing to publish a changed file")]
-    Tampered { path: String, expected: String, actual: String },
+    #[error(
+        "`{path}` no longer matches the run record (expected SHA-256 {expected}, found {actual}): refusing to publish a changed file"
+    )]
+    Tampered {
+        path: String,
+        expected: String,
+        actual: String,
+    },
     #[error("stage `{stage}` is marked row-level; row-level outputs are never published")]
     RowLevel { stage: String },
-    #[error("table `{table}`: column `{column}` holds person or offence tokens; tokens are never published")]
+    #[error(
+        "table `{table}`: column `{column}` holds person or offence tokens; tokens are never published"
+    )]
     TokenColumn { table: String, column: String },
-    #[error("table `{table}`: column `{column}` is neither a declared dimension nor a protected count; derived values must be computed after protection")]
+    #[error(
+        "table `{table}`: column `{column}` is neither a declared dimension nor a protected count; derived values must be computed after protection"
+    )]
     UnexpectedColumn { table: String, column: String },
     #[error("table `{table}`: declared column `{column}` is missing from the output")]
     MissingColumn { table: String, column: String },
     #[error("table `{table}`, column `{column}`, row {row}: {message}")]
-    BadValue { table: String, column: String, row: usize, message: String },
-    #[error("table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6)")]
+    BadValue {
+        table: String,
+        column: String,
+        row: usize,
+        message: String,
+    },
+    #[error(
+        "table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6)"
+    )]
     UnknownPolicy { table: String, policy: String },
-    #[error("table `{table}`, column `{column}`: the count {value} would be published but the policy forbids it")]
-    ForbiddenCount { table: String, column: String, value: u64 },
-    #[error("tables `{first}` and `{second}` count the same measure `{measure}` under different disclosure policies; shared cells need one policy")]
-    PolicyConflict { measure: String, first: String, second: String },
-    #[error("the disclosure audit failed for {failing} withheld cell(s); the release is not publishable")]
+    #[error(
+        "table `{table}`, column `{column}`: the count {value} would be published but the policy forbids it"
+    )]
+    ForbiddenCount {
+        table: String,
+        column: String,
+        value: u64,
+    },
+    #[error(
+        "tables `{first}` and `{second}` count the same measure `{measure}` under different disclosure policies; shared cells need one policy"
+    )]
+    PolicyConflict {
+        measure: String,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "the disclosure audit failed for {failing} withheld cell(s); the release is not publishable"
+    )]
     AuditFailed { failing: usize },
     #[error("release `{name}` already exists; releases are never overwritten")]
     ReleaseExists { name: String },

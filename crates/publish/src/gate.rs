@@ -17,7 +17,10 @@ pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
         .iter()
         .flat_map(|d| d.token_columns().map(|c| c.name.as_str()))
         .collect();
-    let refuse = |column: &str| PublishError::TokenColumn { table: table.name.clone(), column: column.to_string() };
+    let refuse = |column: &str| PublishError::TokenColumn {
+        table: table.name.clone(),
+        column: column.to_string(),
+    };
     for (name, codes) in table.spec.dimensions.iter().zip(&table.dims) {
         if token_names.contains(&name.as_str()) || codes.iter().any(|c| is_token(c)) {
             return Err(refuse(name));
@@ -29,8 +32,12 @@ pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
         }
     }
     for (name, values) in &table.context {
-        let text = arrow_cast::cast(values, &arrow_schema::DataType::Utf8).map_err(|_| refuse(name))?;
-        let text = text.as_any().downcast_ref::<arrow_array::StringArray>().expect("cast to Utf8");
+        let text =
+            arrow_cast::cast(values, &arrow_schema::DataType::Utf8).map_err(|_| refuse(name))?;
+        let text = text
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .expect("cast to Utf8");
         if token_names.contains(&name.as_str()) || text.iter().flatten().any(is_token) {
             return Err(refuse(name));
         }
@@ -39,18 +46,31 @@ pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
 }
 
 /// Every figure about to be published is one the policy allows on its own.
-pub fn check_published_counts(table: &OutputTable, policy: &Policy, outcomes: &[Vec<CellOutcome>]) -> Result<(), PublishError> {
+pub fn check_published_counts(
+    table: &OutputTable,
+    policy: &Policy,
+    outcomes: &[Vec<CellOutcome>],
+) -> Result<(), PublishError> {
     for (count, cells) in table.spec.counts.iter().zip(outcomes) {
         for outcome in cells {
-            let Some(value) = outcome.value() else { continue };
+            let Some(value) = outcome.value() else {
+                continue;
+            };
             let allowed = match policy {
-                Policy::Threshold { k, zeros_disclosive } => (value == 0 && !zeros_disclosive) || value >= *k,
+                Policy::Threshold {
+                    k,
+                    zeros_disclosive,
+                } => (value == 0 && !zeros_disclosive) || value >= *k,
                 Policy::NhsSmallNumbers => value % 5 == 0 && !(1..=7).contains(&value),
                 Policy::Rounding { base } => value % base == 0,
                 Policy::Midpoint6 => value == 0 || value % 6 == 3,
             };
             if !allowed {
-                return Err(PublishError::ForbiddenCount { table: table.name.clone(), column: count.clone(), value });
+                return Err(PublishError::ForbiddenCount {
+                    table: table.name.clone(),
+                    column: count.clone(),
+                    value,
+                });
             }
         }
     }

@@ -12,7 +12,9 @@ mod write;
 
 pub use error::PublishError;
 pub use output_table::OutputTable;
-pub use release::{PublishOptions, PublishedTable, ReleaseManifest, publish_run, release_manifest_path};
+pub use release::{
+    PublishOptions, PublishedTable, ReleaseManifest, publish_run, release_manifest_path,
+};
 
 /// How a withheld cell is shown in published CSV files (the ONS convention for
 /// "confidential"). Parquet files hold NULL.

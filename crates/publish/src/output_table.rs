@@ -1,4 +1,6 @@
-use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use svna_engine::DisclosureSpec;
@@ -29,20 +31,33 @@ impl OutputTable {
     }
 
     /// Reads a stage's Parquet output and checks it has exactly the declared columns.
-    pub fn from_parquet(name: &str, spec: &DisclosureSpec, bytes: bytes::Bytes) -> Result<Self, PublishError> {
-        let file_error = |e: &dyn std::fmt::Display| PublishError::File { path: name.to_string(), message: e.to_string() };
+    pub fn from_parquet(
+        name: &str,
+        spec: &DisclosureSpec,
+        bytes: bytes::Bytes,
+    ) -> Result<Self, PublishError> {
+        let file_error = |e: &dyn std::fmt::Display| PublishError::File {
+            path: name.to_string(),
+            message: e.to_string(),
+        };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .map_err(|e| file_error(&e))?
             .build()
             .map_err(|e| file_error(&e))?;
-        let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(|e| file_error(&e))?;
+        let batches: Vec<RecordBatch> = reader
+            .collect::<Result<_, _>>()
+            .map_err(|e| file_error(&e))?;
         let mut table = OutputTable {
             name: name.to_string(),
             spec: spec.clone(),
             dims: vec![Vec::new(); spec.dimensions.len()],
             counts: vec![Vec::new(); spec.counts.len()],
             partner_withheld: Vec::new(),
-            parents: spec.dimensions.iter().map(|d| spec.parents.get(d).map(|_| Vec::new())).collect(),
+            parents: spec
+                .dimensions
+                .iter()
+                .map(|d| spec.parents.get(d).map(|_| Vec::new()))
+                .collect(),
             context: Vec::new(),
         };
         for batch in &batches {
@@ -53,7 +68,10 @@ impl OutputTable {
             .context
             .iter()
             .map(|name| {
-                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column_by_name(name).expect("checked").as_ref()).collect();
+                let parts: Vec<&dyn Array> = batches
+                    .iter()
+                    .map(|b| b.column_by_name(name).expect("checked").as_ref())
+                    .collect();
                 let empty;
                 let parts = if parts.is_empty() {
                     empty = arrow_array::new_empty_array(&DataType::Utf8);
@@ -61,7 +79,9 @@ impl OutputTable {
                 } else {
                     parts
                 };
-                arrow_select::concat::concat(&parts).map(|a| (name.clone(), a)).map_err(|e| file_error(&e))
+                arrow_select::concat::concat(&parts)
+                    .map(|a| (name.clone(), a))
+                    .map_err(|e| file_error(&e))
             })
             .collect::<Result<_, _>>()?;
         table.check_parents()?;
@@ -71,14 +91,21 @@ impl OutputTable {
 
     /// A hierarchical code must have one parent; two would make the hierarchy ambiguous.
     fn check_parents(&self) -> Result<(), PublishError> {
-        for ((name, codes), parents) in self.spec.dimensions.iter().zip(&self.dims).zip(&self.parents) {
+        for ((name, codes), parents) in self
+            .spec
+            .dimensions
+            .iter()
+            .zip(&self.dims)
+            .zip(&self.parents)
+        {
             let Some(parents) = parents else { continue };
             let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
             for (row, (code, parent)) in codes.iter().zip(parents).enumerate() {
                 if let Some(previous) = seen.insert(code, parent)
                     && previous != parent
                 {
-                    let message = format!("code `{code}` has two parents, `{previous}` and `{parent}`");
+                    let message =
+                        format!("code `{code}` has two parents, `{previous}` and `{parent}`");
                     return Err(self.bad(name, row, &message));
                 }
             }
@@ -90,35 +117,62 @@ impl OutputTable {
     /// byte-identical for the same inputs.
     fn sort_rows(&mut self) {
         let mut order: Vec<usize> = (0..self.rows()).collect();
-        order.sort_by(|&a, &b| self.dims.iter().map(|d| d[a].cmp(&d[b])).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
+        order.sort_by(|&a, &b| {
+            self.dims
+                .iter()
+                .map(|d| d[a].cmp(&d[b]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         fn permute<T: Clone>(order: &[usize], values: &mut Vec<T>) {
             let taken = std::mem::take(values);
             *values = order.iter().map(|&i| taken[i].clone()).collect();
         }
         self.dims.iter_mut().for_each(|d| permute(&order, d));
         self.counts.iter_mut().for_each(|c| permute(&order, c));
-        self.parents.iter_mut().flatten().for_each(|p| permute(&order, p));
+        self.parents
+            .iter_mut()
+            .flatten()
+            .for_each(|p| permute(&order, p));
         permute(&order, &mut self.partner_withheld);
         let indices = UInt32Array::from_iter_values(order.iter().map(|&i| i as u32));
         for (_, values) in &mut self.context {
-            *values = arrow_select::take::take(values.as_ref(), &indices, None).expect("indices are in range");
+            *values = arrow_select::take::take(values.as_ref(), &indices, None)
+                .expect("indices are in range");
         }
     }
 
     fn check_columns(&self, batch: &RecordBatch) -> Result<(), PublishError> {
         let spec = &self.spec;
         let declared = |c: &str| {
-            spec.dimensions.iter().chain(&spec.counts).chain(&spec.context).chain(spec.parents.values()).any(|d| d == c)
+            spec.dimensions
+                .iter()
+                .chain(&spec.counts)
+                .chain(&spec.context)
+                .chain(spec.parents.values())
+                .any(|d| d == c)
                 || spec.partner_suppressed.as_deref() == Some(c)
         };
         for field in batch.schema().fields() {
             if !declared(field.name()) {
-                return Err(PublishError::UnexpectedColumn { table: self.name.clone(), column: field.name().clone() });
+                return Err(PublishError::UnexpectedColumn {
+                    table: self.name.clone(),
+                    column: field.name().clone(),
+                });
             }
         }
-        for column in spec.dimensions.iter().chain(&spec.counts).chain(&spec.context).chain(spec.parents.values()) {
+        for column in spec
+            .dimensions
+            .iter()
+            .chain(&spec.counts)
+            .chain(&spec.context)
+            .chain(spec.parents.values())
+        {
             if batch.column_by_name(column).is_none() {
-                return Err(PublishError::MissingColumn { table: self.name.clone(), column: column.clone() });
+                return Err(PublishError::MissingColumn {
+                    table: self.name.clone(),
+                    column: column.clone(),
+                });
             }
         }
         Ok(())
@@ -128,37 +182,74 @@ impl OutputTable {
         let start = self.rows();
         for (i, name) in self.spec.dimensions.clone().iter().enumerate() {
             let text = cast(batch, name, &DataType::Utf8, &self.name)?;
-            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+            let text = text
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("cast to Utf8");
             for row in 0..text.len() {
                 if text.is_null(row) {
-                    return Err(self.bad(name, start + row, "dimension value is NULL; name unknowns explicitly (e.g. 'Unknown')"));
+                    return Err(self.bad(
+                        name,
+                        start + row,
+                        "dimension value is NULL; name unknowns explicitly (e.g. 'Unknown')",
+                    ));
                 }
                 self.dims[i].push(text.value(row).to_string());
             }
         }
         for (i, name) in self.spec.dimensions.clone().iter().enumerate() {
-            let Some(parent_column) = self.spec.parents.get(name).cloned() else { continue };
+            let Some(parent_column) = self.spec.parents.get(name).cloned() else {
+                continue;
+            };
             let text = cast(batch, &parent_column, &DataType::Utf8, &self.name)?;
-            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-            let parents = self.parents[i].as_mut().expect("allocated for hierarchical dimensions");
-            parents.extend((0..text.len()).map(|r| if text.is_null(r) { String::new() } else { text.value(r).to_string() }));
+            let text = text
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("cast to Utf8");
+            let parents = self.parents[i]
+                .as_mut()
+                .expect("allocated for hierarchical dimensions");
+            parents.extend((0..text.len()).map(|r| {
+                if text.is_null(r) {
+                    String::new()
+                } else {
+                    text.value(r).to_string()
+                }
+            }));
         }
         let partner = match &self.spec.partner_suppressed {
             Some(flag) => {
                 let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
-                let flags = flags.as_any().downcast_ref::<BooleanArray>().expect("cast to Boolean");
-                (0..flags.len()).map(|r| flags.is_valid(r) && flags.value(r)).collect()
+                let flags = flags
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .expect("cast to Boolean");
+                (0..flags.len())
+                    .map(|r| flags.is_valid(r) && flags.value(r))
+                    .collect()
             }
             None => vec![false; batch.num_rows()],
         };
         for (i, name) in self.spec.counts.clone().iter().enumerate() {
             let values = cast(batch, name, &DataType::Int64, &self.name)?;
-            let values = values.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
-            for row in 0..values.len() {
-                let value = match (values.is_null(row), partner[row]) {
+            let values = values
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("cast to Int64");
+            for (row, &withheld) in partner.iter().enumerate() {
+                let value = match (values.is_null(row), withheld) {
                     (_, true) => None,
-                    (true, false) => return Err(self.bad(name, start + row, "count is NULL but the cell is not marked partner-suppressed")),
-                    (false, false) => Some(u64::try_from(values.value(row)).map_err(|_| self.bad(name, start + row, "count is negative"))?),
+                    (true, false) => {
+                        return Err(self.bad(
+                            name,
+                            start + row,
+                            "count is NULL but the cell is not marked partner-suppressed",
+                        ));
+                    }
+                    (false, false) => Some(
+                        u64::try_from(values.value(row))
+                            .map_err(|_| self.bad(name, start + row, "count is negative"))?,
+                    ),
                 };
                 self.counts[i].push(value);
             }
@@ -168,12 +259,24 @@ impl OutputTable {
     }
 
     fn bad(&self, column: &str, row: usize, message: &str) -> PublishError {
-        PublishError::BadValue { table: self.name.clone(), column: column.to_string(), row, message: message.to_string() }
+        PublishError::BadValue {
+            table: self.name.clone(),
+            column: column.to_string(),
+            row,
+            message: message.to_string(),
+        }
     }
 }
 
-fn cast(batch: &RecordBatch, column: &str, to: &DataType, table: &str) -> Result<arrow_array::ArrayRef, PublishError> {
-    let array = batch.column_by_name(column).expect("checked by check_columns");
+fn cast(
+    batch: &RecordBatch,
+    column: &str,
+    to: &DataType,
+    table: &str,
+) -> Result<arrow_array::ArrayRef, PublishError> {
+    let array = batch
+        .column_by_name(column)
+        .expect("checked by check_columns");
     arrow_cast::cast(array, to).map_err(|e| PublishError::BadValue {
         table: table.to_string(),
         column: column.to_string(),

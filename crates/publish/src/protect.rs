@@ -6,7 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use svna_disclosure::{AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, Policy, ProtectOptions, Release, Table, protect};
+use svna_disclosure::{
+    AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, Policy, ProtectOptions, Release,
+    Table, protect,
+};
 
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
@@ -23,9 +26,14 @@ pub fn policy_of(table: &OutputTable) -> Result<Policy, PublishError> {
     match spec.policy.as_str() {
         "threshold" => Ok(Policy::threshold(spec.k.unwrap_or(5))),
         "nhs" => Ok(Policy::NhsSmallNumbers),
-        "round" => Ok(Policy::Rounding { base: spec.base.unwrap_or(5) }),
+        "round" => Ok(Policy::Rounding {
+            base: spec.base.unwrap_or(5),
+        }),
         "midpoint6" => Ok(Policy::Midpoint6),
-        other => Err(PublishError::UnknownPolicy { table: table.name.clone(), policy: other.to_string() }),
+        other => Err(PublishError::UnknownPolicy {
+            table: table.name.clone(),
+            policy: other.to_string(),
+        }),
     }
 }
 
@@ -37,11 +45,19 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
     let mut groups: BTreeMap<String, (Policy, Vec<usize>)> = BTreeMap::new();
     let mut measure_policy: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
     for (index, table) in tables.iter().enumerate() {
-        let measure = table.spec.measure.clone().unwrap_or_else(|| table.name.clone());
+        let measure = table
+            .spec
+            .measure
+            .clone()
+            .unwrap_or_else(|| table.name.clone());
         let policy = policy_of(table)?;
         match measure_policy.get(&measure) {
             Some((other, first)) if *other != policy => {
-                return Err(PublishError::PolicyConflict { measure, first: first.to_string(), second: table.name.clone() });
+                return Err(PublishError::PolicyConflict {
+                    measure,
+                    first: first.to_string(),
+                    second: table.name.clone(),
+                });
             }
             _ => {
                 measure_policy.insert(measure, (policy, &table.name));
@@ -51,18 +67,35 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
         // Tables that count the same measure can share cells and must be protected together;
         // different measures never share a cell, so they are independent problems.
         let measure = table.spec.measure.as_deref().unwrap_or(&table.name);
-        let key = format!("{}|{measure}", serde_json::to_string(&policy).expect("policies serialise"));
-        groups.entry(key).or_insert_with(|| (policy, Vec::new())).1.push(index);
+        let key = format!(
+            "{}|{measure}",
+            serde_json::to_string(&policy).expect("policies serialise")
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (policy, Vec::new()))
+            .1
+            .push(index);
     }
     let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = vec![Vec::new(); tables.len()];
     let mut audits = Vec::new();
     for (policy, members) in groups.into_values() {
-        let release = Release::new(members.iter().flat_map(|&i| disclosure_tables(&tables[i])).collect::<Result<_, _>>()?);
+        let release = Release::new(
+            members
+                .iter()
+                .flat_map(|&i| disclosure_tables(&tables[i]))
+                .collect::<Result<_, _>>()?,
+        );
         let protection = protect(&release, &ProtectOptions::new(policy.clone()))?;
         let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protection
             .tables
             .iter()
-            .map(|t| (t.name.as_str(), t.cells.iter().map(|(c, o)| (c, *o)).collect()))
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.cells.iter().map(|(c, o)| (c, *o)).collect(),
+                )
+            })
             .collect();
         for &i in &members {
             let table = &tables[i];
@@ -72,7 +105,9 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
                 .iter()
                 .map(|count| {
                     let cells = &by_table[part_name(table, count).as_str()];
-                    (0..table.rows()).map(|row| cells[&coords(table, row)]).collect()
+                    (0..table.rows())
+                        .map(|row| cells[&coords(table, row)])
+                        .collect()
                 })
                 .collect();
         }
@@ -86,35 +121,57 @@ fn coords(table: &OutputTable, row: usize) -> Vec<String> {
 }
 
 fn disclosure_tables(table: &OutputTable) -> Vec<Result<Table, PublishError>> {
-    table.spec.counts.iter().enumerate().map(|(c, count)| {
-        let total = &table.spec.total;
-        let dims = table
-            .spec
-            .dimensions
-            .iter()
-            .zip(&table.dims)
-            .zip(&table.parents)
-            .map(|((name, codes), parents)| match parents {
-                Some(parents) => {
-                    let edges: BTreeSet<(&String, &String)> =
-                        codes.iter().zip(parents).filter(|(code, parent)| *code != total && !parent.is_empty()).collect();
-                    Dimension::new(name.clone(), Hierarchy::new(total.clone(), edges.into_iter().map(|(c, p)| (c.clone(), p.clone()))))
-                }
-                None => {
-                    let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
-                    Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
-                }
-            })
-            .collect();
-        let measure = format!("{}.{count}", table.spec.measure.as_deref().unwrap_or(&table.name));
-        let mut part = Table::new(part_name(table, count), measure, dims);
-        for row in 0..table.rows() {
-            let value = match table.counts[c][row] {
-                Some(v) => CellValue::Count(v),
-                None => CellValue::Partner { nonempty: false },
-            };
-            part.insert(coords(table, row), value)?;
-        }
-        Ok(part)
-    }).collect()
+    table
+        .spec
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(c, count)| {
+            let total = &table.spec.total;
+            let dims = table
+                .spec
+                .dimensions
+                .iter()
+                .zip(&table.dims)
+                .zip(&table.parents)
+                .map(|((name, codes), parents)| match parents {
+                    Some(parents) => {
+                        let edges: BTreeSet<(&String, &String)> = codes
+                            .iter()
+                            .zip(parents)
+                            .filter(|(code, parent)| *code != total && !parent.is_empty())
+                            .collect();
+                        Dimension::new(
+                            name.clone(),
+                            Hierarchy::new(
+                                total.clone(),
+                                edges.into_iter().map(|(c, p)| (c.clone(), p.clone())),
+                            ),
+                        )
+                    }
+                    None => {
+                        let leaves: BTreeSet<&String> =
+                            codes.iter().filter(|code| *code != total).collect();
+                        Dimension::new(
+                            name.clone(),
+                            Hierarchy::flat(total.clone(), leaves.into_iter().cloned()),
+                        )
+                    }
+                })
+                .collect();
+            let measure = format!(
+                "{}.{count}",
+                table.spec.measure.as_deref().unwrap_or(&table.name)
+            );
+            let mut part = Table::new(part_name(table, count), measure, dims);
+            for row in 0..table.rows() {
+                let value = match table.counts[c][row] {
+                    Some(v) => CellValue::Count(v),
+                    None => CellValue::Partner { nonempty: false },
+                };
+                part.insert(coords(table, row), value)?;
+            }
+            Ok(part)
+        })
+        .collect()
 }

@@ -1,7 +1,9 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use svna_disclosure::{AuditReport, CellOutcome, Policy};
-use svna_engine::{DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path};
+use svna_engine::{
+    DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
+};
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
 use crate::error::PublishError;
@@ -61,22 +63,36 @@ pub fn release_manifest_path(release: &str) -> String {
 }
 
 /// Publishes the aggregate outputs of a finished run as a new release.
-pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<ReleaseManifest, PublishError> {
+pub async fn publish_run(
+    store: &Store,
+    options: &PublishOptions,
+) -> Result<ReleaseManifest, PublishError> {
     let run_id = match &options.run_id {
         Some(id) => id.clone(),
         None => {
-            let latest: serde_json::Value = store.get_json(&latest_run_path(), "the latest-run pointer").await?;
+            let latest: serde_json::Value = store
+                .get_json(&latest_run_path(), "the latest-run pointer")
+                .await?;
             latest["run_id"].as_str().unwrap_or_default().to_string()
         }
     };
     let record_path = run_record_path(&run_id);
     let record_bytes = store.get(&record_path).await?;
-    let record: RunRecord = serde_json::from_slice(&record_bytes)
-        .map_err(|e| PublishError::File { path: record_path.clone(), message: e.to_string() })?;
+    let record: RunRecord =
+        serde_json::from_slice(&record_bytes).map_err(|e| PublishError::File {
+            path: record_path.clone(),
+            message: e.to_string(),
+        })?;
     if record.status != RunStatus::Finished {
-        return Err(PublishError::RunNotFinished { run_id, status: format!("{:?}", record.status).to_lowercase() });
+        return Err(PublishError::RunNotFinished {
+            run_id,
+            status: format!("{:?}", record.status).to_lowercase(),
+        });
     }
-    let release = options.release.clone().unwrap_or_else(|| format!("{}-{run_id}", record.pipeline));
+    let release = options
+        .release
+        .clone()
+        .unwrap_or_else(|| format!("{}-{run_id}", record.pipeline));
     if store.exists(&release_manifest_path(&release)).await? {
         return Err(PublishError::ReleaseExists { name: release });
     }
@@ -85,7 +101,9 @@ pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<Rele
     let protected = protect_outputs(&tables)?;
     for (policy, audit) in &protected.audits {
         if !audit.pass {
-            return Err(PublishError::AuditFailed { failing: audit.failing });
+            return Err(PublishError::AuditFailed {
+                failing: audit.failing,
+            });
         }
         let _ = policy;
     }
@@ -111,7 +129,12 @@ pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<Rele
         created_at: chrono::Utc::now().to_rfc3339(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: run_id.clone(),
-        run_record: FileEntry { path: record_path, sha256: sha256_hex(&record_bytes), size: record_bytes.len() as u64, rows: None },
+        run_record: FileEntry {
+            path: record_path,
+            sha256: sha256_hex(&record_bytes),
+            size: record_bytes.len() as u64,
+            rows: None,
+        },
         pipeline: record.pipeline.clone(),
         pipeline_sha256: record.pipeline_sha256.clone(),
         contract_version: record.contract_version,
@@ -119,7 +142,11 @@ pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<Rele
         sql: record
             .stages
             .iter()
-            .map(|s| SqlHash { stage: s.name.clone(), sql_file: s.sql_file.clone(), sql_sha256: s.sql_sha256.clone() })
+            .map(|s| SqlHash {
+                stage: s.name.clone(),
+                sql_file: s.sql_file.clone(),
+                sql_sha256: s.sql_sha256.clone(),
+            })
             .collect(),
         tables: published,
         disclosure_report,
@@ -130,7 +157,9 @@ pub async fn publish_run(store: &Store, options: &PublishOptions) -> Result<Rele
         .put_json_new(&release_manifest_path(&release), &manifest)
         .await
         .map_err(|e| match e {
-            svna_storage::StorageError::AlreadyExists { .. } => PublishError::ReleaseExists { name: release.clone() },
+            svna_storage::StorageError::AlreadyExists { .. } => PublishError::ReleaseExists {
+                name: release.clone(),
+            },
             other => other.into(),
         })?;
     Ok(manifest)
@@ -144,11 +173,20 @@ async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTab
         if stage.sensitivity == Sensitivity::RowLevel {
             continue;
         }
-        let spec = stage.disclosure.as_ref().ok_or_else(|| PublishError::RowLevel { stage: stage.name.clone() })?;
+        let spec = stage
+            .disclosure
+            .as_ref()
+            .ok_or_else(|| PublishError::RowLevel {
+                stage: stage.name.clone(),
+            })?;
         let bytes = store.get(&stage.output.path).await?;
         let actual = sha256_hex(&bytes);
         if actual != stage.output.sha256 {
-            return Err(PublishError::Tampered { path: stage.output.path.clone(), expected: stage.output.sha256.clone(), actual });
+            return Err(PublishError::Tampered {
+                path: stage.output.path.clone(),
+                expected: stage.output.sha256.clone(),
+                actual,
+            });
         }
         let table = OutputTable::from_parquet(&stage.name, spec, bytes)?;
         check_no_tokens(&table)?;
@@ -157,20 +195,52 @@ async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTab
     Ok(tables)
 }
 
-async fn write_table(store: &Store, prefix: &str, table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Result<PublishedTable, PublishError> {
+async fn write_table(
+    store: &Store,
+    prefix: &str,
+    table: &OutputTable,
+    outcomes: &[Vec<CellOutcome>],
+) -> Result<PublishedTable, PublishError> {
     let batch = published_batch(table, outcomes);
     let parquet_path = format!("{prefix}/tables/{}.parquet", table.name);
     let csv_path = format!("{prefix}/tables/{}.csv", table.name);
     let rows = Some(table.rows() as u64);
-    let parquet = entry(store, &parquet_path, parquet_bytes(&table.name, &batch)?, rows).await?;
+    let parquet = entry(
+        store,
+        &parquet_path,
+        parquet_bytes(&table.name, &batch)?,
+        rows,
+    )
+    .await?;
     let csv = entry(store, &csv_path, csv_bytes(table, outcomes)?, rows).await?;
     let cells = outcomes.iter().map(Vec::len).sum();
-    let withheld = outcomes.iter().flatten().filter(|o| o.value().is_none()).count();
-    Ok(PublishedTable { name: table.name.clone(), disclosure: table.spec.clone(), parquet, csv, cells, withheld })
+    let withheld = outcomes
+        .iter()
+        .flatten()
+        .filter(|o| o.value().is_none())
+        .count();
+    Ok(PublishedTable {
+        name: table.name.clone(),
+        disclosure: table.spec.clone(),
+        parquet,
+        csv,
+        cells,
+        withheld,
+    })
 }
 
-async fn entry(store: &Store, path: &str, bytes: Bytes, rows: Option<u64>) -> Result<FileEntry, PublishError> {
-    let entry = FileEntry { path: path.to_string(), sha256: sha256_hex(&bytes), size: bytes.len() as u64, rows };
+async fn entry(
+    store: &Store,
+    path: &str,
+    bytes: Bytes,
+    rows: Option<u64>,
+) -> Result<FileEntry, PublishError> {
+    let entry = FileEntry {
+        path: path.to_string(),
+        sha256: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        rows,
+    };
     store.put(path, bytes).await?;
     Ok(entry)
 }
@@ -186,12 +256,22 @@ struct PublicAuditRow<'a> {
     pass: bool,
 }
 
-async fn write_public_report(store: &Store, prefix: &str, audits: &[(Policy, AuditReport)]) -> Result<Vec<FileEntry>, PublishError> {
+async fn write_public_report(
+    store: &Store,
+    prefix: &str,
+    audits: &[(Policy, AuditReport)],
+) -> Result<Vec<FileEntry>, PublishError> {
     let rows: Vec<PublicAuditRow> = audits
         .iter()
         .flat_map(|(_, audit)| audit.cells.iter())
         .filter(|c| c.published.is_none())
-        .map(|c| PublicAuditRow { quantity: &c.identity, tables: c.tables.join(";"), low: c.low, high: c.high, pass: c.pass })
+        .map(|c| PublicAuditRow {
+            quantity: &c.identity,
+            tables: c.tables.join(";"),
+            low: c.low,
+            high: c.high,
+            pass: c.pass,
+        })
         .collect();
     let summary = serde_json::json!({
         "pass": audits.iter().all(|(_, a)| a.pass),
@@ -200,13 +280,31 @@ async fn write_public_report(store: &Store, prefix: &str, audits: &[(Policy, Aud
     });
     let json = Bytes::from(serde_json::to_vec_pretty(&summary).expect("report serialises"));
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| PublishError::File { path: format!("{prefix}/disclosure_report.csv"), message: e.to_string() };
+    let io = |e: csv::Error| PublishError::File {
+        path: format!("{prefix}/disclosure_report.csv"),
+        message: e.to_string(),
+    };
     for row in &rows {
         csv.serialize(row).map_err(io)?;
     }
-    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File { path: prefix.to_string(), message: e.to_string() })?);
+    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File {
+        path: prefix.to_string(),
+        message: e.to_string(),
+    })?);
     Ok(vec![
-        entry(store, &format!("{prefix}/disclosure_report.json"), json, None).await?,
-        entry(store, &format!("{prefix}/disclosure_report.csv"), csv, Some(rows.len() as u64)).await?,
+        entry(
+            store,
+            &format!("{prefix}/disclosure_report.json"),
+            json,
+            None,
+        )
+        .await?,
+        entry(
+            store,
+            &format!("{prefix}/disclosure_report.csv"),
+            csv,
+            Some(rows.len() as u64),
+        )
+        .await?,
     ])
 }

@@ -33,7 +33,12 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
     }
     for (name, cells) in table.spec.counts.iter().zip(outcomes) {
         fields.push(Field::new(name, DataType::Int64, true));
-        columns.push(Arc::new(cells.iter().map(|o| o.value().map(|v| v as i64)).collect::<Int64Array>()));
+        columns.push(Arc::new(
+            cells
+                .iter()
+                .map(|o| o.value().map(|v| v as i64))
+                .collect::<Int64Array>(),
+        ));
     }
     for (rate, values) in table.spec.rates.iter().zip(rates(table, outcomes)) {
         fields.push(Field::new(&rate.name, DataType::Float64, true));
@@ -43,10 +48,16 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
 }
 
 pub fn parquet_bytes(table: &str, batch: &RecordBatch) -> Result<Bytes, PublishError> {
-    let error = |e: parquet::errors::ParquetError| PublishError::File { path: table.to_string(), message: e.to_string() };
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let error = |e: parquet::errors::ParquetError| PublishError::File {
+        path: table.to_string(),
+        message: e.to_string(),
+    };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(error)?;
+    let mut writer =
+        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(error)?;
     writer.write(batch).map_err(error)?;
     writer.close().map_err(error)?;
     Ok(Bytes::from(buffer))
@@ -61,13 +72,22 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
         .iter()
         .map(|rate| {
             let count = table.spec.counts.iter().position(|c| *c == rate.count);
-            let denominator = table.context.iter().find(|(n, _)| *n == rate.denominator).map(|(_, v)| v);
-            let denominator = denominator.and_then(|v| arrow_cast::cast(v, &DataType::Float64).ok());
+            let denominator = table
+                .context
+                .iter()
+                .find(|(n, _)| *n == rate.denominator)
+                .map(|(_, v)| v);
+            let denominator =
+                denominator.and_then(|v| arrow_cast::cast(v, &DataType::Float64).ok());
             (0..table.rows())
                 .map(|row| {
                     let value = outcomes[count?][row].value()? as f64;
-                    let den = denominator.as_ref()?.as_any().downcast_ref::<Float64Array>()?;
-                    (den.is_valid(row) && den.value(row) > 0.0).then(|| value / den.value(row) * rate.per)
+                    let den = denominator
+                        .as_ref()?
+                        .as_any()
+                        .downcast_ref::<Float64Array>()?;
+                    (den.is_valid(row) && den.value(row) > 0.0)
+                        .then(|| value / den.value(row) * rate.per)
                 })
                 .collect()
         })
@@ -76,8 +96,14 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
 
 /// CSV with a header row; withheld cells (and rates of withheld cells) are written as the
 /// suppression marker.
-pub fn csv_bytes(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Result<Bytes, PublishError> {
-    let error = |e: &dyn std::fmt::Display| PublishError::File { path: table.name.clone(), message: e.to_string() };
+pub fn csv_bytes(
+    table: &OutputTable,
+    outcomes: &[Vec<CellOutcome>],
+) -> Result<Bytes, PublishError> {
+    let error = |e: &dyn std::fmt::Display| PublishError::File {
+        path: table.name.clone(),
+        message: e.to_string(),
+    };
     let batch = published_batch(table, outcomes);
     let options = arrow_cast::display::FormatOptions::default();
     let formatters = batch
@@ -93,22 +119,35 @@ pub fn csv_bytes(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Result<B
         .iter()
         .map(|f| {
             let count_of = |name: &str| table.spec.counts.iter().position(|c| c == name);
-            count_of(f.name()).or_else(|| table.spec.rates.iter().find(|r| &r.name == f.name()).and_then(|r| count_of(&r.count)))
+            count_of(f.name()).or_else(|| {
+                table
+                    .spec
+                    .rates
+                    .iter()
+                    .find(|r| &r.name == f.name())
+                    .and_then(|r| count_of(&r.count))
+            })
         })
         .collect();
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(batch.schema().fields().iter().map(|f| f.name().as_str())).map_err(|e| error(&e))?;
+    csv.write_record(batch.schema().fields().iter().map(|f| f.name().as_str()))
+        .map_err(|e| error(&e))?;
+    let row_withheld = |count: usize, row: usize| outcomes[count][row].value().is_none();
     for row in 0..batch.num_rows() {
         let record: Vec<String> = batch
             .columns()
             .iter()
             .zip(&formatters)
             .zip(&follows)
-            .map(|((column, format), follows)| match (column.is_null(row), follows) {
-                (true, Some(count)) if outcomes[*count][row].value().is_none() => SUPPRESSED_MARKER.to_string(),
-                (true, _) => String::new(),
-                (false, _) => format.value(row).to_string(),
-            })
+            .map(
+                |((column, format), follows)| match (column.is_null(row), follows) {
+                    (true, Some(count)) if row_withheld(*count, row) => {
+                        SUPPRESSED_MARKER.to_string()
+                    }
+                    (true, _) => String::new(),
+                    (false, _) => format.value(row).to_string(),
+                },
+            )
             .collect();
         csv.write_record(&record).map_err(|e| error(&e))?;
     }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
-use svna_engine::{DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord, run_record_path};
+use svna_engine::{
+    DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord, run_record_path,
+};
 use svna_publish::{PublishError, PublishOptions, publish_run, release_manifest_path};
 use svna_storage::Store;
 
@@ -36,8 +38,14 @@ fn ints(values: &[i64]) -> ArrayRef {
 /// A 2x2 table with margins: area x sex, one small cell (A,F = 2).
 fn small_cell_table() -> RecordBatch {
     RecordBatch::try_from_iter(vec![
-        ("area", text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"])),
-        ("sex", text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"])),
+        (
+            "area",
+            text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"]),
+        ),
+        (
+            "sex",
+            text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"]),
+        ),
         ("n", ints(&[2, 18, 20, 19, 14, 33, 21, 32, 53])),
     ])
     .unwrap()
@@ -63,7 +71,11 @@ impl Fixture {
         writer.write(batch).unwrap();
         writer.close().unwrap();
         self.store.put(path, bytes.into()).await.unwrap();
-        let output = self.store.file_entry(path, Some(batch.num_rows() as u64)).await.unwrap();
+        let output = self
+            .store
+            .file_entry(path, Some(batch.num_rows() as u64))
+            .await
+            .unwrap();
         let record = RunRecord {
             run_id: "run-1".into(),
             pipeline: "test".into(),
@@ -90,11 +102,21 @@ impl Fixture {
                 tests: Vec::new(),
             }],
         };
-        self.store.put_json(&run_record_path("run-1"), &record).await.unwrap();
+        self.store
+            .put_json(&run_record_path("run-1"), &record)
+            .await
+            .unwrap();
     }
 
     async fn publish(&self) -> Result<svna_publish::ReleaseManifest, PublishError> {
-        publish_run(&self.store, &PublishOptions { run_id: Some("run-1".into()), release: Some("r1".into()) }).await
+        publish_run(
+            &self.store,
+            &PublishOptions {
+                run_id: Some("run-1".into()),
+                release: Some("r1".into()),
+            },
+        )
+        .await
     }
 
     async fn csv(&self) -> String {
@@ -103,14 +125,23 @@ impl Fixture {
     }
 
     async fn nothing_published(&self) -> bool {
-        !self.store.exists(&release_manifest_path("r1")).await.unwrap()
+        !self
+            .store
+            .exists(&release_manifest_path("r1"))
+            .await
+            .unwrap()
     }
 }
 
 #[tokio::test]
 async fn a_small_cell_and_its_complements_are_withheld() {
     let f = Fixture::new();
-    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
     let manifest = f.publish().await.unwrap();
     let csv = f.csv().await;
     // A-F (2) is primary; in a 2x2 table with margins the cheapest protection withholds the
@@ -120,10 +151,23 @@ async fn a_small_cell_and_its_complements_are_withheld() {
         "area,sex,n\nA,F,[c]\nA,M,[c]\nA,Total,20\nB,F,[c]\nB,M,[c]\nB,Total,33\nTotal,F,21\nTotal,M,32\nTotal,Total,53\n"
     );
     assert_eq!(manifest.withheld_cells, 4);
-    assert_eq!(manifest.tables[0].csv.sha256, svna_storage::sha256_hex(csv.as_bytes()));
+    assert_eq!(
+        manifest.tables[0].csv.sha256,
+        svna_storage::sha256_hex(csv.as_bytes())
+    );
     // The public report has intervals but no true values and no primary/secondary label.
-    let report = String::from_utf8(f.store.get("published/r1/disclosure_report.json").await.unwrap().to_vec()).unwrap();
-    assert!(!report.contains("primary") && !report.contains("secondary"), "{report}");
+    let report = String::from_utf8(
+        f.store
+            .get("published/r1/disclosure_report.json")
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        !report.contains("primary") && !report.contains("secondary"),
+        "{report}"
+    );
     assert!(report.contains("\"pass\": true"));
 }
 
@@ -132,7 +176,12 @@ async fn publishing_is_deterministic() {
     let a = Fixture::new();
     let b = Fixture::new();
     for f in [&a, &b] {
-        f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+        f.run_with(
+            &small_cell_table(),
+            spec(&["area", "sex"], &["n"]),
+            RunStatus::Finished,
+        )
+        .await;
         f.publish().await.unwrap();
     }
     assert_eq!(a.csv().await, b.csv().await);
@@ -144,8 +193,16 @@ async fn publishing_is_deterministic() {
 #[tokio::test]
 async fn an_unfinished_run_is_refused() {
     let f = Fixture::new();
-    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Failed).await;
-    assert!(matches!(f.publish().await, Err(PublishError::RunNotFinished { .. })));
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Failed,
+    )
+    .await;
+    assert!(matches!(
+        f.publish().await,
+        Err(PublishError::RunNotFinished { .. })
+    ));
     assert!(f.nothing_published().await);
 }
 
@@ -153,50 +210,98 @@ async fn an_unfinished_run_is_refused() {
 async fn token_values_are_refused() {
     let f = Fixture::new();
     let token = "a".repeat(64);
-    let batch = RecordBatch::try_from_iter(vec![("who", text(&[&token, "Total"])), ("n", ints(&[7, 7]))]).unwrap();
-    f.run_with(&batch, spec(&["who"], &["n"]), RunStatus::Finished).await;
-    assert!(matches!(f.publish().await, Err(PublishError::TokenColumn { column, .. }) if column == "who"));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("who", text(&[&token, "Total"])),
+        ("n", ints(&[7, 7])),
+    ])
+    .unwrap();
+    f.run_with(&batch, spec(&["who"], &["n"]), RunStatus::Finished)
+        .await;
+    assert!(
+        matches!(f.publish().await, Err(PublishError::TokenColumn { column, .. }) if column == "who")
+    );
     assert!(f.nothing_published().await);
 }
 
 #[tokio::test]
 async fn a_token_column_name_is_refused() {
     let f = Fixture::new();
-    let batch = RecordBatch::try_from_iter(vec![("person_id", text(&["x", "Total"])), ("n", ints(&[7, 7]))]).unwrap();
-    f.run_with(&batch, spec(&["person_id"], &["n"]), RunStatus::Finished).await;
-    assert!(matches!(f.publish().await, Err(PublishError::TokenColumn { .. })));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("person_id", text(&["x", "Total"])),
+        ("n", ints(&[7, 7])),
+    ])
+    .unwrap();
+    f.run_with(&batch, spec(&["person_id"], &["n"]), RunStatus::Finished)
+        .await;
+    assert!(matches!(
+        f.publish().await,
+        Err(PublishError::TokenColumn { .. })
+    ));
 }
 
 #[tokio::test]
 async fn an_undeclared_column_is_refused() {
     let f = Fixture::new();
-    let batch = RecordBatch::try_from_iter(vec![("area", text(&["A", "Total"])), ("n", ints(&[7, 7])), ("note", text(&["x", "y"]))]).unwrap();
-    f.run_with(&batch, spec(&["area"], &["n"]), RunStatus::Finished).await;
-    assert!(matches!(f.publish().await, Err(PublishError::UnexpectedColumn { column, .. }) if column == "note"));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "Total"])),
+        ("n", ints(&[7, 7])),
+        ("note", text(&["x", "y"])),
+    ])
+    .unwrap();
+    f.run_with(&batch, spec(&["area"], &["n"]), RunStatus::Finished)
+        .await;
+    assert!(
+        matches!(f.publish().await, Err(PublishError::UnexpectedColumn { column, .. }) if column == "note")
+    );
 }
 
 #[tokio::test]
 async fn a_changed_output_is_detected() {
     let f = Fixture::new();
-    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
     // Replace the output after the run recorded its checksum.
-    let other = RecordBatch::try_from_iter(vec![("area", text(&["A", "Total"])), ("sex", text(&["F", "Total"])), ("n", ints(&[9, 9]))]).unwrap();
+    let other = RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "Total"])),
+        ("sex", text(&["F", "Total"])),
+        ("n", ints(&[9, 9])),
+    ])
+    .unwrap();
     let mut bytes = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut bytes, other.schema(), None).unwrap();
     writer.write(&other).unwrap();
     writer.close().unwrap();
-    f.store.put("outputs/run-1/t.parquet", bytes.into()).await.unwrap();
-    assert!(matches!(f.publish().await, Err(PublishError::Tampered { .. })));
+    f.store
+        .put("outputs/run-1/t.parquet", bytes.into())
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.publish().await,
+        Err(PublishError::Tampered { .. })
+    ));
     assert!(f.nothing_published().await);
 }
 
 #[tokio::test]
 async fn a_release_is_never_overwritten() {
     let f = Fixture::new();
-    f.run_with(&small_cell_table(), spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
     let first = f.publish().await.unwrap();
     assert!(matches!(f.publish().await, Err(PublishError::ReleaseExists { name }) if name == "r1"));
-    let manifest: svna_publish::ReleaseManifest = f.store.get_json(&release_manifest_path("r1"), "manifest").await.unwrap();
+    let manifest: svna_publish::ReleaseManifest = f
+        .store
+        .get_json(&release_manifest_path("r1"), "manifest")
+        .await
+        .unwrap();
     assert_eq!(manifest.created_at, first.created_at);
 }
 
@@ -211,12 +316,20 @@ async fn rates_come_from_protected_counts() {
     .unwrap();
     let mut s = spec(&["area"], &["n"]);
     s.context = vec!["residents".into()];
-    s.rates = vec![RateSpec { name: "rate".into(), count: "n".into(), denominator: "residents".into(), per: 1000.0 }];
+    s.rates = vec![RateSpec {
+        name: "rate".into(),
+        count: "n".into(),
+        denominator: "residents".into(),
+        per: 1000.0,
+    }];
     f.run_with(&batch, s, RunStatus::Finished).await;
     f.publish().await.unwrap();
     let csv = f.csv().await;
     // A (3) is primary; the cheapest complement is C (30); both rates are withheld too.
-    assert_eq!(csv, "area,residents,n,rate\nA,1000,[c],[c]\nB,2000,40,20.0\nC,500,[c],[c]\nTotal,3500,73,20.857142857142858\n");
+    assert_eq!(
+        csv,
+        "area,residents,n,rate\nA,1000,[c],[c]\nB,2000,40,20.0\nC,500,[c],[c]\nTotal,3500,73,20.857142857142858\n"
+    );
 }
 
 #[tokio::test]
@@ -236,6 +349,9 @@ async fn hierarchies_protect_a_small_area_from_its_parent() {
     let csv = f.csv().await;
     assert!(csv.contains("L1,W1,[c]"), "{csv}");
     // L2 alone with W1 published would give L1 away: the complement must be withheld too.
-    assert!(csv.contains("L2,W1,[c]") || csv.contains("W1,D,[c]"), "{csv}");
+    assert!(
+        csv.contains("L2,W1,[c]") || csv.contains("W1,D,[c]"),
+        "{csv}"
+    );
     assert!(manifest.withheld_cells >= 2);
 }

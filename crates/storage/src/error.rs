@@ -28,11 +28,17 @@ pub enum StorageError {
 impl StorageError {
     pub(crate) fn from_store(op: &'static str, path: &str, source: object_store::Error) -> Self {
         match source {
-            object_store::Error::NotFound { .. } => StorageError::NotFound { path: path.to_string() },
-            object_store::Error::AlreadyExists { .. } => {
-                StorageError::AlreadyExists { path: path.to_string() }
-            }
-            source => StorageError::ObjectStore { op, path: path.to_string(), source },
+            object_store::Error::NotFound { .. } => StorageError::NotFound {
+                path: path.to_string(),
+            },
+            object_store::Error::AlreadyExists { .. } => StorageError::AlreadyExists {
+                path: path.to_string(),
+            },
+            source => StorageError::ObjectStore {
+                op,
+                path: path.to_string(),
+                source,
+            },
         }
     }
 }

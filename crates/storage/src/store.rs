@@ -8,7 +8,9 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload};
+use object_store::{
+    ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -30,7 +32,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("location", &self.location).finish()
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -51,7 +55,9 @@ impl Store {
         let (scheme, root) = ObjectStoreScheme::parse(&url).map_err(|e| invalid(e.to_string()))?;
         let inner: Arc<dyn ObjectStore> = match scheme {
             ObjectStoreScheme::Local => {
-                let dir = url.to_file_path().map_err(|_| invalid("not a file path".into()))?;
+                let dir = url
+                    .to_file_path()
+                    .map_err(|_| invalid("not a file path".into()))?;
                 std::fs::create_dir_all(&dir).map_err(|e| invalid(e.to_string()))?;
                 Arc::new(LocalFileSystem::new())
             }
@@ -80,7 +86,12 @@ impl Store {
         let mut base_url = url.clone();
         base_url.set_path("/");
         base_url.set_query(None);
-        Ok(Store { location: url.to_string(), base_url, root, inner })
+        Ok(Store {
+            location: url.to_string(),
+            base_url,
+            root,
+            inner,
+        })
     }
 
     /// The URL the store was opened with.
@@ -127,9 +138,14 @@ impl Store {
     pub async fn put_new(&self, relative: &str, bytes: Bytes) -> Result<(), StorageError> {
         let path = self.path(relative);
         if self.exists(relative).await? {
-            return Err(StorageError::AlreadyExists { path: relative.to_string() });
+            return Err(StorageError::AlreadyExists {
+                path: relative.to_string(),
+            });
         }
-        let options = PutOptions { mode: PutMode::Create, ..Default::default() };
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
         self.inner
             .put_opts(&path, PutPayload::from(bytes), options)
             .await
@@ -144,7 +160,10 @@ impl Store {
             .get(&path)
             .await
             .map_err(|e| StorageError::from_store("read", relative, e))?;
-        result.bytes().await.map_err(|e| StorageError::from_store("read", relative, e))
+        result
+            .bytes()
+            .await
+            .map_err(|e| StorageError::from_store("read", relative, e))
     }
 
     pub async fn exists(&self, relative: &str) -> Result<bool, StorageError> {
@@ -162,7 +181,14 @@ impl Store {
         let mut paths: Vec<String> = self
             .inner
             .list(Some(&prefix))
-            .map_ok(|meta| meta.location.parts().skip(root_parts).map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+            .map_ok(|meta| {
+                meta.location
+                    .parts()
+                    .skip(root_parts)
+                    .map(|p| p.as_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
             .try_collect()
             .await
             .map_err(|e| StorageError::from_store("list", relative_prefix, e))?;
@@ -186,28 +212,56 @@ impl Store {
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }
-        Ok(Checksummed { sha256: hex::encode(hasher.finalize()), size })
+        Ok(Checksummed {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        })
     }
 
     /// A manifest entry for an object already in the store.
-    pub async fn file_entry(&self, relative: &str, rows: Option<u64>) -> Result<FileEntry, StorageError> {
+    pub async fn file_entry(
+        &self,
+        relative: &str,
+        rows: Option<u64>,
+    ) -> Result<FileEntry, StorageError> {
         let sum = self.checksum(relative).await?;
-        Ok(FileEntry { path: relative.to_string(), sha256: sum.sha256, size: sum.size, rows })
+        Ok(FileEntry {
+            path: relative.to_string(),
+            sha256: sum.sha256,
+            size: sum.size,
+            rows,
+        })
     }
 
     /// Writes pretty JSON atomically: used for manifests and records, the commit points.
-    pub async fn put_json<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), StorageError> {
+    pub async fn put_json<T: Serialize>(
+        &self,
+        relative: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
         self.put(relative, json_bytes(relative, value)?).await
     }
 
     /// Like [`Store::put_json`] but never overwrites.
-    pub async fn put_json_new<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), StorageError> {
+    pub async fn put_json_new<T: Serialize>(
+        &self,
+        relative: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
         self.put_new(relative, json_bytes(relative, value)?).await
     }
 
-    pub async fn get_json<T: DeserializeOwned>(&self, relative: &str, what: &'static str) -> Result<T, StorageError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        relative: &str,
+        what: &'static str,
+    ) -> Result<T, StorageError> {
         let bytes = self.get(relative).await?;
-        serde_json::from_slice(&bytes).map_err(|source| StorageError::Json { path: relative.to_string(), what, source })
+        serde_json::from_slice(&bytes).map_err(|source| StorageError::Json {
+            path: relative.to_string(),
+            what,
+            source,
+        })
     }
 }
 

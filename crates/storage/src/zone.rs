@@ -49,6 +49,9 @@ impl Zone {
 
     /// Whether the zone may hold person tokens or row-level records.
     pub fn holds_row_level_data(self) -> bool {
-        matches!(self, Zone::Landing | Zone::Staged | Zone::Work | Zone::Quarantine)
+        matches!(
+            self,
+            Zone::Landing | Zone::Staged | Zone::Work | Zone::Quarantine
+        )
     }
 }

@@ -1,0 +1,216 @@
+//! The demo end to end, checked from outside: published numbers agree with an independent
+//! count over the synthetic extracts, and nothing forbidden reaches the published zone.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn run_demo(dir: &Path) {
+    let output = Command::new(env!("CARGO_BIN_EXE_svna"))
+        .args([
+            "demo",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--scale",
+            "0.02",
+            "--seed",
+            "7",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "demo failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn release_tables(dir: &Path) -> PathBuf {
+    let published = dir.join("store/published");
+    let release = std::fs::read_dir(&published)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    release.join("tables")
+}
+
+/// Serious-violence offences per (district, month) and every margin, computed directly from
+/// the extracts and the definitions CSV, without SQL.
+fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
+    let definitions =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/sv_offence_codes.csv");
+    let codes: BTreeMap<String, (bool, bool)> = read_csv(&definitions)
+        .into_iter()
+        .map(|r| {
+            (
+                r["ho_code"].clone(),
+                (
+                    r["serious_violence"] == "true",
+                    r["exclude_if_domestic"] == "true",
+                ),
+            )
+        })
+        .collect();
+    let districts: BTreeMap<String, String> = read_csv(&dir.join("extracts/lsoa_lookup.csv"))
+        .into_iter()
+        .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
+        .collect();
+    let mut counts = BTreeMap::new();
+    for offence in read_csv(&dir.join("extracts/police_offences.csv")) {
+        let Some(&(serious, exclude_if_domestic)) = codes.get(&offence["ho_code"]) else {
+            continue;
+        };
+        if !serious || (exclude_if_domestic && offence["domestic_flag"] == "true") {
+            continue;
+        }
+        let district = districts
+            .get(&offence["lsoa_code"])
+            .cloned()
+            .unwrap_or_else(|| "Unknown".into());
+        let month = offence["offence_date"][..7].to_string();
+        for key in [
+            (district.clone(), month.clone()),
+            (district, "Total".into()),
+            ("Total".into(), month),
+            ("Total".into(), "Total".into()),
+        ] {
+            *counts.entry(key).or_insert(0u64) += 1;
+        }
+    }
+    counts
+}
+
+fn tokens_in_extracts(dir: &Path) -> HashSet<String> {
+    let mut tokens = HashSet::new();
+    for (file, columns) in [
+        ("police_offences.csv", &["offence_id"][..]),
+        ("police_persons.csv", &["offence_id", "person_id"][..]),
+        ("youth_justice.csv", &["person_id"][..]),
+    ] {
+        for row in read_csv(&dir.join("extracts").join(file)) {
+            for c in columns {
+                tokens.insert(row[*c].clone());
+            }
+        }
+    }
+    tokens
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
+}
+
+#[test]
+fn the_demo_publishes_correct_and_safe_aggregates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    run_demo(&dir);
+    let tables = release_tables(&dir);
+
+    // 1. Every published cell of the district x month table equals the independent count;
+    //    every withheld cell is marked, never shown as 0; no cell is missing.
+    let expected = independent_district_month(&dir);
+    let published = read_csv(&tables.join("sv_offences_by_district_month.csv"));
+    assert_eq!(
+        published.len(),
+        expected.len(),
+        "every (district, month) cell and margin is published or withheld"
+    );
+    let mut shown = 0;
+    for row in &published {
+        let key = (row["lad_code"].clone(), row["month"].clone());
+        let truth = expected
+            .get(&key)
+            .unwrap_or_else(|| panic!("unexpected cell {key:?}"));
+        match row["offences"].as_str() {
+            "[c]" => {}
+            value => {
+                assert_eq!(value.parse::<u64>().unwrap(), *truth, "cell {key:?}");
+                shown += 1;
+            }
+        }
+    }
+    assert!(
+        shown > published.len() / 2,
+        "most cells are published ({shown} of {})",
+        published.len()
+    );
+    let grand = published
+        .iter()
+        .find(|r| r["lad_code"] == "Total" && r["month"] == "Total")
+        .unwrap();
+    assert_eq!(
+        grand["offences"],
+        expected[&("Total".to_string(), "Total".to_string())].to_string()
+    );
+
+    // 2. No published count lies in 1..k-1 (k = 5), in any table.
+    for file in files_under(&tables)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+    {
+        let rows = read_csv(&file);
+        for row in &rows {
+            for column in ["offences", "victims", "attendances"] {
+                if let Some(Ok(n)) = row.get(column).map(|v| v.parse::<u64>()) {
+                    assert!(n == 0 || n >= 5, "{}: {column} = {n}", file.display());
+                }
+            }
+        }
+    }
+
+    // 3. No person or offence token from any extract appears anywhere in the published zone.
+    let tokens = tokens_in_extracts(&dir);
+    assert!(tokens.len() > 100);
+    for file in files_under(&dir.join("store/published")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for word in text.split(|c: char| !c.is_ascii_hexdigit()) {
+            assert!(
+                !tokens.contains(word),
+                "a token leaked into {}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_demo_refuses_a_directory_it_did_not_create() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("precious.txt"), "keep me").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_svna"))
+        .args(["demo", "--dir", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("was not made by `svna demo`"));
+    assert!(tmp.path().join("precious.txt").exists());
+}
