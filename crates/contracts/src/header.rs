@@ -74,6 +74,11 @@ impl Dataset {
 }
 
 impl HeaderMap {
+    /// Where the contract column with this index sits in the file's records.
+    pub fn position(&self, column: usize) -> Option<usize> {
+        self.positions.get(column).copied().flatten()
+    }
+
     /// How many fields a record of this file must have.
     pub fn field_count(&self) -> usize {
         self.field_count

@@ -21,6 +21,14 @@ pub enum IntakeError {
         dataset: String,
         problems: String,
     },
+    #[error(
+        "{file}: refused: column `{column}` looks like it holds direct identifiers: {reason}. Pseudonymise or remove it before sending (svna pseudonymise)"
+    )]
+    DirectIdentifier {
+        file: String,
+        column: String,
+        reason: String,
+    },
     #[error("{file}: cannot write staged Parquet: {message}")]
     Parquet { file: String, message: String },
     #[error("{file}: {message}")]

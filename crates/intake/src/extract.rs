@@ -67,6 +67,7 @@ pub fn read_extract(
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
+    refuse_identifier_columns(file, &header)?;
     let map = dataset
         .map_header(&header)
         .map_err(|problems| IntakeError::Header {
@@ -83,14 +84,35 @@ pub fn read_extract(
     let mut builder = TypedBatchBuilder::new(dataset, options.batch_rows);
     let mut values: Vec<Value> = Vec::with_capacity(dataset.columns.len());
     let mut counts = RowCounts::default();
-    loop {
+    // The first rows are read ahead and scanned for direct identifiers before any row is
+    // accepted, so a file holding NHS numbers or postcodes is refused whole.
+    let mut ahead = std::collections::VecDeque::new();
+    while ahead.len() < IDENTIFIER_SCAN_ROWS {
         let line = csv.position().line();
+        let mut next = csv::ByteRecord::new();
         if !csv
-            .read_byte_record(&mut record)
+            .read_byte_record(&mut next)
             .map_err(|e| csv_error(e, line))?
         {
             break;
         }
+        ahead.push_back((line, next));
+    }
+    refuse_identifier_values(file, dataset, &map, &ahead)?;
+    loop {
+        let line = if let Some((line, buffered)) = ahead.pop_front() {
+            record = buffered;
+            line
+        } else {
+            let line = csv.position().line();
+            if !csv
+                .read_byte_record(&mut record)
+                .map_err(|e| csv_error(e, line))?
+            {
+                break;
+            }
+            line
+        };
         if is_blank(&record) {
             continue;
         }
@@ -122,6 +144,55 @@ pub fn read_extract(
 }
 
 type Problem = (String, String, String);
+
+/// Rows scanned for direct identifiers before anything is staged.
+const IDENTIFIER_SCAN_ROWS: usize = 1000;
+
+fn refuse_identifier_columns(file: &str, header: &[String]) -> Result<(), IntakeError> {
+    for name in header {
+        let name = name.trim_start_matches('\u{feff}');
+        if let Some(reason) = svna_pseudonymise::suspicious_column_name(name) {
+            return Err(IntakeError::DirectIdentifier {
+                file: file.to_string(),
+                column: name.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// NHS numbers (valid check digit) or postcodes in any column that is not a token column.
+fn refuse_identifier_values(
+    file: &str,
+    dataset: &Dataset,
+    map: &svna_contracts::HeaderMap,
+    rows: &std::collections::VecDeque<(u64, csv::ByteRecord)>,
+) -> Result<(), IntakeError> {
+    for (index, column) in dataset.columns.iter().enumerate() {
+        if column.ty == svna_contracts::ColumnType::Token {
+            continue;
+        }
+        let Some(position) = map.position(index) else {
+            continue;
+        };
+        let values = rows.iter().map(|(_, r)| {
+            r.get(position)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or("")
+        });
+        if let Some(finding) = svna_pseudonymise::scan_column(values) {
+            let line = rows.get(finding.example_row).map_or(0, |(line, _)| *line);
+            let reason = format!("{} (first at line {line})", finding.message);
+            return Err(IntakeError::DirectIdentifier {
+                file: file.to_string(),
+                column: column.name.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
 
 fn check_row(
     dataset: &Dataset,

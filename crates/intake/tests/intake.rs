@@ -95,10 +95,10 @@ fn a_bom_and_crlf_line_ends_are_accepted() {
 fn a_wrong_header_refuses_the_whole_file() {
     let (result, _, staged) = read(
         "police_persons",
-        b"offence_id,person_id,role,age,sex,name\n",
+        b"offence_id,person_id,role,age,sex,extra\n",
     );
     let err = result.unwrap_err().to_string();
-    assert!(err.contains("unknown column `name`"), "{err}");
+    assert!(err.contains("unknown column `extra`"), "{err}");
     assert_eq!(staged, 0);
     let (result, _, _) = read("police_persons", b"offence_id,person_id,role,sex\n");
     assert!(
@@ -231,4 +231,50 @@ async fn a_refused_file_is_quarantined_with_its_reason() {
     assert!(quarantined[0].ends_with("refused.json"));
     // The original upload is still there: nothing is deleted.
     assert!(store.exists("landing/bad.csv").await.unwrap());
+}
+
+#[test]
+fn a_name_column_is_refused_as_a_direct_identifier() {
+    let (result, _, staged) = read(
+        "police_persons",
+        b"offence_id,person_id,role,age,sex,surname\n",
+    );
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, IntakeError::DirectIdentifier { column, .. } if column == "surname"),
+        "{err}"
+    );
+    assert_eq!(staged, 0);
+}
+
+#[test]
+fn nhs_numbers_in_a_text_column_refuse_the_file() {
+    let header = "site_code,arrival_datetime,assault_datetime,assault_method,location_type,incident_lsoa,age_band";
+    let text = format!(
+        "{header}\nRX1,2019-01-01T10:00,,body_part,street,,18-24\n9434765919,2019-01-01T11:00,,body_part,street,,18-24\n"
+    );
+    let (result, _, staged) = read("ed_assaults", text.as_bytes());
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, IntakeError::DirectIdentifier { column, .. } if column == "site_code"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("line 3"), "{err}");
+    assert!(
+        !err.to_string().contains("9434765919"),
+        "the identifier itself is never echoed: {err}"
+    );
+    assert_eq!(staged, 0);
+}
+
+#[test]
+fn postcodes_in_a_text_column_refuse_the_file() {
+    let header = "site_code,arrival_datetime,assault_datetime,assault_method,location_type,incident_lsoa,age_band";
+    let text = format!(
+        "{header}\nLN1 3DY,2019-01-01T10:00,,body_part,street,,18-24\nPE21 6JY,2019-01-01T11:00,,body_part,street,,18-24\n"
+    );
+    let (result, _, _) = read("ed_assaults", text.as_bytes());
+    assert!(
+        matches!(result, Err(IntakeError::DirectIdentifier { column, .. }) if column == "site_code")
+    );
 }
