@@ -610,3 +610,168 @@ pub fn ensure_clean(outcomes: &[LoadOutcome]) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct UploadArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    /// Your partner id, e.g. `lincs-police`.
+    #[arg(long)]
+    pub partner: String,
+    /// Contract dataset of the files.
+    #[arg(long)]
+    pub dataset: String,
+    /// Reporting period START..END, e.g. 2023-04-01..2024-03-31.
+    #[arg(long)]
+    pub period: String,
+    /// Fingerprint of the linkage key used (`svna key fingerprint KEY`); required for
+    /// person-level data.
+    #[arg(long)]
+    pub key_fingerprint: Option<String>,
+    /// CSV extracts.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+pub async fn upload(args: UploadArgs) -> Result<Outcome> {
+    let period = svna_intake::parse_period(&args.period)?;
+    let dataset = v1().dataset(&args.dataset)?;
+    let mut files = Vec::new();
+    for path in &args.files {
+        let file = path.display().to_string();
+        let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
+        let mut rejects = Vec::new();
+        let options = ExtractReader {
+            dataset,
+            file: &file,
+            batch_rows: 65_536,
+        };
+        let counts = match read_extract(
+            std::io::BufReader::new(reader),
+            &options,
+            |_| Ok(()),
+            |r| rejects.push(r),
+        ) {
+            Ok(counts) => counts,
+            Err(e) => {
+                println!("{file}: REFUSED: {e}");
+                println!("Nothing was uploaded.");
+                return Ok(Outcome::Finding);
+            }
+        };
+        if !rejects.is_empty() {
+            print_validation(&file, None, Some(&counts), &rejects, 10);
+            println!("Nothing was uploaded: fix the rows above and upload again.");
+            return Ok(Outcome::Finding);
+        }
+        files.push(svna_intake::UploadFile {
+            path: path.clone(),
+            rows: counts.received,
+        });
+    }
+    let store = Store::open(&args.store)?;
+    let manifest = svna_intake::upload(
+        &store,
+        v1(),
+        &args.partner,
+        &args.dataset,
+        &period,
+        args.key_fingerprint.clone(),
+        &files,
+    )
+    .await?;
+    println!(
+        "Uploaded {} file(s) as {} ({} rows) for {} / {} / {}",
+        manifest.files.len(),
+        manifest.upload_id,
+        manifest.files.iter().filter_map(|f| f.rows).sum::<u64>(),
+        manifest.partner,
+        manifest.dataset,
+        manifest.period
+    );
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct StoreArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn intake(args: StoreArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let records = svna_intake::intake_all(&store, v1()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else if records.is_empty() {
+        println!("No new uploads.");
+    } else {
+        let rows: Vec<Vec<String>> = records
+            .iter()
+            .map(|r| {
+                let sum = |f: fn(&svna_intake::IntakeFile) -> u64| {
+                    r.files.iter().map(f).sum::<u64>().to_string()
+                };
+                vec![
+                    r.partner.clone(),
+                    r.dataset.clone(),
+                    r.period.clone(),
+                    format!("{:?}", r.status).to_lowercase(),
+                    sum(|f| f.rows_received),
+                    sum(|f| f.rows_staged),
+                    sum(|f| f.rows_rejected),
+                    r.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "partner", "dataset", "period", "outcome", "received", "staged", "rejected",
+                "reason",
+            ],
+            &rows,
+        );
+    }
+    let clean = records.iter().all(|r| {
+        r.status == svna_intake::IntakeStatus::Staged
+            && r.files
+                .iter()
+                .all(|f| f.rows_rejected == 0 && f.refused.is_none())
+    });
+    Ok(if clean { Outcome::Ok } else { Outcome::Finding })
+}
+
+pub async fn status(args: StoreArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?;
+    let lines = svna_intake::delivery_status(&store, v1()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&lines)?);
+        return Ok(Outcome::Ok);
+    }
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.partner.clone(),
+                l.dataset.clone(),
+                l.period.clone(),
+                l.state.clone(),
+                l.rows_received.to_string(),
+                l.rows_staged.to_string(),
+                l.rows_rejected.to_string(),
+                l.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "partner", "dataset", "period", "state", "received", "staged", "rejected", "reason",
+        ],
+        &rows,
+    );
+    Ok(Outcome::Ok)
+}

@@ -42,7 +42,14 @@ enum Command {
     Synth(commands::SynthArgs),
     /// Check extracts against their data contract; print every problem with file, line and column.
     Validate(commands::ValidateArgs),
-    /// Upload extracts into a store's landing zone and stage their valid rows as typed Parquet.
+    /// Partner side: validate extracts, then upload them with a manifest (nothing invalid leaves).
+    Upload(commands::UploadArgs),
+    /// Hub side: take in every new upload (checksums, key fingerprint, validation, staging).
+    Intake(commands::StoreArgs),
+    /// Which partner delivered which dataset for which period; what is quarantined and why.
+    Status(commands::StoreArgs),
+    /// Upload extracts into a store's landing zone and stage their valid rows as typed Parquet
+    /// in one step (for reference data and single-machine use).
     Load(commands::LoadArgs),
     /// Run a pipeline's SQL stages against the staged data; writes a run record.
     Run(commands::RunArgs),
@@ -77,6 +84,9 @@ fn main() -> ExitCode {
             Command::Synth(args) => commands::synth(args),
             Command::Validate(args) => commands::validate(args),
             Command::Load(args) => commands::load(args).await,
+            Command::Upload(args) => commands::upload(args).await,
+            Command::Intake(args) => commands::intake(args).await,
+            Command::Status(args) => commands::status(args).await,
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
             Command::Keygen(args) => commands::keygen(args),

@@ -4,12 +4,17 @@
 //! rejected row keeps its line, column, rule and reason in the quarantine zone. A staged
 //! dataset becomes visible to pipelines only through its manifest, written last.
 
+mod delivery;
 mod error;
 mod extract;
 mod load;
 mod staged;
 
+pub use delivery::{
+    DeliveryStatus, IntakeFile, IntakeRecord, IntakeStatus, UploadFile, UploadManifest,
+    delivery_status, intake_all, parse_period, upload,
+};
 pub use error::IntakeError;
 pub use extract::{ExtractReader, Rejection, RowCounts, read_extract};
-pub use load::{LoadOutcome, load_extract, upload_local_file};
-pub use staged::{LoadRecord, StagedManifest, staged_manifest_path};
+pub use load::{LoadOutcome, load_delivered_extract, load_extract, upload_local_file};
+pub use staged::{Delivery, LoadRecord, StagedManifest, staged_manifest_path};

@@ -15,7 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::error::IntakeError;
 use crate::extract::{ExtractReader, Rejection, RowCounts, read_extract};
-use crate::staged::{LoadRecord, StagedManifest};
+use crate::staged::{Delivery, LoadRecord, StagedManifest};
 
 /// Rows per Arrow batch and Parquet write.
 const BATCH_ROWS: usize = 65_536;
@@ -92,15 +92,33 @@ pub async fn load_extract(
     contract_version: u32,
     source: &str,
 ) -> Result<LoadOutcome, IntakeError> {
+    load_delivered_extract(store, dataset, contract_version, source, None).await
+}
+
+/// Like [`load_extract`], for a file of a partner upload: loads of earlier uploads for the
+/// same partner, dataset and period are superseded (kept, no longer read) in the same commit.
+pub async fn load_delivered_extract(
+    store: &Store,
+    dataset: &Dataset,
+    contract_version: u32,
+    source: &str,
+    delivery: Option<Delivery>,
+) -> Result<LoadOutcome, IntakeError> {
     let source_entry = store.file_entry(source, None).await?;
     let mut manifest = StagedManifest::read(store, &dataset.name, contract_version).await?;
+    if let Some(delivery) = &delivery {
+        manifest.supersede(delivery);
+    }
     if let Some(previous) = manifest.find_by_source_checksum(&source_entry.sha256) {
         return Ok(LoadOutcome {
             record: previous.clone(),
             resend_of: Some(previous.load_id.clone()),
         });
     }
-    let load_id = format!("load-{}", &source_entry.sha256[..16]);
+    let load_id = match &delivery {
+        Some(d) => format!("load-{}-{}", d.upload_id, &source_entry.sha256[..12]),
+        None => format!("load-{}", &source_entry.sha256[..16]),
+    };
     let staged_path = Zone::Staged.join(&format!("{}/{load_id}.parquet", dataset.name));
 
     let (counts, rejects, refused) = match stage_rows(store, dataset, source, &staged_path).await {
@@ -144,6 +162,8 @@ pub async fn load_extract(
         rejects_path,
         refused,
         loaded_at: chrono::Utc::now().to_rfc3339(),
+        delivery,
+        superseded_by: None,
     };
     manifest.loads.push(record.clone());
     manifest.commit(store).await?;

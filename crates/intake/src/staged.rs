@@ -30,6 +30,21 @@ pub struct LoadRecord {
     /// Why the whole file was refused (e.g. its header), if it was.
     pub refused: Option<String>,
     pub loaded_at: String,
+    /// The partner upload this file came in, when it came through `svna upload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+    /// A later upload for the same partner, dataset and period that replaces this one; a
+    /// superseded load is kept but no longer read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+}
+
+/// Which upload a load belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub partner: String,
+    pub period: String,
+    pub upload_id: String,
 }
 
 pub fn staged_manifest_path(dataset: &str) -> String {
@@ -65,11 +80,35 @@ impl StagedManifest {
     pub fn active_files(&self) -> Vec<&FileEntry> {
         self.loads
             .iter()
+            .filter(|l| l.superseded_by.is_none())
             .filter_map(|l| l.staged.as_ref())
             .collect()
     }
 
+    /// A load of the same bytes that is still in use (a resend is not staged twice).
     pub fn find_by_source_checksum(&self, sha256: &str) -> Option<&LoadRecord> {
-        self.loads.iter().find(|l| l.source.sha256 == sha256)
+        self.loads
+            .iter()
+            .find(|l| l.source.sha256 == sha256 && l.superseded_by.is_none())
+    }
+
+    /// Marks every load of the same partner and period from another upload as replaced by
+    /// `upload_id`; returns how many loads it superseded.
+    pub fn supersede(&mut self, delivery: &Delivery) -> usize {
+        let mut count = 0;
+        for load in &mut self.loads {
+            let Some(previous) = &load.delivery else {
+                continue;
+            };
+            if previous.partner == delivery.partner
+                && previous.period == delivery.period
+                && previous.upload_id != delivery.upload_id
+                && load.superseded_by.is_none()
+            {
+                load.superseded_by = Some(delivery.upload_id.clone());
+                count += 1;
+            }
+        }
+        count
     }
 }
