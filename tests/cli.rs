@@ -1,0 +1,222 @@
+//! The `svna` binary as partners and the hub use it: exit codes, messages, the key flow.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn svna(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_svna"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const TOKEN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn validate_reports_each_problem_with_file_line_and_column_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "persons.csv",
+        &format!(
+            "offence_id,person_id,role,age,sex\n{TOKEN},{TOKEN},victim,20,F\n{TOKEN},{TOKEN},victim,20,Q\n"
+        ),
+    );
+    let output = svna(&["validate", "--dataset", "police_persons", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("1 of 2 rows invalid"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{file}:3: column `sex`: `Q` is not one of F, M, X, U [enum]"
+        )),
+        "{text}"
+    );
+
+    let output = svna(&["validate", "--dataset", "police_persons", "--json", &file]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["valid"], false);
+    assert_eq!(json[0]["rows_invalid"], 1);
+    assert_eq!(json[0]["problems"][0]["line"], 3);
+}
+
+#[test]
+fn validate_accepts_a_valid_file_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "persons.csv",
+        &format!("offence_id,person_id,role,age,sex\r\n{TOKEN},{TOKEN},victim,,F\r\n"),
+    );
+    let output = svna(&["validate", "--dataset", "police_persons", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("valid (1 rows)"));
+}
+
+#[test]
+fn an_unknown_dataset_is_an_error_with_exit_2_that_lists_the_known_ones() {
+    let output = svna(&["validate", "--dataset", "crimes", "x.csv"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("unknown dataset `crimes`") && err.contains("police_offences"),
+        "{err}"
+    );
+}
+
+#[test]
+fn partners_pseudonymise_with_a_shared_key_and_get_linkable_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("partnership.key");
+    let key = key.to_str().unwrap();
+    let output = svna(&["keygen", "--out", key]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let fingerprint = stdout(&svna(&["key", "fingerprint", key]))
+        .trim()
+        .to_string();
+    assert!(stdout(&output).contains(&fingerprint));
+    // keygen never overwrites a key.
+    assert_eq!(svna(&["keygen", "--out", key]).status.code(), Some(2));
+
+    let raw = write(
+        dir.path(),
+        "raw.csv",
+        "crime_ref,nhs_number,role,age,sex\nC1,943 476 5919,victim,20,F\nC2,9434765919,suspect,21,M\n",
+    );
+    let out = dir.path().join("persons.csv");
+    let output = svna(&[
+        "pseudonymise",
+        "--key",
+        key,
+        "--dataset",
+        "police_persons",
+        "--token",
+        "crime_ref=offence_id:local:offence",
+        "--token",
+        "nhs_number=person_id:nhs:person",
+        &raw,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // The same person written two ways gets one token; no NHS number survives.
+    assert_eq!(rows[0][1], rows[1][1]);
+    assert!(!text.contains("9434765919") && !text.contains("943 476"));
+    assert!(text.starts_with("offence_id,person_id,role,age,sex\n"));
+}
+
+#[test]
+fn an_invalid_nhs_number_stops_pseudonymisation_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    svna(&["keygen", "--out", key.to_str().unwrap()]);
+    let raw = write(
+        dir.path(),
+        "raw.csv",
+        "nhs_number\n9434765919\n9434765918\n",
+    );
+    let output = svna(&[
+        "pseudonymise",
+        "--key",
+        key.to_str().unwrap(),
+        "--token",
+        "nhs_number=person_id:nhs",
+        &raw,
+        "-o",
+        dir.path().join("o.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(!dir.path().join("o.csv").exists(), "no half-written output");
+}
+
+#[test]
+fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        &format!("offence_id,person_id,role,age,sex\n{TOKEN},{TOKEN},victim,20,Q\n"),
+    );
+    let output = svna(&[
+        "upload",
+        "--store",
+        store,
+        "--partner",
+        "police",
+        "--dataset",
+        "police_persons",
+        "--period",
+        "2023-01-01..2023-12-31",
+        "--key-fingerprint",
+        "f",
+        &bad,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("Nothing was uploaded"));
+
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!("offence_id,person_id,role,age,sex\n{TOKEN},{TOKEN},victim,20,F\n"),
+    );
+    let output = svna(&[
+        "upload",
+        "--store",
+        store,
+        "--partner",
+        "police",
+        "--dataset",
+        "police_persons",
+        "--period",
+        "2023-01-01..2023-12-31",
+        "--key-fingerprint",
+        "f",
+        &good,
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(svna(&["intake", "--store", store]).status.code(), Some(0));
+    let status = svna(&["status", "--store", store, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json[0]["state"], "staged");
+    assert_eq!(json[0]["rows_staged"], 1);
+}
+
+#[test]
+fn contracts_are_shown_as_a_table() {
+    insta::assert_snapshot!(stdout(&svna(&["contracts", "police_persons"])));
+}
