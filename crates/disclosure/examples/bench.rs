@@ -2,7 +2,7 @@
 //! table (LSOA → ward → district → Total × month → quarter → year × age band
 //! → all ages), with random skewed counts.
 //!
-//! `cargo run --release -p svna-disclosure --example bench [lsoas] [seed] [scale]`
+//! `cargo run --release -p svna-disclosure --example bench [lsoas] [seed] [scale] [exact]`
 
 use std::time::Instant;
 
@@ -174,7 +174,10 @@ fn main() -> Result<()> {
     let build = t0.elapsed();
     let cells = t.len();
     let release = Release::new(vec![t]);
-    let opts = ProtectOptions::new(Policy::threshold(5));
+    let mut opts = ProtectOptions::new(Policy::threshold(5));
+    if args.get(4).map(String::as_str) == Some("exact") {
+        opts.method = Method::Exact;
+    }
 
     let t1 = Instant::now();
     let p = protect(&release, &opts)?;

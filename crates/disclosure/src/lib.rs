@@ -16,6 +16,26 @@
 //! * [`audit`] — the attacker's feasible interval for every withheld cell.
 //!
 //! Pure Rust, no I/O, deterministic (ordered maps only).
+//!
+//! ```
+//! use svna_disclosure::*;
+//!
+//! let dims = vec![
+//!     Dimension::new("district", Hierarchy::flat("Total", ["D1", "D2"])),
+//!     Dimension::new("sex", Hierarchy::flat("All", ["F", "M"])),
+//! ];
+//! let mut t = Table::new("sv_by_district_sex", "sv_offences", dims);
+//! for (d, s, n) in [("D1","F",2),("D1","M",30),("D1","All",32),("D2","F",25),("D2","M",40),
+//!                   ("D2","All",65),("Total","F",27),("Total","M",70),("Total","All",97)] {
+//!     t.insert_count([d, s], n).unwrap();
+//! }
+//! let out = protect(&Release::new(vec![t]), &ProtectOptions::new(Policy::threshold(5))).unwrap();
+//! assert!(out.audit.pass);                       // every primary cell protected
+//! assert_eq!(out.outcome("sv_by_district_sex", &["D1", "F"]),
+//!            Some(CellOutcome::Withheld { class: ValueClass::Primary }));
+//! assert_eq!(out.audit.secondary, 3);            // D1-M, D2-F, D2-M
+//! let _json = out.audit.to_csv();                // or serde_json::to_string(&out.audit)
+//! ```
 
 pub mod audit;
 pub mod error;
@@ -87,7 +107,12 @@ pub struct ProtectOptions {
     pub forced: Vec<CellRef>,
     /// Try to re-publish secondary cells after protection (exact method).
     pub prune: bool,
-    /// Largest release (distinct quantities) handled by the exact method under `Auto`.
+    /// Largest release (distinct quantities) handled by the exact method under
+    /// `Auto` (default 400: the exact method re-audits with integer programs
+    /// after every repair, which is seconds at a few hundred cells and far
+    /// too slow at a few thousand). Releases the hypercube method cannot take
+    /// (several tables, partner cells, incomplete grids) use the exact method
+    /// whatever their size.
     pub exact_limit: usize,
 }
 
@@ -99,7 +124,7 @@ impl Default for ProtectOptions {
             method: Method::Auto,
             forced: Vec::new(),
             prune: true,
-            exact_limit: 3000,
+            exact_limit: 400,
         }
     }
 }

@@ -32,7 +32,11 @@
 //! product of the two descent chains are unchanged: a zero-sum deviation
 //! whose support (≤ 2ⁿ·depth cells) is withheld. Among all sibling choices the
 //! cheapest valid support is taken (valid = the moved cells stay ≥ their
-//! lower bound for a total movement of at least the protection level). The
+//! lower bound for a total movement of at least the protection level). If no
+//! sibling pattern is valid (sparse data: zeros, which the attacker knows are
+//! never withheld, or small neighbours), a dimension may instead move the cell
+//! *with all its ancestors* ("up"): this withholds margins, up to the grand
+//! total, but always exists for a non-zero cell. The
 //! two moved tables are *certificates*: they are checked against every
 //! relation of the model and give a sound inner bound of the attacker's
 //! interval. This is the classic hypercube heuristic (it over-suppresses

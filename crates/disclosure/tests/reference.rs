@@ -388,3 +388,51 @@ fn partner_cells_stay_withheld_and_unreconstructable() {
     let c = p.audit.cell("p", &["c"]).unwrap();
     assert_ne!(c.low, c.high);
 }
+
+/// NHS small-numbers: rounded figures are published, and the audit gives the
+/// attacker the band behind each rounded figure (not the true value).
+#[test]
+fn nhs_policy_with_rounded_margins() {
+    let t = grid(
+        "nhs",
+        &["A", "B", "C"],
+        &["F", "M"],
+        &[&[5, 40], &[22, 31], &[18, 27]],
+    );
+    let rel = Release::new(vec![t]);
+    let p = protect(&rel, &ProtectOptions::new(Policy::NhsSmallNumbers)).unwrap();
+    assert!(p.audit.pass);
+    assert_eq!(
+        p.outcome("nhs", &["A", "F"]),
+        Some(CellOutcome::Withheld {
+            class: ValueClass::Primary
+        })
+    );
+    assert_eq!(
+        p.outcome("nhs", &["B", "F"]).and_then(|o| o.value()),
+        Some(20)
+    );
+    let a = p.audit.cell("nhs", &["A", "F"]).unwrap();
+    assert!(a.high.unwrap_or(u64::MAX) - a.low.unwrap() >= 8);
+}
+
+/// A CSV with total rows goes straight into protect().
+#[test]
+fn csv_table_protects() {
+    let text = "region,gender,count\n\
+        A,male,18\nA,female,2\nA,Total,20\nB,male,14\nB,female,19\nB,Total,33\n\
+        C,male,12\nC,female,10\nC,Total,22\nD,male,11\nD,female,14\nD,Total,25\n\
+        Total,male,55\nTotal,female,45\nTotal,Total,100\n";
+    let t = Table::from_csv("rg", "n", text, &CsvSpec::new("count")).unwrap();
+    let p = protect(
+        &Release::new(vec![t]),
+        &ProtectOptions::new(Policy::Threshold {
+            k: 3,
+            zeros_disclosive: true,
+        }),
+    )
+    .unwrap();
+    assert_eq!(p.audit.secondary, 3);
+    let a = p.audit.cell("rg", &["A", "female"]).unwrap();
+    assert_eq!((a.low, a.high), (Some(0), Some(12)));
+}
