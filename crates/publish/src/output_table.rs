@@ -85,6 +85,7 @@ impl OutputTable {
             })
             .collect::<Result<_, _>>()?;
         table.check_parents()?;
+        table.complete_grid()?;
         table.sort_rows();
         Ok(table)
     }
@@ -109,6 +110,80 @@ impl OutputTable {
                     return Err(self.bad(name, row, &message));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Adds the coordinate combinations SQL left out (a GROUP BY has no row for a zero) as
+    /// explicit zero rows. A complete grid is what a reader expects, it tells the reader that
+    /// those cells are zero rather than forgotten, and it lets disclosure control use its fast
+    /// method for large tables. Context values of added rows are unknown (NULL).
+    fn complete_grid(&mut self) -> Result<(), PublishError> {
+        const MAX_CELLS: usize = 5_000_000;
+        let codes: Vec<Vec<String>> = self
+            .dims
+            .iter()
+            .map(|d| d.iter().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect())
+            .collect();
+        let size = codes.iter().try_fold(1usize, |n, c| n.checked_mul(c.len())).unwrap_or(usize::MAX);
+        if size > MAX_CELLS {
+            return Err(PublishError::BadValue {
+                table: self.name.clone(),
+                column: self.spec.dimensions.join(" x "),
+                row: 0,
+                message: format!("{size} cells: too many to publish as one table"),
+            });
+        }
+        let present: std::collections::HashSet<Vec<&str>> =
+            (0..self.rows()).map(|r| self.dims.iter().map(|d| d[r].as_str()).collect()).collect();
+        let parent_of: Vec<Option<std::collections::BTreeMap<String, String>>> = self
+            .parents
+            .iter()
+            .zip(&self.dims)
+            .map(|(p, d)| p.as_ref().map(|p| d.iter().cloned().zip(p.iter().cloned()).collect()))
+            .collect();
+        let mut missing: Vec<Vec<String>> = Vec::new();
+        let mut index = vec![0usize; codes.len()];
+        if codes.iter().all(|c| !c.is_empty()) {
+            loop {
+                let combination: Vec<&str> = index.iter().zip(&codes).map(|(&i, c)| c[i].as_str()).collect();
+                if !present.contains(&combination) {
+                    missing.push(combination.iter().map(|s| s.to_string()).collect());
+                }
+                // Odometer over the code lists.
+                let mut d = codes.len();
+                loop {
+                    if d == 0 {
+                        break;
+                    }
+                    d -= 1;
+                    index[d] += 1;
+                    if index[d] < codes[d].len() {
+                        break;
+                    }
+                    index[d] = 0;
+                }
+                if index.iter().all(|&i| i == 0) {
+                    break;
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for row in &missing {
+            for (d, code) in row.iter().enumerate() {
+                self.dims[d].push(code.clone());
+                if let (Some(parents), Some(map)) = (self.parents[d].as_mut(), &parent_of[d]) {
+                    parents.push(map.get(code).cloned().unwrap_or_default());
+                }
+            }
+            self.counts.iter_mut().for_each(|c| c.push(Some(0)));
+            self.partner_withheld.push(false);
+        }
+        for (_, values) in &mut self.context {
+            let nulls = arrow_array::new_null_array(values.data_type(), missing.len());
+            *values = arrow_select::concat::concat(&[values.as_ref(), nulls.as_ref()]).expect("same type");
         }
         Ok(())
     }

@@ -41,137 +41,93 @@ fn part_name(table: &OutputTable, count: &str) -> String {
     format!("{}.{count}", table.name)
 }
 
+/// Protects every count column of every table. Count columns that count the same
+/// `<measure>.<count>` (in any table) share cells and are protected together in one release;
+/// different measures never share a cell, so they are independent problems, which keeps each
+/// problem small enough for the fast methods.
 pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError> {
-    let mut groups: BTreeMap<String, (Policy, Vec<usize>)> = BTreeMap::new();
-    let mut measure_policy: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
-    for (index, table) in tables.iter().enumerate() {
-        let measure = table
-            .spec
-            .measure
-            .clone()
-            .unwrap_or_else(|| table.name.clone());
+    check_one_policy_per_measure(tables)?;
+    let mut groups: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
+    for (t, table) in tables.iter().enumerate() {
         let policy = policy_of(table)?;
-        match measure_policy.get(&measure) {
-            Some((other, first)) if *other != policy => {
-                return Err(PublishError::PolicyConflict {
-                    measure,
-                    first: first.to_string(),
-                    second: table.name.clone(),
-                });
-            }
-            _ => {
-                measure_policy.insert(measure, (policy, &table.name));
-            }
+        for (c, count) in table.spec.counts.iter().enumerate() {
+            let key = format!("{}|{}", serde_json::to_string(&policy).expect("policies serialise"), measure_of(table, count));
+            groups.entry(key).or_insert_with(|| (policy.clone(), Vec::new())).1.push((t, c));
         }
-        let policy = policy_of(table)?;
-        // Tables that count the same measure can share cells and must be protected together;
-        // different measures never share a cell, so they are independent problems.
-        let measure = table.spec.measure.as_deref().unwrap_or(&table.name);
-        let key = format!(
-            "{}|{measure}",
-            serde_json::to_string(&policy).expect("policies serialise")
-        );
-        groups
-            .entry(key)
-            .or_insert_with(|| (policy, Vec::new()))
-            .1
-            .push(index);
     }
-    let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = vec![Vec::new(); tables.len()];
+    let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables.iter().map(|t| vec![Vec::new(); t.spec.counts.len()]).collect();
     let mut audits = Vec::new();
     for (policy, members) in groups.into_values() {
-        let release = Release::new(
-            members
-                .iter()
-                .flat_map(|&i| disclosure_tables(&tables[i]))
-                .collect::<Result<_, _>>()?,
-        );
-        let protection = protect(&release, &ProtectOptions::new(policy.clone()))?;
+        let parts = members.iter().map(|&(t, c)| disclosure_table(&tables[t], c)).collect::<Result<Vec<_>, _>>()?;
+        let protection = protect(&Release::new(parts), &ProtectOptions::new(policy.clone()))?;
         let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protection
             .tables
             .iter()
-            .map(|t| {
-                (
-                    t.name.as_str(),
-                    t.cells.iter().map(|(c, o)| (c, *o)).collect(),
-                )
-            })
+            .map(|t| (t.name.as_str(), t.cells.iter().map(|(c, o)| (c, *o)).collect()))
             .collect();
-        for &i in &members {
-            let table = &tables[i];
-            outcomes[i] = table
-                .spec
-                .counts
-                .iter()
-                .map(|count| {
-                    let cells = &by_table[part_name(table, count).as_str()];
-                    (0..table.rows())
-                        .map(|row| cells[&coords(table, row)])
-                        .collect()
-                })
-                .collect();
+        for &(t, c) in &members {
+            let table = &tables[t];
+            let cells = &by_table[part_name(table, &table.spec.counts[c]).as_str()];
+            outcomes[t][c] = (0..table.rows()).map(|row| cells[&coords(table, row)]).collect();
         }
         audits.push((policy, protection.audit));
     }
     Ok(Protected { outcomes, audits })
 }
 
+fn measure_of(table: &OutputTable, count: &str) -> String {
+    format!("{}.{count}", table.spec.measure.as_deref().unwrap_or(&table.name))
+}
+
+fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
+    let mut seen: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
+    for table in tables {
+        let measure = table.spec.measure.clone().unwrap_or_else(|| table.name.clone());
+        let policy = policy_of(table)?;
+        match seen.get(&measure) {
+            Some((other, first)) if *other != policy => {
+                return Err(PublishError::PolicyConflict { measure, first: first.to_string(), second: table.name.clone() });
+            }
+            _ => {
+                seen.insert(measure, (policy, &table.name));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn coords(table: &OutputTable, row: usize) -> Vec<String> {
     table.dims.iter().map(|d| d[row].clone()).collect()
 }
 
-fn disclosure_tables(table: &OutputTable) -> Vec<Result<Table, PublishError>> {
-    table
+fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError> {
+    let count = &table.spec.counts[c];
+    let total = &table.spec.total;
+    let dims = table
         .spec
-        .counts
+        .dimensions
         .iter()
-        .enumerate()
-        .map(|(c, count)| {
-            let total = &table.spec.total;
-            let dims = table
-                .spec
-                .dimensions
-                .iter()
-                .zip(&table.dims)
-                .zip(&table.parents)
-                .map(|((name, codes), parents)| match parents {
-                    Some(parents) => {
-                        let edges: BTreeSet<(&String, &String)> = codes
-                            .iter()
-                            .zip(parents)
-                            .filter(|(code, parent)| *code != total && !parent.is_empty())
-                            .collect();
-                        Dimension::new(
-                            name.clone(),
-                            Hierarchy::new(
-                                total.clone(),
-                                edges.into_iter().map(|(c, p)| (c.clone(), p.clone())),
-                            ),
-                        )
-                    }
-                    None => {
-                        let leaves: BTreeSet<&String> =
-                            codes.iter().filter(|code| *code != total).collect();
-                        Dimension::new(
-                            name.clone(),
-                            Hierarchy::flat(total.clone(), leaves.into_iter().cloned()),
-                        )
-                    }
-                })
-                .collect();
-            let measure = format!(
-                "{}.{count}",
-                table.spec.measure.as_deref().unwrap_or(&table.name)
-            );
-            let mut part = Table::new(part_name(table, count), measure, dims);
-            for row in 0..table.rows() {
-                let value = match table.counts[c][row] {
-                    Some(v) => CellValue::Count(v),
-                    None => CellValue::Partner { nonempty: false },
-                };
-                part.insert(coords(table, row), value)?;
+        .zip(&table.dims)
+        .zip(&table.parents)
+        .map(|((name, codes), parents)| match parents {
+            Some(parents) => {
+                let edges: BTreeSet<(&String, &String)> =
+                    codes.iter().zip(parents).filter(|(code, parent)| *code != total && !parent.is_empty()).collect();
+                Dimension::new(name.clone(), Hierarchy::new(total.clone(), edges.into_iter().map(|(c, p)| (c.clone(), p.clone()))))
             }
-            Ok(part)
+            None => {
+                let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
+                Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
+            }
         })
-        .collect()
+        .collect();
+    let mut part = Table::new(part_name(table, count), measure_of(table, count), dims);
+    for row in 0..table.rows() {
+        let value = match table.counts[c][row] {
+            Some(v) => CellValue::Count(v),
+            None => CellValue::Partner { nonempty: false },
+        };
+        part.insert(coords(table, row), value)?;
+    }
+    Ok(part)
 }
