@@ -80,11 +80,22 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         .keys()
         .map(|d| (d.clone(), extracts.join(format!("{d}.csv"))))
         .collect();
-    for definitions in ["sv_offence_codes", "age_bands"] {
-        files.push((
-            definitions.to_string(),
-            Path::new(DEFINITIONS_DIR).join(format!("{definitions}.csv")),
-        ));
+    // svna's own definitions: every definitions/<dataset>.csv is a reference dataset.
+    let mut definitions: Vec<PathBuf> = std::fs::read_dir(DEFINITIONS_DIR)
+        .with_context(|| format!("reading {DEFINITIONS_DIR}"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    definitions.sort();
+    for path in definitions
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+    {
+        let dataset = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("definition file name")?
+            .to_string();
+        files.push((dataset, path));
     }
     for (dataset, path) in &files {
         progress.step(&format!("load {dataset}"));

@@ -123,9 +123,18 @@ impl OutputTable {
         let codes: Vec<Vec<String>> = self
             .dims
             .iter()
-            .map(|d| d.iter().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect())
+            .map(|d| {
+                d.iter()
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            })
             .collect();
-        let size = codes.iter().try_fold(1usize, |n, c| n.checked_mul(c.len())).unwrap_or(usize::MAX);
+        let size = codes
+            .iter()
+            .try_fold(1usize, |n, c| n.checked_mul(c.len()))
+            .unwrap_or(usize::MAX);
         if size > MAX_CELLS {
             return Err(PublishError::BadValue {
                 table: self.name.clone(),
@@ -134,19 +143,27 @@ impl OutputTable {
                 message: format!("{size} cells: too many to publish as one table"),
             });
         }
-        let present: std::collections::HashSet<Vec<&str>> =
-            (0..self.rows()).map(|r| self.dims.iter().map(|d| d[r].as_str()).collect()).collect();
+        let present: std::collections::HashSet<Vec<&str>> = (0..self.rows())
+            .map(|r| self.dims.iter().map(|d| d[r].as_str()).collect())
+            .collect();
         let parent_of: Vec<Option<std::collections::BTreeMap<String, String>>> = self
             .parents
             .iter()
             .zip(&self.dims)
-            .map(|(p, d)| p.as_ref().map(|p| d.iter().cloned().zip(p.iter().cloned()).collect()))
+            .map(|(p, d)| {
+                p.as_ref()
+                    .map(|p| d.iter().cloned().zip(p.iter().cloned()).collect())
+            })
             .collect();
         let mut missing: Vec<Vec<String>> = Vec::new();
         let mut index = vec![0usize; codes.len()];
         if codes.iter().all(|c| !c.is_empty()) {
             loop {
-                let combination: Vec<&str> = index.iter().zip(&codes).map(|(&i, c)| c[i].as_str()).collect();
+                let combination: Vec<&str> = index
+                    .iter()
+                    .zip(&codes)
+                    .map(|(&i, c)| c[i].as_str())
+                    .collect();
                 if !present.contains(&combination) {
                     missing.push(combination.iter().map(|s| s.to_string()).collect());
                 }
@@ -183,7 +200,8 @@ impl OutputTable {
         }
         for (_, values) in &mut self.context {
             let nulls = arrow_array::new_null_array(values.data_type(), missing.len());
-            *values = arrow_select::concat::concat(&[values.as_ref(), nulls.as_ref()]).expect("same type");
+            *values = arrow_select::concat::concat(&[values.as_ref(), nulls.as_ref()])
+                .expect("same type");
         }
         Ok(())
     }

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use svna_disclosure::{
-    AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, Policy, ProtectOptions, Release,
-    Table, protect,
+    AuditReport, CellOutcome, CellRef, CellValue, Dimension, Hierarchy, Policy, ProtectOptions,
+    ProtectedTable, Release, Table, audit, protect,
 };
 
 use crate::error::PublishError;
@@ -51,42 +51,164 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
     for (t, table) in tables.iter().enumerate() {
         let policy = policy_of(table)?;
         for (c, count) in table.spec.counts.iter().enumerate() {
-            let key = format!("{}|{}", serde_json::to_string(&policy).expect("policies serialise"), measure_of(table, count));
-            groups.entry(key).or_insert_with(|| (policy.clone(), Vec::new())).1.push((t, c));
+            let key = format!(
+                "{}|{}",
+                serde_json::to_string(&policy).expect("policies serialise"),
+                measure_of(table, count)
+            );
+            groups
+                .entry(key)
+                .or_insert_with(|| (policy.clone(), Vec::new()))
+                .1
+                .push((t, c));
         }
     }
-    let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables.iter().map(|t| vec![Vec::new(); t.spec.counts.len()]).collect();
+    let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables
+        .iter()
+        .map(|t| vec![Vec::new(); t.spec.counts.len()])
+        .collect();
     let mut audits = Vec::new();
     for (policy, members) in groups.into_values() {
-        let parts = members.iter().map(|&(t, c)| disclosure_table(&tables[t], c)).collect::<Result<Vec<_>, _>>()?;
-        let protection = protect(&Release::new(parts), &ProtectOptions::new(policy.clone()))?;
-        let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protection
-            .tables
+        let parts = members
             .iter()
-            .map(|t| (t.name.as_str(), t.cells.iter().map(|(c, o)| (c, *o)).collect()))
+            .map(|&(t, c)| disclosure_table(&tables[t], c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = ProtectOptions::new(policy.clone());
+        let (protected, audit) = if parts.len() == 1 {
+            let protection = protect(&Release::new(parts), &options)?;
+            (protection.tables, protection.audit)
+        } else {
+            protect_linked(parts, &options)?
+        };
+        let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protected
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.cells.iter().map(|(c, o)| (c, *o)).collect(),
+                )
+            })
             .collect();
         for &(t, c) in &members {
             let table = &tables[t];
             let cells = &by_table[part_name(table, &table.spec.counts[c]).as_str()];
-            outcomes[t][c] = (0..table.rows()).map(|row| cells[&coords(table, row)]).collect();
+            outcomes[t][c] = (0..table.rows())
+                .map(|row| cells[&coords(table, row)])
+                .collect();
         }
-        audits.push((policy, protection.audit));
+        audits.push((policy, audit));
     }
     Ok(Protected { outcomes, audits })
 }
 
+/// Linked tables (one measure over different dimensions) share cells, typically margins.
+/// Each table is protected on its own, which keeps every problem small; a shared cell
+/// withheld in one table is then withheld in every table that shows it (they are re-protected
+/// with it forced) until the pattern is consistent. Finally one exact audit covers all the
+/// linked tables together, so a pattern that is safe table by table but not jointly is
+/// caught, and publication is refused.
+fn protect_linked(
+    parts: Vec<Table>,
+    options: &ProtectOptions,
+) -> Result<(Vec<ProtectedTable>, AuditReport), PublishError> {
+    const MAX_ROUNDS: usize = 20;
+    let mut forced: Vec<BTreeSet<Vec<String>>> = vec![BTreeSet::new(); parts.len()];
+    let identities: Vec<BTreeMap<Vec<String>, Identity>> =
+        parts.iter().map(identities_of).collect();
+    for _ in 0..MAX_ROUNDS {
+        let mut protected = Vec::new();
+        for (part, forced) in parts.iter().zip(&forced) {
+            let mut options = options.clone();
+            options.forced = forced
+                .iter()
+                .map(|coords| CellRef::new(&part.name, coords.clone()))
+                .collect();
+            protected.push(
+                protect(&Release::new(vec![part.clone()]), &options)?
+                    .tables
+                    .remove(0),
+            );
+        }
+        let withheld: BTreeSet<&Identity> = protected
+            .iter()
+            .zip(&identities)
+            .flat_map(|(t, ids)| {
+                t.cells
+                    .iter()
+                    .filter(|(_, o)| o.value().is_none())
+                    .map(move |(c, _)| &ids[c])
+            })
+            .collect();
+        let mut changed = false;
+        for ((t, ids), forced) in protected.iter().zip(&identities).zip(forced.iter_mut()) {
+            for (coords, outcome) in &t.cells {
+                if outcome.value().is_some() && withheld.contains(&ids[coords]) {
+                    changed |= forced.insert(coords.clone());
+                }
+            }
+        }
+        if !changed {
+            let withheld_cells: Vec<CellRef> = protected
+                .iter()
+                .flat_map(|t| {
+                    t.cells
+                        .iter()
+                        .filter(|(_, o)| o.value().is_none())
+                        .map(move |(c, _)| CellRef::new(&t.name, c.clone()))
+                })
+                .collect();
+            let audit = audit(&Release::new(parts), options, &withheld_cells)?;
+            return Ok((protected, audit));
+        }
+    }
+    Err(PublishError::Disclosure(
+        svna_disclosure::DisclosureError::InvalidOption(format!(
+            "linked tables did not reach a consistent suppression pattern in {MAX_ROUNDS} rounds"
+        )),
+    ))
+}
+
+/// A cell's identity across linked tables: its non-total coordinates by dimension name.
+type Identity = Vec<(String, String)>;
+
+fn identities_of(part: &Table) -> BTreeMap<Vec<String>, Identity> {
+    part.cells()
+        .map(|(coords, _)| {
+            let identity = part
+                .dims
+                .iter()
+                .zip(coords)
+                .filter(|(d, code)| d.hierarchy.root() != code.as_str())
+                .map(|(d, code)| (d.name.clone(), code.clone()))
+                .collect();
+            (coords.clone(), identity)
+        })
+        .collect()
+}
+
 fn measure_of(table: &OutputTable, count: &str) -> String {
-    format!("{}.{count}", table.spec.measure.as_deref().unwrap_or(&table.name))
+    format!(
+        "{}.{count}",
+        table.spec.measure.as_deref().unwrap_or(&table.name)
+    )
 }
 
 fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
     let mut seen: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
     for table in tables {
-        let measure = table.spec.measure.clone().unwrap_or_else(|| table.name.clone());
+        let measure = table
+            .spec
+            .measure
+            .clone()
+            .unwrap_or_else(|| table.name.clone());
         let policy = policy_of(table)?;
         match seen.get(&measure) {
             Some((other, first)) if *other != policy => {
-                return Err(PublishError::PolicyConflict { measure, first: first.to_string(), second: table.name.clone() });
+                return Err(PublishError::PolicyConflict {
+                    measure,
+                    first: first.to_string(),
+                    second: table.name.clone(),
+                });
             }
             _ => {
                 seen.insert(measure, (policy, &table.name));
@@ -111,13 +233,26 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
         .zip(&table.parents)
         .map(|((name, codes), parents)| match parents {
             Some(parents) => {
-                let edges: BTreeSet<(&String, &String)> =
-                    codes.iter().zip(parents).filter(|(code, parent)| *code != total && !parent.is_empty()).collect();
-                Dimension::new(name.clone(), Hierarchy::new(total.clone(), edges.into_iter().map(|(c, p)| (c.clone(), p.clone()))))
+                let edges: BTreeSet<(&String, &String)> = codes
+                    .iter()
+                    .zip(parents)
+                    .filter(|(code, parent)| *code != total && !parent.is_empty())
+                    .collect();
+                Dimension::new(
+                    name.clone(),
+                    Hierarchy::new(
+                        total.clone(),
+                        edges.into_iter().map(|(c, p)| (c.clone(), p.clone())),
+                    ),
+                )
             }
             None => {
-                let leaves: BTreeSet<&String> = codes.iter().filter(|code| *code != total).collect();
-                Dimension::new(name.clone(), Hierarchy::flat(total.clone(), leaves.into_iter().cloned()))
+                let leaves: BTreeSet<&String> =
+                    codes.iter().filter(|code| *code != total).collect();
+                Dimension::new(
+                    name.clone(),
+                    Hierarchy::flat(total.clone(), leaves.into_iter().cloned()),
+                )
             }
         })
         .collect();

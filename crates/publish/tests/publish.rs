@@ -361,12 +361,22 @@ async fn combinations_sql_left_out_are_published_as_zeros() {
     let f = Fixture::new();
     // No row for (B, M): SQL's GROUP BY has no row for a zero count.
     let batch = RecordBatch::try_from_iter(vec![
-        ("area", text(&["A", "A", "A", "B", "B", "Total", "Total", "Total"])),
-        ("sex", text(&["F", "M", "Total", "F", "Total", "F", "M", "Total"])),
+        (
+            "area",
+            text(&["A", "A", "A", "B", "B", "Total", "Total", "Total"]),
+        ),
+        (
+            "sex",
+            text(&["F", "M", "Total", "F", "Total", "F", "M", "Total"]),
+        ),
         ("n", ints(&[10, 20, 30, 15, 15, 25, 20, 45])),
     ])
     .unwrap();
-    f.run_with(&batch, spec(&["area", "sex"], &["n"]), RunStatus::Finished).await;
+    f.run_with(&batch, spec(&["area", "sex"], &["n"]), RunStatus::Finished)
+        .await;
     f.publish().await.unwrap();
-    assert_eq!(f.csv().await, "area,sex,n\nA,F,10\nA,M,20\nA,Total,30\nB,F,15\nB,M,0\nB,Total,15\nTotal,F,25\nTotal,M,20\nTotal,Total,45\n");
+    assert_eq!(
+        f.csv().await,
+        "area,sex,n\nA,F,10\nA,M,20\nA,Total,30\nB,F,15\nB,M,0\nB,Total,15\nTotal,F,25\nTotal,M,20\nTotal,Total,45\n"
+    );
 }
