@@ -53,6 +53,10 @@ pub enum PublishError {
         second: String,
     },
     #[error(
+        "linked tables {tables} withhold a cell they share and {withheld} cells in all: too sparse to audit jointly in reasonable time; publish coarser tables (fewer categories, years instead of months) or raise k"
+    )]
+    LinkedTooSparse { tables: String, withheld: usize },
+    #[error(
         "the disclosure audit failed for {failing} withheld cell(s); the release is not publishable"
     )]
     AuditFailed { failing: usize },

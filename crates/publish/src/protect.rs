@@ -107,6 +107,10 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
 /// with it forced) until the pattern is consistent. Finally one exact audit covers all the
 /// linked tables together, so a pattern that is safe table by table but not jointly is
 /// caught, and publication is refused.
+/// Above this many withheld cells an exact joint audit of linked tables takes too long;
+/// publication is refused with advice instead of hanging.
+const JOINT_AUDIT_LIMIT: usize = 1500;
+
 fn protect_linked(
     parts: Vec<Table>,
     options: &ProtectOptions,
@@ -117,17 +121,16 @@ fn protect_linked(
         parts.iter().map(identities_of).collect();
     for _ in 0..MAX_ROUNDS {
         let mut protected = Vec::new();
+        let mut audits = Vec::new();
         for (part, forced) in parts.iter().zip(&forced) {
             let mut options = options.clone();
             options.forced = forced
                 .iter()
                 .map(|coords| CellRef::new(&part.name, coords.clone()))
                 .collect();
-            protected.push(
-                protect(&Release::new(vec![part.clone()]), &options)?
-                    .tables
-                    .remove(0),
-            );
+            let mut protection = protect(&Release::new(vec![part.clone()]), &options)?;
+            protected.push(protection.tables.remove(0));
+            audits.push(protection.audit);
         }
         let withheld: BTreeSet<&Identity> = protected
             .iter()
@@ -148,6 +151,35 @@ fn protect_linked(
             }
         }
         if !changed {
+            // When every cell the tables share is published, the tables only meet in known
+            // constants: the joint feasible region is the product of the tables' own regions,
+            // so the per-table audits are exact for the release. Otherwise audit jointly.
+            let mut seen_in: BTreeMap<&Identity, usize> = BTreeMap::new();
+            for ids in &identities {
+                for id in ids.values() {
+                    *seen_in.entry(id).or_insert(0) += 1;
+                }
+            }
+            if !withheld
+                .iter()
+                .any(|id| seen_in.get(id).is_some_and(|&n| n > 1))
+            {
+                return Ok((protected, merge_audits(audits)));
+            }
+            let withheld_count: usize = protected
+                .iter()
+                .map(|t| t.cells.iter().filter(|(_, o)| o.value().is_none()).count())
+                .sum();
+            if withheld_count > JOINT_AUDIT_LIMIT {
+                return Err(PublishError::LinkedTooSparse {
+                    tables: protected
+                        .iter()
+                        .map(|t| t.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    withheld: withheld_count,
+                });
+            }
             let withheld_cells: Vec<CellRef> = protected
                 .iter()
                 .flat_map(|t| {
@@ -166,6 +198,32 @@ fn protect_linked(
             "linked tables did not reach a consistent suppression pattern in {MAX_ROUNDS} rounds"
         )),
     ))
+}
+
+fn merge_audits(audits: Vec<AuditReport>) -> AuditReport {
+    let mut merged = audits[0].clone();
+    merged.cells.clear();
+    merged.pass = true;
+    (
+        merged.published,
+        merged.primary,
+        merged.secondary,
+        merged.partner,
+        merged.failing,
+    ) = (0, 0, 0, 0, 0);
+    for audit in audits {
+        merged.pass &= audit.pass;
+        merged.published += audit.published;
+        merged.primary += audit.primary;
+        merged.secondary += audit.secondary;
+        merged.partner += audit.partner;
+        merged.failing += audit.failing;
+        if audit.method == svna_disclosure::AuditMethod::Certificate {
+            merged.method = audit.method;
+        }
+        merged.cells.extend(audit.cells);
+    }
+    merged
 }
 
 /// A cell's identity across linked tables: its non-total coordinates by dimension name.
