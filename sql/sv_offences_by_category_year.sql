@@ -1,6 +1,7 @@
 -- Serious-violence offences by district x category x year, with knife-enabled and firearm
 -- counts, and every margin ('Total'). Each count column is protected as its own table.
--- The category comes from the sv_offence_codes definitions (via sv_offences).
+-- The category comes from the sv_offence_codes definitions (via sv_offences). The grouped
+-- columns are never NULL (sv_offences names unknowns), so a NULL from CUBE marks a margin.
 WITH base AS (
     SELECT
         lad_code AS lad,
@@ -11,9 +12,9 @@ WITH base AS (
     FROM sv_offences
 )
 SELECT
-    CASE WHEN GROUPING(lad) = 1 THEN 'Total' ELSE lad END AS lad_code,
-    CASE WHEN GROUPING(cat) = 1 THEN 'Total' ELSE cat END AS category,
-    CASE WHEN GROUPING(yr) = 1 THEN 'Total' ELSE yr END AS year,
+    COALESCE(lad, 'Total') AS lad_code,
+    COALESCE(cat, 'Total') AS category,
+    COALESCE(yr, 'Total') AS year,
     COUNT(*) AS offences,
     SUM(knife) AS knife_offences,
     SUM(firearm) AS firearm_offences

@@ -2,6 +2,9 @@
 -- Each person is counted once, in the band of their youngest recorded age as a victim
 -- (unknown when never recorded), so every margin is the sum of its parts: the disclosure
 -- control relies on that additivity.
+-- age_band is a hierarchy (parent in age_group): each band sits under 'under_25' or
+-- '25_and_over' (from the under_25 flag of the age_bands definitions), and those and
+-- 'unknown' sit under 'Total' (whose parent is ''). The under-25 count is thus a margin.
 WITH victims AS (
     SELECT p.person_id, MIN(p.age) AS age, MIN(p.sex) AS sex
     FROM police_persons AS p
@@ -10,17 +13,22 @@ WITH victims AS (
     WHERE p.role = 'victim'
     GROUP BY p.person_id
 ),
-cells AS (
-    SELECT COALESCE(b.age_band, 'unknown') AS age_band, v.sex, COUNT(*) AS victims
+banded AS (
+    SELECT
+        COALESCE(b.age_band, 'unknown') AS band,
+        CASE WHEN b.age_band IS NULL THEN NULL WHEN b.under_25 THEN 'under_25' ELSE '25_and_over' END AS grp,
+        v.sex
     FROM victims AS v
     LEFT JOIN age_bands AS b
         ON b.age = v.age
-    GROUP BY COALESCE(b.age_band, 'unknown'), v.sex
+),
+levels AS (
+    SELECT band AS age_band, COALESCE(grp, 'Total') AS age_group, sex FROM banded
+    UNION ALL
+    SELECT grp AS age_band, 'Total' AS age_group, sex FROM banded WHERE grp IS NOT NULL
+    UNION ALL
+    SELECT 'Total' AS age_band, '' AS age_group, sex FROM banded
 )
-SELECT age_band, sex, victims FROM cells
-UNION ALL
-SELECT age_band, 'Total' AS sex, SUM(victims) AS victims FROM cells GROUP BY age_band
-UNION ALL
-SELECT 'Total' AS age_band, sex, SUM(victims) AS victims FROM cells GROUP BY sex
-UNION ALL
-SELECT 'Total' AS age_band, 'Total' AS sex, SUM(victims) AS victims FROM cells
+SELECT age_band, age_group, COALESCE(sex, 'Total') AS sex, COUNT(*) AS victims
+FROM levels
+GROUP BY GROUPING SETS ((age_band, age_group, sex), (age_band, age_group))

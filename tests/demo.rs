@@ -174,9 +174,15 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
 
     // 2. No published count lies in 1..k-1 (k = 5), in any table: the count columns of each
     //    table come from the release manifest.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(tables.parent().unwrap().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tables.parent().unwrap().join("manifest.json")).unwrap(),
+    )
+    .unwrap();
     let published_tables = manifest["tables"].as_array().unwrap();
-    assert!(published_tables.len() >= 10, "the standard table set is published");
+    assert!(
+        published_tables.len() >= 10,
+        "the standard table set is published"
+    );
     for table in published_tables {
         let name = table["name"].as_str().unwrap();
         let rows = read_csv(&tables.join(format!("{name}.csv")));
@@ -185,7 +191,9 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
             for row in &rows {
                 let value = &row[column];
                 if value != "[c]" {
-                    let n: u64 = value.parse().unwrap_or_else(|_| panic!("{name}.{column}: `{value}`"));
+                    let n: u64 = value
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{name}.{column}: `{value}`"));
                     assert!(n == 0 || n >= 5, "{name}: {column} = {n}");
                 }
             }

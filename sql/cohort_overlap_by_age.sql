@@ -1,0 +1,42 @@
+-- Cohort overlap (Venn): distinct persons known to police as a suspect or offender (of any
+-- recorded offence), to youth justice, to probation and to school suspensions/exclusions,
+-- by every combination of the four ('yes'/'no' per agency, 'Total' = either) x age band.
+-- Persons are linked by their pseudonymous token, which partners derive with the shared
+-- linkage key. Each person is counted once, in the band of their youngest age recorded by
+-- any of the four ('unknown' when none recorded one), so every margin is the sum of its parts.
+-- A person known to police only as a victim is not in the police cohort.
+WITH appearances AS (
+    SELECT person_id, 1 AS police, 0 AS yj, 0 AS prob, 0 AS school, age
+    FROM police_persons WHERE role IN ('suspect', 'offender')
+    UNION ALL
+    SELECT person_id, 0 AS police, 1 AS yj, 0 AS prob, 0 AS school, age FROM youth_justice
+    UNION ALL
+    SELECT person_id, 0 AS police, 0 AS yj, 1 AS prob, 0 AS school, age FROM probation
+    UNION ALL
+    SELECT person_id, 0 AS police, 0 AS yj, 0 AS prob, 1 AS school, age FROM school_suspensions
+),
+persons AS (
+    SELECT person_id, MAX(police) AS police, MAX(yj) AS yj, MAX(prob) AS prob, MAX(school) AS school, MIN(age) AS age
+    FROM appearances
+    GROUP BY person_id
+),
+flagged AS (
+    SELECT
+        CASE WHEN p.police = 1 THEN 'yes' ELSE 'no' END AS pol,
+        CASE WHEN p.yj = 1 THEN 'yes' ELSE 'no' END AS yj,
+        CASE WHEN p.prob = 1 THEN 'yes' ELSE 'no' END AS prob,
+        CASE WHEN p.school = 1 THEN 'yes' ELSE 'no' END AS sch,
+        COALESCE(b.age_band, 'unknown') AS band
+    FROM persons AS p
+    LEFT JOIN age_bands AS b
+        ON b.age = p.age
+)
+SELECT
+    COALESCE(pol, 'Total') AS police,
+    COALESCE(yj, 'Total') AS youth_justice,
+    COALESCE(prob, 'Total') AS probation,
+    COALESCE(sch, 'Total') AS school_suspensions,
+    COALESCE(band, 'Total') AS age_band,
+    COUNT(*) AS persons
+FROM flagged
+GROUP BY CUBE (pol, yj, prob, sch, band)

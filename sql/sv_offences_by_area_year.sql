@@ -1,0 +1,54 @@
+-- Hotspots: serious-violence offences by area x year, where area_code mixes LSOAs, wards
+-- and districts in one hierarchy (parent_code: LSOA -> ward -> district -> 'Total' -> ''),
+-- so publish protects an LSOA against recovery by subtraction from its ward. An offence
+-- whose LSOA is missing or outside the lookup is counted in area 'Unknown' (under 'Total').
+-- Context (public, per area): residents summed from the population estimates, and the
+-- LSOA's IMD 2019 decile, ceil(rank / 3284.4), written as ceil(rank * 10 / 32844), which
+-- is exact in floating point. The rate per 1,000 residents is computed by publish from the
+-- protected count.
+WITH levels AS (
+    SELECT lsoa_code AS area, ward_code AS parent, CAST(year AS VARCHAR) AS yr
+    FROM sv_offences WHERE ward_code <> 'Unknown'
+    UNION ALL
+    SELECT ward_code AS area, lad_code AS parent, CAST(year AS VARCHAR) AS yr
+    FROM sv_offences WHERE ward_code <> 'Unknown'
+    UNION ALL
+    SELECT lad_code AS area, 'Total' AS parent, CAST(year AS VARCHAR) AS yr
+    FROM sv_offences
+    UNION ALL
+    SELECT 'Total' AS area, '' AS parent, CAST(year AS VARCHAR) AS yr
+    FROM sv_offences
+),
+cells AS (
+    SELECT area, parent, COALESCE(yr, 'Total') AS yr, COUNT(*) AS offences
+    FROM levels
+    GROUP BY GROUPING SETS ((area, parent, yr), (area, parent))
+),
+lsoa_residents AS (
+    SELECT p.lsoa_code, g.ward_code, g.lad_code, SUM(p.residents) AS residents
+    FROM population AS p
+    JOIN lsoa_lookup AS g
+        ON g.lsoa_code = p.lsoa_code
+    GROUP BY p.lsoa_code, g.ward_code, g.lad_code
+),
+area_residents AS (
+    SELECT lsoa_code AS area, residents FROM lsoa_residents
+    UNION ALL
+    SELECT ward_code AS area, SUM(residents) AS residents FROM lsoa_residents GROUP BY ward_code
+    UNION ALL
+    SELECT lad_code AS area, SUM(residents) AS residents FROM lsoa_residents GROUP BY lad_code
+    UNION ALL
+    SELECT 'Total' AS area, SUM(residents) AS residents FROM lsoa_residents
+)
+SELECT
+    c.area AS area_code,
+    c.parent AS parent_code,
+    c.yr AS year,
+    c.offences,
+    r.residents,
+    CAST(CEIL(i.imd_rank * 10.0 / 32844) AS INT) AS imd_decile
+FROM cells AS c
+LEFT JOIN area_residents AS r
+    ON r.area = c.area
+LEFT JOIN imd AS i
+    ON i.lsoa_code = c.area

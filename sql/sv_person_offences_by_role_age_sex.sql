@@ -1,0 +1,43 @@
+-- Person-offence involvements in serious violence by role x age band x sex, with margins:
+-- one count per person per offence per role, where suspect and offender are one role
+-- ('suspect'), so a person recorded as both for the same offence counts once. The age is
+-- the age at that offence. A person who is victim in one offence and suspect in another
+-- counts once in each role; the role margin is the sum of the two.
+-- age_band is a hierarchy (parent in age_group): band -> 'under_25' / '25_and_over' (from
+-- the age_bands definitions) -> 'Total' -> ''; 'unknown' sits directly under 'Total'.
+WITH roles AS (
+    SELECT p.offence_id, p.person_id, CASE WHEN p.role = 'victim' THEN 'victim' ELSE 'suspect' END AS role, p.age, p.sex
+    FROM police_persons AS p
+    JOIN sv_offences AS o
+        ON o.offence_id = p.offence_id
+),
+involvements AS (
+    SELECT offence_id, person_id, role, MIN(age) AS age, MIN(sex) AS sex
+    FROM roles
+    GROUP BY offence_id, person_id, role
+),
+banded AS (
+    SELECT
+        i.role,
+        COALESCE(b.age_band, 'unknown') AS band,
+        CASE WHEN b.age_band IS NULL THEN NULL WHEN b.under_25 THEN 'under_25' ELSE '25_and_over' END AS grp,
+        i.sex
+    FROM involvements AS i
+    LEFT JOIN age_bands AS b
+        ON b.age = i.age
+),
+levels AS (
+    SELECT role, band AS age_band, COALESCE(grp, 'Total') AS age_group, sex FROM banded
+    UNION ALL
+    SELECT role, grp AS age_band, 'Total' AS age_group, sex FROM banded WHERE grp IS NOT NULL
+    UNION ALL
+    SELECT role, 'Total' AS age_band, '' AS age_group, sex FROM banded
+)
+SELECT
+    COALESCE(role, 'Total') AS role,
+    age_band,
+    age_group,
+    COALESCE(sex, 'Total') AS sex,
+    COUNT(*) AS involvements
+FROM levels
+GROUP BY GROUPING SETS ((role, age_band, age_group, sex), (role, age_band, age_group), (age_band, age_group, sex), (age_band, age_group))

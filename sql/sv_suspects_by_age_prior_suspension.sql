@@ -1,0 +1,39 @@
+-- Police serious-violence suspects (and offenders) by age band x whether they had a school
+-- suspension or exclusion for a flagged reason (assault_or_weapon in the suspension_reasons
+-- definitions: physical assault PP/PA, offensive weapon OW) dated before their first
+-- serious-violence offence as a suspect. Each person is counted once, in the band of their
+-- youngest age as a suspect (as in sv_suspects_by_age_sex, whose measure this shares), so
+-- the 10-17 row gives the two counts of the share: all suspects aged 10-17 and those with
+-- such a prior suspension.
+WITH suspects AS (
+    SELECT p.person_id, MIN(p.age) AS age, MIN(o.offence_date) AS first_offence
+    FROM police_persons AS p
+    JOIN sv_offences AS o
+        ON o.offence_id = p.offence_id
+    WHERE p.role IN ('suspect', 'offender')
+    GROUP BY p.person_id
+),
+suspensions AS (
+    SELECT s.person_id, MIN(s.event_date) AS first_suspension
+    FROM school_suspensions AS s
+    JOIN suspension_reasons AS r
+        ON r.reason = s.reason
+    WHERE r.assault_or_weapon
+    GROUP BY s.person_id
+),
+flagged AS (
+    SELECT
+        COALESCE(b.age_band, 'unknown') AS band,
+        CASE WHEN x.first_suspension < s.first_offence THEN 'yes' ELSE 'no' END AS prior
+    FROM suspects AS s
+    LEFT JOIN age_bands AS b
+        ON b.age = s.age
+    LEFT JOIN suspensions AS x
+        ON x.person_id = s.person_id
+)
+SELECT
+    COALESCE(band, 'Total') AS age_band,
+    COALESCE(prior, 'Total') AS prior_school_suspension,
+    COUNT(*) AS suspects
+FROM flagged
+GROUP BY CUBE (band, prior)

@@ -1,0 +1,34 @@
+-- Suspects (and offenders) of serious violence by age band and sex, as distinct persons,
+-- with margins. Each person is counted once, in the band of their youngest recorded age as
+-- a suspect or offender (unknown when never recorded), so every margin is the sum of its
+-- parts. A person who is also a victim is counted here only for the suspect role.
+-- age_band is a hierarchy (parent in age_group): each band sits under 'under_25' or
+-- '25_and_over' (from the under_25 flag of the age_bands definitions), and those and
+-- 'unknown' sit under 'Total' (whose parent is ''). The under-25 count is thus a margin.
+WITH suspects AS (
+    SELECT p.person_id, MIN(p.age) AS age, MIN(p.sex) AS sex
+    FROM police_persons AS p
+    JOIN sv_offences AS o
+        ON o.offence_id = p.offence_id
+    WHERE p.role IN ('suspect', 'offender')
+    GROUP BY p.person_id
+),
+banded AS (
+    SELECT
+        COALESCE(b.age_band, 'unknown') AS band,
+        CASE WHEN b.age_band IS NULL THEN NULL WHEN b.under_25 THEN 'under_25' ELSE '25_and_over' END AS grp,
+        s.sex
+    FROM suspects AS s
+    LEFT JOIN age_bands AS b
+        ON b.age = s.age
+),
+levels AS (
+    SELECT band AS age_band, COALESCE(grp, 'Total') AS age_group, sex FROM banded
+    UNION ALL
+    SELECT grp AS age_band, 'Total' AS age_group, sex FROM banded WHERE grp IS NOT NULL
+    UNION ALL
+    SELECT 'Total' AS age_band, '' AS age_group, sex FROM banded
+)
+SELECT age_band, age_group, COALESCE(sex, 'Total') AS sex, COUNT(*) AS suspects
+FROM levels
+GROUP BY GROUPING SETS ((age_band, age_group, sex), (age_band, age_group))
