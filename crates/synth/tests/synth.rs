@@ -8,8 +8,14 @@ use std::path::PathBuf;
 use chrono::{Datelike, NaiveDate, Weekday};
 use svna_synth::{DATASETS, Geography, SynthConfig, generate_to_memory, write_to_dir};
 
-const LOOKUP: &str = "/work/shared/data/reference/lsoa11_ward19_lad19.csv";
-const IMD: &str = "/work/shared/data/reference/lsoa11_imd19_rank.csv";
+const LOOKUP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/reference/lsoa11_ward19_lad19.csv"
+);
+const IMD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/reference/lsoa11_imd19_rank.csv"
+);
 
 /// A parsed CSV: header and records, with columns addressed by name.
 struct Table {
