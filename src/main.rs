@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod report;
+mod sdc;
 
 use std::process::ExitCode;
 
@@ -55,6 +56,10 @@ enum Command {
     Run(commands::RunArgs),
     /// Publish a finished run's aggregates as a disclosure-controlled release.
     Publish(commands::PublishArgs),
+    /// Protect any table (CSV, one row per cell incl. totals): primary and secondary suppression, audit.
+    Protect(sdc::ProtectArgs),
+    /// Re-check a published table as an outsider: can any withheld `[c]` cell be recomputed?
+    Audit(sdc::AuditArgs),
     /// Create a new partnership linkage key (32 random bytes, owner-only file).
     Keygen(commands::KeygenArgs),
     /// Linkage-key tools.
@@ -89,6 +94,8 @@ fn main() -> ExitCode {
             Command::Status(args) => commands::status(args).await,
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
+            Command::Protect(args) => sdc::protect_table(args),
+            Command::Audit(args) => sdc::audit_table(args),
             Command::Keygen(args) => commands::keygen(args),
             Command::Key(cmd) => commands::key(cmd),
             Command::Pseudonymise(args) => commands::pseudonymise(args),
