@@ -7,7 +7,7 @@ use svna_engine::{EngineConfig, Pipeline, RunOptions, parse_byte_size, run_pipel
 use svna_intake::{
     ExtractReader, LoadOutcome, Rejection, load_extract, read_extract, upload_local_file,
 };
-use svna_publish::{PublishOptions, ReleaseManifest, publish_run};
+use svna_publish::{PublishOptions, ReleaseManifest, publish_run, verify_release};
 use svna_storage::{Store, Zone};
 
 use crate::Outcome;
@@ -403,6 +403,69 @@ pub async fn publish(args: PublishArgs) -> Result<Outcome> {
         print_release(&store, &manifest);
     }
     Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:  svna verify ./svna-demo/published/sna-20261123T101500Z\n\n\
+Exit 0 when every file matches the manifest and no withheld cell can be recomputed, 1 when a\n\
+problem is found (each is listed), 2 when the release cannot be read."
+)]
+pub struct VerifyArgs {
+    /// The release: `<store>/published/<release>`, e.g. s3://bucket/svna/published/sna-2026.
+    pub release_url: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Splits `<store>/published/<release>` into the store location and the release name.
+fn split_release_url(url: &str) -> Result<(String, String)> {
+    let marker = "/published/";
+    // A relative path that starts in the published zone lies in the current directory's store.
+    let relative = format!("./{url}");
+    let url = if url.starts_with("published/") {
+        relative.as_str()
+    } else {
+        url
+    };
+    let trimmed = url.trim_end_matches('/');
+    let at = trimmed.rfind(marker).with_context(|| {
+        format!("`{url}` is not a release URL: expected <store>/published/<release>")
+    })?;
+    let release = &trimmed[at + marker.len()..];
+    if release.is_empty() || release.contains('/') {
+        anyhow::bail!("`{url}` is not a release URL: expected <store>/published/<release>");
+    }
+    let store = &trimmed[..at];
+    let store = if store.is_empty() { "/" } else { store };
+    Ok((store.to_string(), release.to_string()))
+}
+
+pub async fn verify(args: VerifyArgs) -> Result<Outcome> {
+    let (location, release) = split_release_url(&args.release_url)?;
+    let store = Store::open(&location)?;
+    let report = verify_release(&store, &release).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "Release `{}`: {} files checked against the manifest, {} withheld cells audited as an outsider",
+            report.release, report.files_checked, report.withheld_cells_checked
+        );
+        for problem in &report.problems {
+            println!("  problem: {problem}");
+        }
+        if report.problems.is_empty() {
+            println!(
+                "  verified: every file matches its checksum and no withheld cell can be recomputed"
+            );
+        }
+    }
+    Ok(if report.problems.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Finding
+    })
 }
 
 pub fn print_release(store: &Store, manifest: &ReleaseManifest) {

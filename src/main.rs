@@ -56,6 +56,8 @@ enum Command {
     Run(commands::RunArgs),
     /// Publish a finished run's aggregates as a disclosure-controlled release.
     Publish(commands::PublishArgs),
+    /// Re-check a published release as an outsider: checksums, and an audit of the published tables alone.
+    Verify(commands::VerifyArgs),
     /// Protect any table (CSV, one row per cell incl. totals): primary and secondary suppression, audit.
     Protect(sdc::ProtectArgs),
     /// Re-check a published table as an outsider: can any withheld `[c]` cell be recomputed?
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
             Command::Status(args) => commands::status(args).await,
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
+            Command::Verify(args) => commands::verify(args).await,
             Command::Protect(args) => sdc::protect_table(args),
             Command::Audit(args) => sdc::audit_table(args),
             Command::Keygen(args) => commands::keygen(args),

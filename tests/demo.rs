@@ -213,6 +213,20 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
             );
         }
     }
+
+    // 4. The release verifies from its published files alone (checksums and an outsider's audit).
+    let verify = Command::new(env!("CARGO_BIN_EXE_svna"))
+        .arg("verify")
+        .arg(tables.parent().unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(stdout.contains("verified:"), "{stdout}");
 }
 
 #[test]

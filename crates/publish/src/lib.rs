@@ -13,7 +13,8 @@ mod write;
 pub use error::PublishError;
 pub use output_table::OutputTable;
 pub use release::{
-    PublishOptions, PublishedTable, ReleaseManifest, publish_run, release_manifest_path,
+    PublishOptions, PublishedTable, ReleaseManifest, VerifyReport, publish_run,
+    release_manifest_path, verify_release,
 };
 
 /// How a withheld cell is shown in published CSV files (the ONS convention for

@@ -23,6 +23,8 @@ pub struct OutputTable {
     pub parents: Vec<Option<Vec<String>>>,
     /// Public context columns (name, values), passed through as they are.
     pub context: Vec<(String, ArrayRef)>,
+    /// Whether a NULL count means "withheld" (reading a release) rather than an error.
+    nulls_withheld: bool,
 }
 
 impl OutputTable {
@@ -35,6 +37,25 @@ impl OutputTable {
         name: &str,
         spec: &DisclosureSpec,
         bytes: bytes::Bytes,
+    ) -> Result<Self, PublishError> {
+        Self::read(name, spec, bytes, false)
+    }
+
+    /// Reads a table as published: a NULL count is a withheld cell whose value the reader
+    /// does not know (what an outsider sees).
+    pub fn from_published_parquet(
+        name: &str,
+        spec: &DisclosureSpec,
+        bytes: bytes::Bytes,
+    ) -> Result<Self, PublishError> {
+        Self::read(name, spec, bytes, true)
+    }
+
+    fn read(
+        name: &str,
+        spec: &DisclosureSpec,
+        bytes: bytes::Bytes,
+        nulls_withheld: bool,
     ) -> Result<Self, PublishError> {
         let file_error = |e: &dyn std::fmt::Display| PublishError::File {
             path: name.to_string(),
@@ -53,6 +74,7 @@ impl OutputTable {
             dims: vec![Vec::new(); spec.dimensions.len()],
             counts: vec![Vec::new(); spec.counts.len()],
             partner_withheld: Vec::new(),
+            nulls_withheld,
             parents: spec
                 .dimensions
                 .iter()
@@ -245,6 +267,7 @@ impl OutputTable {
                 .chain(spec.parents.values())
                 .any(|d| d == c)
                 || spec.partner_suppressed.as_deref() == Some(c)
+                || (self.nulls_withheld && spec.rates.iter().any(|r| r.name == c))
         };
         for field in batch.schema().fields() {
             if !declared(field.name()) {
@@ -310,7 +333,13 @@ impl OutputTable {
                 }
             }));
         }
-        let partner = match &self.spec.partner_suppressed {
+        // A release drops the partner flag column: its withheld cells are NULL like any other.
+        let partner_flag = self
+            .spec
+            .partner_suppressed
+            .as_ref()
+            .filter(|flag| !self.nulls_withheld || batch.column_by_name(flag).is_some());
+        let partner = match partner_flag {
             Some(flag) => {
                 let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
                 let flags = flags
@@ -330,7 +359,10 @@ impl OutputTable {
                 .downcast_ref::<Int64Array>()
                 .expect("cast to Int64");
             for (row, &withheld) in partner.iter().enumerate() {
-                let value = match (values.is_null(row), withheld) {
+                let value = match (
+                    values.is_null(row),
+                    withheld || (self.nulls_withheld && values.is_null(row)),
+                ) {
                     (_, true) => None,
                     (true, false) => {
                         return Err(self.bad(

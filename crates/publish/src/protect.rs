@@ -324,3 +324,26 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
     }
     Ok(part)
 }
+
+/// The outsider's audit of a published release: withheld cells are unknowns, and each
+/// measure (its linked tables together, as in `protect_outputs`) is checked for withheld cells
+/// that the published cells determine too closely.
+pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport)>, PublishError> {
+    let mut groups: BTreeMap<String, (Policy, Vec<Table>)> = BTreeMap::new();
+    for table in tables {
+        let policy = policy_of(table)?;
+        for (c, count) in table.spec.counts.iter().enumerate() {
+            groups
+                .entry(measure_of(table, count))
+                .or_insert_with(|| (policy.clone(), Vec::new()))
+                .1
+                .push(disclosure_table(table, c)?);
+        }
+    }
+    let mut reports = Vec::new();
+    for (measure, (policy, parts)) in groups {
+        let report = audit(&Release::new(parts), &ProtectOptions::new(policy), &[])?;
+        reports.push((measure, report));
+    }
+    Ok(reports)
+}

@@ -308,3 +308,65 @@ async fn write_public_report(
         .await?,
     ])
 }
+
+/// The outcome of `svna verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub release: String,
+    pub files_checked: usize,
+    pub withheld_cells_checked: usize,
+    /// Every problem found: a missing or changed file, or a withheld cell an outsider can
+    /// recompute. Empty when the release verifies.
+    pub problems: Vec<String>,
+}
+
+/// Re-checks a release from its published files alone: the manifest, every file's SHA-256
+/// and size, and an outsider's audit of every published table.
+pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport, PublishError> {
+    let manifest: ReleaseManifest = store
+        .get_json(&release_manifest_path(release), "a release manifest")
+        .await?;
+    let mut problems = Vec::new();
+    let mut files_checked = 0;
+    let entries = manifest
+        .tables
+        .iter()
+        .flat_map(|t| [&t.parquet, &t.csv])
+        .chain(&manifest.disclosure_report);
+    for entry in entries {
+        files_checked += 1;
+        match store.checksum(&entry.path).await {
+            Ok(sum) if sum.sha256 == entry.sha256 && sum.size == entry.size => {}
+            Ok(sum) => problems.push(format!(
+                "{} has changed: SHA-256 {} (manifest {}), {} bytes (manifest {})",
+                entry.path, sum.sha256, entry.sha256, sum.size, entry.size
+            )),
+            Err(e) => problems.push(format!("{}: {e}", entry.path)),
+        }
+    }
+    let mut tables = Vec::new();
+    for table in &manifest.tables {
+        if let Ok(bytes) = store.get(&table.parquet.path).await {
+            tables.push(OutputTable::from_published_parquet(
+                &table.name,
+                &table.disclosure,
+                bytes,
+            )?);
+        }
+    }
+    let mut withheld_cells_checked = 0;
+    for (name, report) in crate::protect::outsider_audit(&tables)? {
+        for cell in report.cells.iter().filter(|c| c.published.is_none()) {
+            withheld_cells_checked += 1;
+            if !cell.pass {
+                problems.push(format!("{name}: withheld cell {} can be recomputed from the release (it lies in [{}, {}])", cell.identity, cell.low.unwrap_or(0), cell.high.map_or("unbounded".into(), |h| h.to_string())));
+            }
+        }
+    }
+    Ok(VerifyReport {
+        release: release.to_string(),
+        files_checked,
+        withheld_cells_checked,
+        problems,
+    })
+}

@@ -8,7 +8,9 @@ use parquet::arrow::ArrowWriter;
 use svna_engine::{
     DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord, run_record_path,
 };
-use svna_publish::{PublishError, PublishOptions, publish_run, release_manifest_path};
+use svna_publish::{
+    PublishError, PublishOptions, publish_run, release_manifest_path, verify_release,
+};
 use svna_storage::Store;
 
 fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
@@ -378,5 +380,101 @@ async fn combinations_sql_left_out_are_published_as_zeros() {
     assert_eq!(
         f.csv().await,
         "area,sex,n\nA,F,10\nA,M,20\nA,Total,30\nB,F,15\nB,M,0\nB,Total,15\nTotal,F,25\nTotal,M,20\nTotal,Total,45\n"
+    );
+}
+
+#[tokio::test]
+async fn a_published_release_verifies() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    let manifest = f.publish().await.unwrap();
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+    assert_eq!(report.withheld_cells_checked, manifest.withheld_cells);
+    // Parquet and CSV of the table, and the public disclosure report(s).
+    assert_eq!(report.files_checked, 2 + manifest.disclosure_report.len());
+}
+
+#[tokio::test]
+async fn a_tampered_byte_is_detected_by_verify() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    f.publish().await.unwrap();
+    let tampered = f.csv().await.replacen("53", "54", 1);
+    f.store
+        .put("published/r1/tables/t.csv", tampered.into())
+        .await
+        .unwrap();
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with("published/r1/tables/t.csv has changed"),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[tokio::test]
+async fn verify_recomputes_a_cell_withheld_without_its_complements() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    f.publish().await.unwrap();
+    // Someone replaces the Parquet with one that withholds only the small cell: 20 - 18 = 2.
+    let leaky = RecordBatch::try_from_iter(vec![
+        (
+            "area",
+            text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"]),
+        ),
+        (
+            "sex",
+            text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"]),
+        ),
+        (
+            "n",
+            Arc::new(Int64Array::from(vec![
+                None,
+                Some(18),
+                Some(20),
+                Some(19),
+                Some(14),
+                Some(33),
+                Some(21),
+                Some(32),
+                Some(53),
+            ])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, leaky.schema(), None).unwrap();
+    writer.write(&leaky).unwrap();
+    writer.close().unwrap();
+    f.store
+        .put("published/r1/tables/t.parquet", bytes.into())
+        .await
+        .unwrap();
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("can be recomputed") && p.contains("[2, 2]")),
+        "{:?}",
+        report.problems
     );
 }
