@@ -491,9 +491,19 @@ pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
         })
         .collect();
     print_table(&["table", "policy", "cells", "withheld", "csv"], &rows);
+    let protected = manifest
+        .tables
+        .iter()
+        .any(|t| t.disclosure.policy != "open");
     println!(
-        "  {} cells published, {} withheld (primary and secondary suppression; audit passed)",
-        manifest.published_cells, manifest.withheld_cells
+        "  {} cells published, {} withheld ({})",
+        manifest.published_cells,
+        manifest.withheld_cells,
+        if protected {
+            "primary and secondary suppression; audit passed"
+        } else {
+            "open data only: published as it is"
+        }
     );
 }
 

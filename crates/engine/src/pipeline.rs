@@ -40,7 +40,8 @@ pub enum Sensitivity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureSpec {
-    /// `threshold`, `nhs`, `round`, `midpoint6`.
+    /// `threshold`, `nhs`, `round`, `midpoint6`, or `open` (no suppression; only for tables
+    /// computed from open and reference data alone, which publish checks).
     pub policy: String,
     /// Minimum publishable count for `threshold` (counts 1..k-1 are withheld).
     #[serde(default)]

@@ -33,9 +33,17 @@ pub enum PublishError {
         message: String,
     },
     #[error(
-        "table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6)"
+        "table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6, open)"
     )]
     UnknownPolicy { table: String, policy: String },
+    #[error(
+        "stage `{stage}` declares the `open` policy (no suppression) but reads `{source_name}` (dataset `{dataset}`), which is not public data; only tables computed from open and reference data may be published unsuppressed"
+    )]
+    OpenPolicyOnPartnerData {
+        stage: String,
+        source_name: String,
+        dataset: String,
+    },
     #[error(
         "table `{table}`, column `{column}`: the count {value} would be published but the policy forbids it"
     )]

@@ -1,10 +1,15 @@
 //! Privacy gates: checks that refuse a release rather than publish something forbidden.
 //! They repeat, independently, what protection should already guarantee.
 
+use std::collections::BTreeSet;
+
+use svna_contracts::DatasetKind;
 use svna_disclosure::{CellOutcome, Policy};
+use svna_engine::RunRecord;
 
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
+use crate::protect::OPEN_POLICY;
 
 fn is_token(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -71,6 +76,47 @@ pub fn check_published_counts(
                     column: count.clone(),
                     value,
                 });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A table may go out under the `open` policy (no suppression) only when everything it is
+/// computed from, through every stage it needs, is public already: open data (data.police.uk)
+/// or reference data. One partner dataset anywhere in its lineage refuses the release.
+pub fn check_open_lineage(record: &RunRecord) -> Result<(), PublishError> {
+    let open_stages = record.stages.iter().filter(|s| {
+        s.disclosure
+            .as_ref()
+            .is_some_and(|d| d.policy == OPEN_POLICY)
+    });
+    for stage in open_stages {
+        let mut pending: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
+        let mut seen = BTreeSet::new();
+        while let Some(need) = pending.pop() {
+            if !seen.insert(need) {
+                continue;
+            }
+            if let Some(upstream) = record.stages.iter().find(|s| s.name == need) {
+                pending.extend(upstream.needs.iter().map(String::as_str));
+                continue;
+            }
+            let refuse = |dataset: &str| PublishError::OpenPolicyOnPartnerData {
+                stage: stage.name.clone(),
+                source_name: need.to_string(),
+                dataset: dataset.to_string(),
+            };
+            let input = record
+                .inputs
+                .iter()
+                .find(|i| i.source == need)
+                .ok_or_else(|| refuse("unknown"))?;
+            let public = svna_contracts::v1()
+                .dataset(&input.dataset)
+                .is_ok_and(|d| matches!(d.kind, DatasetKind::OpenData | DatasetKind::Reference));
+            if !public {
+                return Err(refuse(&input.dataset));
             }
         }
     }

@@ -139,7 +139,8 @@ impl OutputTable {
     /// Adds the coordinate combinations SQL left out (a GROUP BY has no row for a zero) as
     /// explicit zero rows. A complete grid is what a reader expects, it tells the reader that
     /// those cells are zero rather than forgotten, and it lets disclosure control use its fast
-    /// method for large tables. Context values of added rows are unknown (NULL).
+    /// method for large tables. An added row takes its context values from a row with the same
+    /// code in a dimension that determines them (residents by area), else NULL.
     fn complete_grid(&mut self) -> Result<(), PublishError> {
         const MAX_CELLS: usize = 5_000_000;
         let codes: Vec<Vec<String>> = self
@@ -220,9 +221,12 @@ impl OutputTable {
             self.counts.iter_mut().for_each(|c| c.push(Some(0)));
             self.partner_withheld.push(false);
         }
+        let existing = self.rows() - missing.len();
         for (_, values) in &mut self.context {
-            let nulls = arrow_array::new_null_array(values.data_type(), missing.len());
-            *values = arrow_select::concat::concat(&[values.as_ref(), nulls.as_ref()])
+            let donors = context_donors(&self.dims, values, existing, &missing);
+            let added = arrow_select::take::take(values.as_ref(), &donors, None)
+                .expect("donor rows are in range");
+            *values = arrow_select::concat::concat(&[values.as_ref(), added.as_ref()])
                 .expect("same type");
         }
         Ok(())
@@ -408,4 +412,39 @@ fn cast(
         row: 0,
         message: format!("cannot read as {to}: {e}"),
     })
+}
+
+/// For each added row, an existing row to copy a context column from: one with the same code
+/// in the first dimension that functionally determines the column in the existing rows
+/// (every row with that code has the same value). None (NULL) when no dimension does.
+fn context_donors(
+    dims: &[Vec<String>],
+    values: &ArrayRef,
+    existing: usize,
+    missing: &[Vec<String>],
+) -> UInt32Array {
+    let text = arrow_cast::cast(values, &DataType::Utf8).ok();
+    let text = text
+        .as_ref()
+        .and_then(|t| t.as_any().downcast_ref::<StringArray>());
+    let value = |row: usize| text.and_then(|t| t.is_valid(row).then(|| t.value(row)));
+    // A dimension whose codes each occur once "determines" anything by coincidence: it must
+    // repeat a code to count.
+    let determining = (0..dims.len()).find(|&d| {
+        let mut seen: std::collections::HashMap<&str, Option<&str>> = Default::default();
+        let consistent =
+            (0..existing).all(|r| *seen.entry(dims[d][r].as_str()).or_insert(value(r)) == value(r));
+        consistent && seen.len() < existing
+    });
+    let Some(d) = determining.filter(|_| text.is_some()) else {
+        return UInt32Array::from(vec![None; missing.len()]);
+    };
+    let mut donor: std::collections::HashMap<&str, u32> = Default::default();
+    for (r, code) in dims[d][..existing].iter().enumerate() {
+        donor.entry(code.as_str()).or_insert(r as u32);
+    }
+    missing
+        .iter()
+        .map(|row| donor.get(row[d].as_str()).copied())
+        .collect()
 }

@@ -20,7 +20,36 @@ pub struct Protected {
     pub audits: Vec<(Policy, AuditReport)>,
 }
 
-/// The disclosure policy an output declares.
+/// The policy of a table built only from data that is already public (data.police.uk street
+/// level crime, reference data): its figures are published as they are. Publish refuses it
+/// for any table whose lineage includes partner data (see `gate::check_open_lineage`).
+pub const OPEN_POLICY: &str = "open";
+
+pub fn is_open(table: &OutputTable) -> bool {
+    table.spec.policy == OPEN_POLICY
+}
+
+/// An open table's outcomes: every figure published; a cell its source already withheld
+/// stays withheld.
+fn open_outcomes(table: &OutputTable) -> Vec<Vec<CellOutcome>> {
+    table
+        .counts
+        .iter()
+        .map(|column| {
+            column
+                .iter()
+                .map(|value| match value {
+                    Some(value) => CellOutcome::Published { value: *value },
+                    None => CellOutcome::Withheld {
+                        class: svna_disclosure::ValueClass::Partner,
+                    },
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The disclosure policy an output declares (not for open tables, which have none).
 pub fn policy_of(table: &OutputTable) -> Result<Policy, PublishError> {
     let spec = &table.spec;
     match spec.policy.as_str() {
@@ -48,7 +77,7 @@ fn part_name(table: &OutputTable, count: &str) -> String {
 pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError> {
     check_one_policy_per_measure(tables)?;
     let mut groups: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
-    for (t, table) in tables.iter().enumerate() {
+    for (t, table) in tables.iter().enumerate().filter(|(_, t)| !is_open(t)) {
         let policy = policy_of(table)?;
         for (c, count) in table.spec.counts.iter().enumerate() {
             let key = format!(
@@ -65,7 +94,13 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
     }
     let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables
         .iter()
-        .map(|t| vec![Vec::new(); t.spec.counts.len()])
+        .map(|t| {
+            if is_open(t) {
+                open_outcomes(t)
+            } else {
+                vec![Vec::new(); t.spec.counts.len()]
+            }
+        })
         .collect();
     let mut audits = Vec::new();
     for (policy, members) in groups.into_values() {
@@ -252,14 +287,18 @@ fn measure_of(table: &OutputTable, count: &str) -> String {
 }
 
 fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
-    let mut seen: BTreeMap<String, (Policy, &str)> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (Option<Policy>, &str)> = BTreeMap::new();
     for table in tables {
         let measure = table
             .spec
             .measure
             .clone()
             .unwrap_or_else(|| table.name.clone());
-        let policy = policy_of(table)?;
+        let policy = if is_open(table) {
+            None
+        } else {
+            Some(policy_of(table)?)
+        };
         match seen.get(&measure) {
             Some((other, first)) if *other != policy => {
                 return Err(PublishError::PolicyConflict {
@@ -330,7 +369,7 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
 /// that the published cells determine too closely.
 pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport)>, PublishError> {
     let mut groups: BTreeMap<String, (Policy, Vec<Table>)> = BTreeMap::new();
-    for table in tables {
+    for table in tables.iter().filter(|t| !is_open(t)) {
         let policy = policy_of(table)?;
         for (c, count) in table.spec.counts.iter().enumerate() {
             groups

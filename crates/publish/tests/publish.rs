@@ -478,3 +478,50 @@ async fn verify_recomputes_a_cell_withheld_without_its_complements() {
         report.problems
     );
 }
+
+/// Rewrites run-1's record so that stage `t` reads one source of the given dataset.
+async fn reads_source(f: &Fixture, dataset: &str) {
+    let path = run_record_path("run-1");
+    let mut record: RunRecord = f.store.get_json(&path, "run record").await.unwrap();
+    record.stages[0].needs = vec!["source".into()];
+    record.inputs = vec![svna_engine::InputRecord {
+        source: "source".into(),
+        dataset: dataset.into(),
+        files: Vec::new(),
+    }];
+    f.store.put_json(&path, &record).await.unwrap();
+}
+
+fn open_spec() -> DisclosureSpec {
+    DisclosureSpec {
+        policy: "open".into(),
+        k: None,
+        ..spec(&["area", "sex"], &["n"])
+    }
+}
+
+#[tokio::test]
+async fn the_open_policy_publishes_counts_from_open_data_as_they_are() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), open_spec(), RunStatus::Finished)
+        .await;
+    reads_source(&f, "police_open_data").await;
+    let manifest = f.publish().await.unwrap();
+    assert_eq!(manifest.withheld_cells, 0);
+    assert!(f.csv().await.starts_with("area,sex,n\nA,F,2\n"));
+}
+
+#[tokio::test]
+async fn the_open_policy_is_refused_for_a_table_computed_from_partner_data() {
+    let f = Fixture::new();
+    f.run_with(&small_cell_table(), open_spec(), RunStatus::Finished)
+        .await;
+    reads_source(&f, "police_offences").await;
+    let error = f.publish().await.unwrap_err();
+    assert!(
+        matches!(&error, PublishError::OpenPolicyOnPartnerData { stage, dataset, .. }
+            if stage == "t" && dataset == "police_offences"),
+        "{error}"
+    );
+    assert!(f.nothing_published().await);
+}
