@@ -105,6 +105,10 @@ pub struct ProtectOptions {
     /// Cells to withhold as primary regardless of value (e.g. a pattern
     /// inherited from an earlier release).
     pub forced: Vec<CellRef>,
+    /// Cells that must stay published, e.g. figures an earlier release already made
+    /// public: withholding them again hides nothing, so they are never chosen as
+    /// secondary suppressions.
+    pub fixed: Vec<CellRef>,
     /// Try to re-publish secondary cells after protection (exact method).
     pub prune: bool,
     /// Largest release (distinct quantities) handled by the exact method under
@@ -123,6 +127,7 @@ impl Default for ProtectOptions {
             protection_level: None,
             method: Method::Auto,
             forced: Vec::new(),
+            fixed: Vec::new(),
             prune: true,
             exact_limit: 400,
         }
@@ -229,6 +234,9 @@ pub fn protect(release: &Release, opts: &ProtectOptions) -> Result<Protection> {
     let model = Model::build(release)?;
     let forced = primary::resolve_forced(release, &model, &opts.forced)?;
     let mut st = primary::initial_state(&model, opts, &forced)?;
+    for v in primary::resolve_forced(release, &model, &opts.fixed)? {
+        st.candidate[v] = false;
+    }
     let use_hypercube = match opts.method {
         Method::Exact => false,
         Method::Hypercube => {

@@ -5,12 +5,14 @@
 
 mod error;
 mod gate;
+mod ledger;
 mod output_table;
 mod protect;
 mod release;
 mod write;
 
 pub use error::PublishError;
+pub use ledger::{LedgerEntry, LedgerPart, read_ledger};
 pub use output_table::OutputTable;
 pub use release::{
     PublishOptions, PublishedTable, ReleaseManifest, VerifyReport, publish_run,

@@ -12,12 +12,19 @@ use svna_disclosure::{
 };
 
 use crate::error::PublishError;
+use crate::ledger::{EarlierPart, LedgerEntry, LedgerPart, agrees_with, earlier_parts, identity};
 use crate::output_table::OutputTable;
 
 /// Outcomes per table, per count column, per row; plus one audit per policy group.
 pub struct Protected {
     pub outcomes: Vec<Vec<Vec<CellOutcome>>>,
     pub audits: Vec<(Policy, AuditReport)>,
+    /// What this release publishes, for the ledger.
+    pub ledger_parts: Vec<LedgerPart>,
+    /// Earlier releases protected and audited jointly with this one.
+    pub linked: BTreeSet<String>,
+    /// Earlier releases of a shared measure whose figures were revised since: not linked.
+    pub revised: BTreeSet<String>,
 }
 
 /// The policy of a table built only from data that is already public (data.police.uk street
@@ -74,7 +81,10 @@ fn part_name(table: &OutputTable, count: &str) -> String {
 /// `<measure>.<count>` (in any table) share cells and are protected together in one release;
 /// different measures never share a cell, so they are independent problems, which keeps each
 /// problem small enough for the fast methods.
-pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError> {
+pub fn protect_outputs(
+    tables: &[OutputTable],
+    ledger: &[LedgerEntry],
+) -> Result<Protected, PublishError> {
     check_one_policy_per_measure(tables)?;
     let mut groups: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
     for (t, table) in tables.iter().enumerate().filter(|(_, t)| !is_open(t)) {
@@ -103,18 +113,43 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
         })
         .collect();
     let mut audits = Vec::new();
+    let (mut ledger_parts, mut linked, mut revised) =
+        (Vec::new(), BTreeSet::new(), BTreeSet::new());
     for (policy, members) in groups.into_values() {
         let parts = members
             .iter()
             .map(|&(t, c)| disclosure_table(&tables[t], c))
             .collect::<Result<Vec<_>, _>>()?;
         let options = ProtectOptions::new(policy.clone());
-        let (protected, audit) = if parts.len() == 1 {
-            let protection = protect(&Release::new(parts), &options)?;
+        let mut earlier: Vec<EarlierPart> = Vec::new();
+        for candidate in earlier_parts(ledger, &parts[0].measure, &policy) {
+            let known: Vec<Table> = parts
+                .iter()
+                .cloned()
+                .chain(earlier.iter().map(|e| e.table.clone()))
+                .collect();
+            if agrees_with(&candidate.table, &known) {
+                linked.insert(candidate.release.clone());
+                earlier.push(candidate);
+            } else {
+                revised.insert(candidate.release.clone());
+            }
+        }
+        let (protected, audit) = if parts.len() == 1 && earlier.is_empty() {
+            let protection = protect(&Release::new(parts.clone()), &options)?;
             (protection.tables, protection.audit)
         } else {
-            protect_linked(parts, &options)?
+            protect_linked(parts.clone(), &options, &earlier)?
         };
+        for (part, outcome) in parts.into_iter().zip(&protected) {
+            let withheld = outcome
+                .cells
+                .iter()
+                .filter(|(_, o)| o.value().is_none())
+                .map(|(c, _)| c.clone())
+                .collect();
+            ledger_parts.push(LedgerPart::new(policy.clone(), &part, withheld));
+        }
         let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protected
             .iter()
             .map(|t| {
@@ -133,7 +168,14 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
         }
         audits.push((policy, audit));
     }
-    Ok(Protected { outcomes, audits })
+    revised.retain(|r| !linked.contains(r));
+    Ok(Protected {
+        outcomes,
+        audits,
+        ledger_parts,
+        linked,
+        revised,
+    })
 }
 
 /// Linked tables (one measure over different dimensions) share cells, typically margins.
@@ -146,20 +188,54 @@ pub fn protect_outputs(tables: &[OutputTable]) -> Result<Protected, PublishError
 /// publication is refused with advice instead of hanging.
 const JOINT_AUDIT_LIMIT: usize = 1500;
 
+/// With earlier releases (from the ledger), their tables join the problem as they were
+/// published: what they withheld stays withheld here, what they published is never a
+/// complement here, and the final audit always covers them too.
 fn protect_linked(
     parts: Vec<Table>,
     options: &ProtectOptions,
+    earlier: &[EarlierPart],
 ) -> Result<(Vec<ProtectedTable>, AuditReport), PublishError> {
     const MAX_ROUNDS: usize = 20;
-    let mut forced: Vec<BTreeSet<Vec<String>>> = vec![BTreeSet::new(); parts.len()];
     let identities: Vec<BTreeMap<Vec<String>, Identity>> =
         parts.iter().map(identities_of).collect();
+    let mut earlier_withheld: BTreeSet<Identity> = BTreeSet::new();
+    let mut earlier_published: BTreeSet<Identity> = BTreeSet::new();
+    for e in earlier {
+        for (coords, _) in e.table.cells() {
+            let id = identity(&e.table, coords);
+            if e.withheld.contains(coords) {
+                earlier_withheld.insert(id);
+            } else {
+                earlier_published.insert(id);
+            }
+        }
+    }
+    let matching = |ids: &BTreeMap<Vec<String>, Identity>, set: &BTreeSet<Identity>| {
+        ids.iter()
+            .filter(|(_, id)| set.contains(*id))
+            .map(|(coords, _)| coords.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    let mut forced: Vec<BTreeSet<Vec<String>>> = identities
+        .iter()
+        .map(|ids| matching(ids, &earlier_withheld))
+        .collect();
+    let fixed: Vec<BTreeSet<Vec<String>>> = identities
+        .iter()
+        .zip(&forced)
+        .map(|(ids, forced)| &matching(ids, &earlier_published) - forced)
+        .collect();
     for _ in 0..MAX_ROUNDS {
         let mut protected = Vec::new();
         let mut audits = Vec::new();
-        for (part, forced) in parts.iter().zip(&forced) {
+        for ((part, forced), fixed) in parts.iter().zip(&forced).zip(&fixed) {
             let mut options = options.clone();
             options.forced = forced
+                .iter()
+                .map(|coords| CellRef::new(&part.name, coords.clone()))
+                .collect();
+            options.fixed = fixed
                 .iter()
                 .map(|coords| CellRef::new(&part.name, coords.clone()))
                 .collect();
@@ -195,16 +271,18 @@ fn protect_linked(
                     *seen_in.entry(id).or_insert(0) += 1;
                 }
             }
-            if !withheld
-                .iter()
-                .any(|id| seen_in.get(id).is_some_and(|&n| n > 1))
+            if earlier.is_empty()
+                && !withheld
+                    .iter()
+                    .any(|id| seen_in.get(id).is_some_and(|&n| n > 1))
             {
                 return Ok((protected, merge_audits(audits)));
             }
             let withheld_count: usize = protected
                 .iter()
                 .map(|t| t.cells.iter().filter(|(_, o)| o.value().is_none()).count())
-                .sum();
+                .sum::<usize>()
+                + earlier.iter().map(|e| e.withheld.len()).sum::<usize>();
             if withheld_count > JOINT_AUDIT_LIMIT {
                 return Err(PublishError::LinkedTooSparse {
                     tables: protected
@@ -223,8 +301,17 @@ fn protect_linked(
                         .filter(|(_, o)| o.value().is_none())
                         .map(move |(c, _)| CellRef::new(&t.name, c.clone()))
                 })
+                .chain(earlier.iter().flat_map(|e| {
+                    e.withheld
+                        .iter()
+                        .map(|c| CellRef::new(&e.table.name, c.clone()))
+                }))
                 .collect();
-            let audit = audit(&Release::new(parts), options, &withheld_cells)?;
+            let joint = parts
+                .into_iter()
+                .chain(earlier.iter().map(|e| e.table.clone()))
+                .collect();
+            let audit = audit(&Release::new(joint), options, &withheld_cells)?;
             return Ok((protected, audit));
         }
     }
@@ -266,16 +353,7 @@ type Identity = Vec<(String, String)>;
 
 fn identities_of(part: &Table) -> BTreeMap<Vec<String>, Identity> {
     part.cells()
-        .map(|(coords, _)| {
-            let identity = part
-                .dims
-                .iter()
-                .zip(coords)
-                .filter(|(d, code)| d.hierarchy.root() != code.as_str())
-                .map(|(d, code)| (d.name.clone(), code.clone()))
-                .collect();
-            (coords.clone(), identity)
-        })
+        .map(|(coords, _)| (coords.clone(), identity(part, coords)))
         .collect()
 }
 

@@ -8,6 +8,7 @@ use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
 use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
+use crate::ledger::{LedgerEntry, read_ledger, write_entry};
 use crate::output_table::OutputTable;
 use crate::protect::{is_open, policy_of, protect_outputs};
 use crate::write::{csv_bytes, parquet_bytes, published_batch};
@@ -39,6 +40,12 @@ pub struct ReleaseManifest {
     pub disclosure_report: Vec<FileEntry>,
     pub withheld_cells: usize,
     pub published_cells: usize,
+    /// Earlier releases (from the ledger) protected and audited jointly with this one.
+    #[serde(default)]
+    pub linked_releases: Vec<String>,
+    /// Earlier releases sharing a measure whose figures were revised since: not linked.
+    #[serde(default)]
+    pub revised_releases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,7 +106,8 @@ pub async fn publish_run(
 
     check_open_lineage(&record)?;
     let tables = read_outputs(store, &record).await?;
-    let protected = protect_outputs(&tables)?;
+    let ledger = read_ledger(store).await?;
+    let protected = protect_outputs(&tables, &ledger)?;
     for (policy, audit) in &protected.audits {
         if !audit.pass {
             return Err(PublishError::AuditFailed {
@@ -125,6 +133,16 @@ pub async fn publish_run(
     store.put_json(&internal, &protected.audits).await?;
     let disclosure_report = write_public_report(store, &prefix, &protected.audits).await?;
 
+    write_entry(
+        store,
+        &LedgerEntry {
+            release: release.clone(),
+            run_id: run_id.clone(),
+            created_at: chrono::Utc::now().to_rfc3339(),
+            parts: protected.ledger_parts.clone(),
+        },
+    )
+    .await?;
     let withheld_cells = published.iter().map(|t| t.withheld).sum();
     let published_cells = published.iter().map(|t| t.cells - t.withheld).sum();
     let manifest = ReleaseManifest {
@@ -155,6 +173,8 @@ pub async fn publish_run(
         disclosure_report,
         withheld_cells,
         published_cells,
+        linked_releases: protected.linked.iter().cloned().collect(),
+        revised_releases: protected.revised.iter().cloned().collect(),
     };
     store
         .put_json_new(&release_manifest_path(&release), &manifest)

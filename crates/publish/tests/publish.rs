@@ -67,7 +67,19 @@ impl Fixture {
 
     /// Writes `batch` as the output of stage `t` of run `run-1` and a run record naming it.
     async fn run_with(&self, batch: &RecordBatch, spec: DisclosureSpec, status: RunStatus) {
-        let path = "outputs/run-1/t.parquet";
+        self.run_as("run-1", batch, spec, status).await
+    }
+
+    /// Writes `batch` as the output of stage `t` of run `run_id` and a run record naming it.
+    async fn run_as(
+        &self,
+        run_id: &str,
+        batch: &RecordBatch,
+        spec: DisclosureSpec,
+        status: RunStatus,
+    ) {
+        let path = format!("outputs/{run_id}/t.parquet");
+        let path = path.as_str();
         let mut bytes = Vec::new();
         let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
         writer.write(batch).unwrap();
@@ -79,7 +91,7 @@ impl Fixture {
             .await
             .unwrap();
         let record = RunRecord {
-            run_id: "run-1".into(),
+            run_id: run_id.into(),
             pipeline: "test".into(),
             pipeline_file: "test.toml".into(),
             pipeline_sha256: "0".repeat(64),
@@ -105,7 +117,7 @@ impl Fixture {
             }],
         };
         self.store
-            .put_json(&run_record_path("run-1"), &record)
+            .put_json(&run_record_path(run_id), &record)
             .await
             .unwrap();
     }
@@ -524,4 +536,136 @@ async fn the_open_policy_is_refused_for_a_table_computed_from_partner_data() {
         "{error}"
     );
     assert!(f.nothing_published().await);
+}
+
+/// Offences by area x month, with margins, from per-month columns of area A and B.
+fn area_month(months: &[&str], a: &[i64], b: &[i64]) -> RecordBatch {
+    let (mut area, mut month, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    let columns = months.iter().copied().chain(["Total"]);
+    for (name, values) in [("A", a), ("B", b)] {
+        for (m, v) in columns
+            .clone()
+            .zip(values.iter().copied().chain([values.iter().sum()]))
+        {
+            area.push(name);
+            month.push(m);
+            n.push(v);
+        }
+    }
+    for (i, m) in columns.enumerate() {
+        let total = if i < months.len() {
+            a[i] + b[i]
+        } else {
+            a.iter().sum::<i64>() + b.iter().sum::<i64>()
+        };
+        area.push("Total");
+        month.push(m);
+        n.push(total);
+    }
+    RecordBatch::try_from_iter(vec![
+        ("area", text(&area)),
+        ("month", text(&month)),
+        ("n", ints(&n)),
+    ])
+    .unwrap()
+}
+
+/// Published cells of a release's CSV: (area, month) -> figure, None when withheld.
+async fn published_cells(store: &Store, release: &str) -> BTreeMap<(String, String), Option<i64>> {
+    let csv = store
+        .get(&format!("published/{release}/tables/t.csv"))
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv.to_vec()).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            ((f[0].to_string(), f[1].to_string()), f[2].parse().ok())
+        })
+        .collect()
+}
+
+/// What an outsider holding both releases recovers for area A in the new month: A's total
+/// in release 2 minus A's other months, each read from whichever release published it.
+fn recover_a(
+    r1: &BTreeMap<(String, String), Option<i64>>,
+    r2: &BTreeMap<(String, String), Option<i64>>,
+    months: &[&str],
+    target: &str,
+) -> Option<i64> {
+    let mut value = r2[&("A".into(), "Total".into())]?;
+    for m in months.iter().filter(|m| **m != target) {
+        let key = ("A".to_string(), m.to_string());
+        value -= r2[&key].or_else(|| r1.get(&key).copied().flatten())?;
+    }
+    Some(value)
+}
+
+/// Two consecutive releases: the second adds a month in which area A has 2 offences. On
+/// its own, the second release hides that cell behind the cheapest complements, which are
+/// the first release's published months; differencing against the first release recovers
+/// it. With the ledger, the first release's figures are fixed and the second release
+/// protects the cell with complements an outsider cannot read from either release.
+#[tokio::test]
+async fn the_ledger_stops_differencing_between_consecutive_releases() {
+    let months1 = ["2019-01", "2019-02"];
+    let months2 = ["2019-01", "2019-02", "2019-03"];
+    let first = area_month(&months1, &[6, 30], &[7, 40]);
+    let second = area_month(&months2, &[6, 30, 2], &[7, 40, 9]);
+    let spec = || spec(&["area", "month"], &["n"]);
+    let publish = |f: &Fixture, run: &str, release: &str| {
+        let (store, run, release) = (f.store.clone(), run.to_string(), release.to_string());
+        async move {
+            publish_run(
+                &store,
+                &PublishOptions {
+                    run_id: Some(run),
+                    release: Some(release),
+                },
+            )
+            .await
+        }
+    };
+
+    // Without a ledger (the second release published on its own): the leak is real.
+    let alone = Fixture::new();
+    alone
+        .run_as("run-1", &first, spec(), RunStatus::Finished)
+        .await;
+    publish(&alone, "run-1", "r1").await.unwrap();
+    let r1_alone = published_cells(&alone.store, "r1").await;
+    let lone = Fixture::new();
+    lone.run_as("run-2", &second, spec(), RunStatus::Finished)
+        .await;
+    publish(&lone, "run-2", "r2").await.unwrap();
+    let r2_alone = published_cells(&lone.store, "r2").await;
+    assert_eq!(r2_alone[&("A".into(), "2019-03".into())], None);
+    assert_eq!(
+        recover_a(&r1_alone, &r2_alone, &months2, "2019-03"),
+        Some(2),
+        "differencing recovers the withheld cell when releases are protected separately"
+    );
+
+    // With the ledger (both releases in one store): the cell stays protected.
+    let f = Fixture::new();
+    f.run_as("run-1", &first, spec(), RunStatus::Finished).await;
+    publish(&f, "run-1", "r1").await.unwrap();
+    f.run_as("run-2", &second, spec(), RunStatus::Finished)
+        .await;
+    let manifest = publish(&f, "run-2", "r2").await.unwrap();
+    assert_eq!(manifest.linked_releases, vec!["r1".to_string()]);
+    let r1 = published_cells(&f.store, "r1").await;
+    let r2 = published_cells(&f.store, "r2").await;
+    assert_eq!(r2[&("A".into(), "2019-03".into())], None);
+    assert_eq!(recover_a(&r1, &r2, &months2, "2019-03"), None);
+    // No figure the first release published is withheld as a complement in the second.
+    for (key, value) in &r1 {
+        if value.is_some() && key.1 != "Total" {
+            assert!(r2[key].is_some(), "{key:?} was public already");
+        }
+    }
+    // And the release's own audit covered both (it passed, or publish would have refused).
+    let report = verify_release(&f.store, "r2").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
 }
