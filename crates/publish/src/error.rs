@@ -65,9 +65,9 @@ pub enum PublishError {
     )]
     LinkedTooSparse { tables: String, withheld: usize },
     #[error(
-        "the disclosure audit failed for {failing} withheld cell(s); the release is not publishable"
+        "the disclosure audit failed for {failing} withheld cell(s), e.g. {examples}; the release is not publishable"
     )]
-    AuditFailed { failing: usize },
+    AuditFailed { failing: usize, examples: String },
     #[error("release `{name}` already exists; releases are never overwritten")]
     ReleaseExists { name: String },
     #[error("disclosure control: {0}")]

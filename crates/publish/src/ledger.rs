@@ -8,9 +8,10 @@
 //! lives in the runs zone (`runs/_ledger/<release>.json`), never in the published zone.
 //!
 //! How an earlier table joins a new release's problem:
-//! * Its margins ("Total" over a dimension) summed over whatever that release covered (an
-//!   earlier period), so they are renamed `Total@<release>`: distinct quantities, never
-//!   confused with the new release's margins. Its inner cells keep their identity.
+//! * Where a dimension's codes differ from the new release's (an earlier run of months),
+//!   its margins ("Total" over that dimension) summed something else, so they are renamed
+//!   `Total@<release>`: distinct quantities. Where the codes agree, margins are the same
+//!   quantity and stay linked, like inner cells.
 //! * Linking an inner cell to the new release's cell with the same identity is safe even
 //!   when the two differ in scope, as long as their values agree: it can only make the
 //!   modelled attacker stronger. Where values differ (revised data), the earlier table is
@@ -19,7 +20,7 @@
 //!   are never chosen as complements (fixed). The joint audit then checks every withheld
 //!   cell of the new release against the new and the earlier figures together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use svna_disclosure::{CellValue, Dimension, Hierarchy, Policy, Table};
@@ -90,7 +91,7 @@ impl LedgerPart {
 pub struct EarlierPart {
     pub release: String,
     pub table: Table,
-    pub withheld: std::collections::BTreeSet<Vec<String>>,
+    pub withheld: BTreeSet<Vec<String>>,
 }
 
 fn entry_path(release: &str) -> String {
@@ -121,8 +122,25 @@ pub async fn write_entry(store: &Store, entry: &LedgerEntry) -> Result<(), Publi
     Ok(())
 }
 
-/// The earlier parts of `measure` under `policy`, with margins renamed per release.
-pub fn earlier_parts(ledger: &[LedgerEntry], measure: &str, policy: &Policy) -> Vec<EarlierPart> {
+/// The earlier parts of `measure` under `policy`, ready to join the new parts' problem.
+/// A dimension whose codes differ from the new parts' codes for it (say months 1-6 then
+/// 1-7) has margins over a different extent: they are renamed per release. Where the codes
+/// agree the margins are the same quantity and stay linked.
+pub fn earlier_parts(
+    ledger: &[LedgerEntry],
+    measure: &str,
+    policy: &Policy,
+    new_parts: &[Table],
+) -> Vec<EarlierPart> {
+    let mut new_codes: BTreeMap<&str, Vec<BTreeSet<String>>> = BTreeMap::new();
+    for part in new_parts {
+        for (d, dim) in part.dims.iter().enumerate() {
+            new_codes
+                .entry(dim.name.as_str())
+                .or_default()
+                .push(codes_of(part, d));
+        }
+    }
     ledger
         .iter()
         .flat_map(|entry| {
@@ -130,33 +148,52 @@ pub fn earlier_parts(ledger: &[LedgerEntry], measure: &str, policy: &Policy) -> 
                 .parts
                 .iter()
                 .filter(|p| p.measure == measure && &p.policy == policy)
-                .map(|p| {
-                    let table = p.table();
-                    EarlierPart {
-                        release: entry.release.clone(),
-                        table: qualify_margins(&table, &entry.release),
-                        withheld: p
-                            .withheld
-                            .iter()
-                            .map(|coords| qualify_coords(&table, coords, &entry.release))
-                            .collect(),
-                    }
+                .map(|p| (entry.release.clone(), p))
+        })
+        .map(|(release, p)| {
+            let table = p.table();
+            let renamed: Vec<bool> = (0..table.dims.len())
+                .map(|d| {
+                    let codes = codes_of(&table, d);
+                    !new_codes
+                        .get(table.dims[d].name.as_str())
+                        .is_some_and(|sets| sets.iter().all(|s| *s == codes))
                 })
+                .collect();
+            EarlierPart {
+                table: qualify_margins(&table, &release, &renamed),
+                withheld: p
+                    .withheld
+                    .iter()
+                    .map(|coords| qualify_coords(&table, coords, &release, &renamed))
+                    .collect(),
+                release,
+            }
         })
         .collect()
+}
+
+fn codes_of(table: &Table, d: usize) -> BTreeSet<String> {
+    table.cells().map(|(coords, _)| coords[d].clone()).collect()
 }
 
 fn qualified(root: &str, release: &str) -> String {
     format!("{root}@{release}")
 }
 
-fn qualify_coords(table: &Table, coords: &[String], release: &str) -> Vec<String> {
+fn qualify_coords(
+    table: &Table,
+    coords: &[String],
+    release: &str,
+    renamed: &[bool],
+) -> Vec<String> {
     table
         .dims
         .iter()
         .zip(coords)
-        .map(|(d, code)| {
-            if code == d.hierarchy.root() {
+        .zip(renamed)
+        .map(|((d, code), &renamed)| {
+            if renamed && code == d.hierarchy.root() {
                 qualified(code, release)
             } else {
                 code.clone()
@@ -165,35 +202,29 @@ fn qualify_coords(table: &Table, coords: &[String], release: &str) -> Vec<String
         .collect()
 }
 
-/// The same table with every dimension's root total `T` replaced by `T@release`, a child
-/// of a new (absent) root `T`: the old margins become ordinary, release-specific cells.
-fn qualify_margins(table: &Table, release: &str) -> Table {
+/// The same table with the root total `T` of each renamed dimension replaced by
+/// `T@release`, a child of a new (absent) root `T`: those margins become ordinary,
+/// release-specific cells.
+fn qualify_margins(table: &Table, release: &str, renamed: &[bool]) -> Table {
     let dims = table
         .dims
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(position, d)| {
+            if !renamed[position] {
+                return d.clone();
+            }
             let root = d.hierarchy.root().to_string();
             let inner = qualified(&root, release);
-            let codes: std::collections::BTreeSet<&String> = table
-                .cells()
-                .map(|(coords, _)| {
-                    &coords[table
-                        .dims
-                        .iter()
-                        .position(|x| x.name == d.name)
-                        .expect("own dimension")]
-                })
-                .collect();
-            let mut edges: Vec<(String, String)> = codes
+            let mut edges: Vec<(String, String)> = codes_of(table, position)
                 .into_iter()
-                .filter(|c| **c != root)
+                .filter(|c| *c != root)
                 .map(|c| {
-                    let parent = match d.hierarchy.parent(c) {
-                        Some(p) if p == root => inner.clone(),
-                        Some(p) => p.to_string(),
-                        None => inner.clone(),
+                    let parent = match d.hierarchy.parent(&c) {
+                        Some(p) if p != root => p.to_string(),
+                        _ => inner.clone(),
                     };
-                    (c.clone(), parent)
+                    (c, parent)
                 })
                 .collect();
             edges.push((inner, root.clone()));
@@ -206,7 +237,7 @@ fn qualify_margins(table: &Table, release: &str) -> Table {
         dims,
     );
     for (coords, value) in table.cells() {
-        out.insert(qualify_coords(table, coords, release), *value)
+        out.insert(qualify_coords(table, coords, release, renamed), *value)
             .expect("renamed codes are in the renamed hierarchy");
     }
     out

@@ -122,7 +122,7 @@ pub fn protect_outputs(
             .collect::<Result<Vec<_>, _>>()?;
         let options = ProtectOptions::new(policy.clone());
         let mut earlier: Vec<EarlierPart> = Vec::new();
-        for candidate in earlier_parts(ledger, &parts[0].measure, &policy) {
+        for candidate in earlier_parts(ledger, &parts[0].measure, &policy, &parts) {
             let known: Vec<Table> = parts
                 .iter()
                 .cloned()

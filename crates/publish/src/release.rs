@@ -112,6 +112,17 @@ pub async fn publish_run(
         if !audit.pass {
             return Err(PublishError::AuditFailed {
                 failing: audit.failing,
+                examples: audit
+                    .cells
+                    .iter()
+                    .filter(|c| !c.pass)
+                    .take(3)
+                    .map(|c| {
+                        let high = c.high.map_or("unbounded".into(), |h| h.to_string());
+                        format!("{} in [{}, {high}]", c.identity, c.low.unwrap_or(0))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
             });
         }
         let _ = policy;
