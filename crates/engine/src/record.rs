@@ -39,6 +39,9 @@ pub struct InputRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageRecord {
     pub name: String,
+    /// What the stage computes, from the pipeline file (the data dictionary shows it).
+    #[serde(default)]
+    pub description: String,
     pub sql_file: String,
     pub sql_sha256: String,
     pub needs: Vec<String>,

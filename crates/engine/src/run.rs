@@ -110,6 +110,7 @@ async fn run_stages(
         outputs.insert(stage.name.clone(), output_path);
         record.stages.push(StageRecord {
             name: stage.name.clone(),
+            description: stage.description.clone(),
             sql_file: stage.sql_file.display().to_string(),
             sql_sha256: stage.sql_sha256.clone(),
             needs: stage.needs.clone(),

@@ -1,12 +1,11 @@
 //! Privacy gates: checks that refuse a release rather than publish something forbidden.
 //! They repeat, independently, what protection should already guarantee.
 
-use std::collections::BTreeSet;
-
 use svna_contracts::DatasetKind;
 use svna_disclosure::{CellOutcome, Policy};
 use svna_engine::RunRecord;
 
+use crate::dictionary::lineage;
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
 use crate::protect::OPEN_POLICY;
@@ -92,31 +91,18 @@ pub fn check_open_lineage(record: &RunRecord) -> Result<(), PublishError> {
             .is_some_and(|d| d.policy == OPEN_POLICY)
     });
     for stage in open_stages {
-        let mut pending: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
-        let mut seen = BTreeSet::new();
-        while let Some(need) = pending.pop() {
-            if !seen.insert(need) {
-                continue;
-            }
-            if let Some(upstream) = record.stages.iter().find(|s| s.name == need) {
-                pending.extend(upstream.needs.iter().map(String::as_str));
-                continue;
-            }
-            let refuse = |dataset: &str| PublishError::OpenPolicyOnPartnerData {
-                stage: stage.name.clone(),
-                source_name: need.to_string(),
-                dataset: dataset.to_string(),
-            };
-            let input = record
-                .inputs
-                .iter()
-                .find(|i| i.source == need)
-                .ok_or_else(|| refuse("unknown"))?;
+        let refuse = |source_name: &str, dataset: &str| PublishError::OpenPolicyOnPartnerData {
+            stage: stage.name.clone(),
+            source_name: source_name.to_string(),
+            dataset: dataset.to_string(),
+        };
+        let inputs = lineage(record, stage).map_err(|need| refuse(&need, "unknown"))?;
+        for input in inputs {
             let public = svna_contracts::v1()
                 .dataset(&input.dataset)
                 .is_ok_and(|d| matches!(d.kind, DatasetKind::OpenData | DatasetKind::Reference));
             if !public {
-                return Err(refuse(&input.dataset));
+                return Err(refuse(&input.source, &input.dataset));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! with checksums and provenance. Every gate refuses with a reason and writes nothing
 //! visible: the release manifest, written last and never overwritten, is the commit point.
 
+mod dictionary;
 mod error;
 mod gate;
 mod ledger;

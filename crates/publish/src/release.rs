@@ -6,6 +6,7 @@ use svna_engine::{
 };
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
+use crate::dictionary::{TableEntry, table_entry};
 use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
 use crate::ledger::{LedgerEntry, read_ledger, write_entry};
@@ -38,6 +39,9 @@ pub struct ReleaseManifest {
     pub sql: Vec<SqlHash>,
     pub tables: Vec<PublishedTable>,
     pub disclosure_report: Vec<FileEntry>,
+    /// What each table counts, from which sources and definitions, under which policy.
+    #[serde(default)]
+    pub data_dictionary: Vec<FileEntry>,
     pub withheld_cells: usize,
     pub published_cells: usize,
     /// Earlier releases (from the ledger) protected and audited jointly with this one.
@@ -143,6 +147,7 @@ pub async fn publish_run(
     let internal = Zone::Runs.join(&format!("{run_id}/disclosure_audit-{release}.json"));
     store.put_json(&internal, &protected.audits).await?;
     let disclosure_report = write_public_report(store, &prefix, &protected.audits).await?;
+    let data_dictionary = write_dictionary(store, &prefix, &record).await?;
 
     write_entry(
         store,
@@ -182,6 +187,7 @@ pub async fn publish_run(
             .collect(),
         tables: published,
         disclosure_report,
+        data_dictionary,
         withheld_cells,
         published_cells,
         linked_releases: protected.linked.iter().cloned().collect(),
@@ -366,7 +372,8 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         .tables
         .iter()
         .flat_map(|t| [&t.parquet, &t.csv])
-        .chain(&manifest.disclosure_report);
+        .chain(&manifest.disclosure_report)
+        .chain(&manifest.data_dictionary);
     for entry in entries {
         files_checked += 1;
         match store.checksum(&entry.path).await {
@@ -403,4 +410,73 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         withheld_cells_checked,
         problems,
     })
+}
+
+/// Writes the data dictionary (JSON, one entry per table; CSV, one row per column).
+async fn write_dictionary(
+    store: &Store,
+    prefix: &str,
+    record: &RunRecord,
+) -> Result<Vec<FileEntry>, PublishError> {
+    let entries: Vec<TableEntry> = record
+        .stages
+        .iter()
+        .filter(|s| s.sensitivity != Sensitivity::RowLevel)
+        .filter_map(|s| {
+            s.disclosure
+                .as_ref()
+                .map(|spec| table_entry(record, s, spec))
+        })
+        .collect();
+    let json = Bytes::from(serde_json::to_vec_pretty(&entries).expect("dictionary serialises"));
+    let csv_path = format!("{prefix}/data_dictionary.csv");
+    let io = |e: csv::Error| PublishError::File {
+        path: csv_path.clone(),
+        message: e.to_string(),
+    };
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "table",
+        "description",
+        "measure",
+        "disclosure",
+        "sources",
+        "definitions",
+        "column",
+        "role",
+        "meaning",
+    ])
+    .map_err(io)?;
+    let mut rows = 0;
+    for entry in &entries {
+        for column in &entry.columns {
+            csv.write_record([
+                entry.table.as_str(),
+                &entry.description,
+                &entry.measure,
+                &entry.disclosure,
+                &entry.sources.join("; "),
+                &entry.definitions.join("; "),
+                &column.column,
+                column.role,
+                &column.meaning,
+            ])
+            .map_err(io)?;
+            rows += 1;
+        }
+    }
+    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File {
+        path: csv_path.clone(),
+        message: e.to_string(),
+    })?);
+    Ok(vec![
+        entry(
+            store,
+            &format!("{prefix}/data_dictionary.json"),
+            json,
+            Some(entries.len() as u64),
+        )
+        .await?,
+        entry(store, &csv_path, csv, Some(rows)).await?,
+    ])
 }

@@ -105,6 +105,7 @@ impl Fixture {
             inputs: Vec::new(),
             stages: vec![StageRecord {
                 name: "t".into(),
+                description: "test table".into(),
                 sql_file: "t.sql".into(),
                 sql_sha256: "0".repeat(64),
                 needs: Vec::new(),
@@ -409,7 +410,10 @@ async fn a_published_release_verifies() {
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(report.withheld_cells_checked, manifest.withheld_cells);
     // Parquet and CSV of the table, and the public disclosure report(s).
-    assert_eq!(report.files_checked, 2 + manifest.disclosure_report.len());
+    assert_eq!(
+        report.files_checked,
+        2 + manifest.disclosure_report.len() + manifest.data_dictionary.len()
+    );
 }
 
 #[tokio::test]
@@ -668,4 +672,32 @@ async fn the_ledger_stops_differencing_between_consecutive_releases() {
     // And the release's own audit covered both (it passed, or publish would have refused).
     let report = verify_release(&f.store, "r2").await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_data_dictionary_says_what_each_table_counts_and_how_it_is_protected() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    reads_source(&f, "police_offences").await;
+    let manifest = f.publish().await.unwrap();
+    assert_eq!(manifest.data_dictionary.len(), 2);
+    let csv = f
+        .store
+        .get("published/r1/data_dictionary.csv")
+        .await
+        .unwrap();
+    let csv = String::from_utf8(csv.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 3, "a header and one row per column: {csv}");
+    assert!(
+        lines[1].starts_with("t,test table,t,\"threshold k=5: counts 1 to 4 withheld"),
+        "{csv}"
+    );
+    assert!(lines[1].contains("police_offences (police)"), "{csv}");
+    assert!(lines[3].contains(",n,count,"), "{csv}");
 }

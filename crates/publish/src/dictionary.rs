@@ -1,0 +1,150 @@
+//! The data dictionary of a release: for every published table, what it counts, from which
+//! sources and definition files (with their checksums, so the definition version is exact),
+//! under which disclosure policy, and what each column means.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use svna_engine::{DisclosureSpec, InputRecord, RunRecord, StageRecord};
+
+/// Every staged input a stage reads, directly or through the stages it needs. A need that
+/// is neither a stage nor an input of the run is returned as an error (its name).
+pub fn lineage<'r>(
+    record: &'r RunRecord,
+    stage: &StageRecord,
+) -> Result<Vec<&'r InputRecord>, String> {
+    let mut pending: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
+    let mut seen = BTreeSet::new();
+    let mut inputs = Vec::new();
+    while let Some(need) = pending.pop() {
+        if !seen.insert(need) {
+            continue;
+        }
+        if let Some(upstream) = record.stages.iter().find(|s| s.name == need) {
+            pending.extend(upstream.needs.iter().map(String::as_str));
+        } else if let Some(input) = record.inputs.iter().find(|i| i.source == need) {
+            inputs.push(input);
+        } else {
+            return Err(need.to_string());
+        }
+    }
+    inputs.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(inputs)
+}
+
+/// One table's entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableEntry {
+    pub table: String,
+    pub description: String,
+    pub measure: String,
+    pub disclosure: String,
+    /// Partner, open and reference data it is computed from: `dataset (partner)`.
+    pub sources: Vec<String>,
+    /// svna's definition files it uses, each `dataset@sha256-prefix`.
+    pub definitions: Vec<String>,
+    pub columns: Vec<ColumnEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnEntry {
+    pub column: String,
+    pub role: &'static str,
+    pub meaning: String,
+}
+
+/// The dictionary entry of an aggregate stage's table.
+pub fn table_entry(record: &RunRecord, stage: &StageRecord, spec: &DisclosureSpec) -> TableEntry {
+    let inputs = lineage(record, stage).unwrap_or_default();
+    let contracts = svna_contracts::v1();
+    let (mut sources, mut definitions) = (Vec::new(), Vec::new());
+    for input in inputs {
+        let partner = contracts
+            .dataset(&input.dataset)
+            .map(|d| d.partner.clone())
+            .unwrap_or_default();
+        if partner == "svna" {
+            let version: Vec<String> = input
+                .files
+                .iter()
+                .map(|f| f.sha256[..12].to_string())
+                .collect();
+            definitions.push(format!("{}@{}", input.dataset, version.join("+")));
+        } else {
+            sources.push(format!("{} ({partner})", input.dataset));
+        }
+    }
+    let measure = spec.measure.clone().unwrap_or_else(|| stage.name.clone());
+    TableEntry {
+        table: stage.name.clone(),
+        description: stage.description.clone(),
+        measure: measure.clone(),
+        disclosure: policy_text(spec),
+        sources,
+        definitions,
+        columns: columns(spec, &measure),
+    }
+}
+
+fn policy_text(spec: &DisclosureSpec) -> String {
+    match spec.policy.as_str() {
+        "threshold" => format!(
+            "threshold k={}: counts 1 to {} withheld, with complementary suppression so no withheld count can be recomputed",
+            spec.k.unwrap_or(5),
+            spec.k.unwrap_or(5) - 1
+        ),
+        "nhs" => "NHS small numbers: counts 1-7 withheld, others rounded to 5".into(),
+        "round" => format!("every count rounded to base {}", spec.base.unwrap_or(5)),
+        "midpoint6" => "midpoint-6 rounding (0 stays 0; others to 3, 9, 15 ...)".into(),
+        "open" => "open: computed from already-public data only, published as it is".into(),
+        other => other.to_string(),
+    }
+}
+
+fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
+    let mut out = Vec::new();
+    for dim in &spec.dimensions {
+        out.push(ColumnEntry {
+            column: dim.clone(),
+            role: "dimension",
+            meaning: format!(
+                "identifies the cell; `{}` is the total over all values",
+                spec.total
+            ),
+        });
+        if let Some(parent) = spec.parents.get(dim) {
+            out.push(ColumnEntry {
+                column: parent.clone(),
+                role: "parent",
+                meaning: format!("the code `{dim}` rolls up into (one hierarchy)"),
+            });
+        }
+    }
+    for count in &spec.counts {
+        out.push(ColumnEntry {
+            column: count.clone(),
+            role: "count",
+            meaning: format!(
+                "{count} of measure `{measure}`; a withheld figure is `[c]` in CSV and NULL in Parquet, never 0"
+            ),
+        });
+    }
+    for context in &spec.context {
+        out.push(ColumnEntry {
+            column: context.clone(),
+            role: "context",
+            meaning: "public context for the cell (not a count of the measure)".into(),
+        });
+    }
+    for rate in &spec.rates {
+        out.push(ColumnEntry {
+            column: rate.name.clone(),
+            role: "rate",
+            meaning: format!(
+                "{} per {} {}, from the published count; empty where the count is withheld",
+                rate.count, rate.per, rate.denominator
+            ),
+        });
+    }
+    out
+}
