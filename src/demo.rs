@@ -106,6 +106,10 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         progress.finish();
         print_loads(dataset, std::slice::from_ref(&outcome));
     }
+    // What was received, staged and rejected, as a staged dataset the pipeline reads (the
+    // data-quality table), as `svna load` and `svna intake` leave it.
+    let snapshot = svna_intake::refresh_deliveries(&store, svna_contracts::v1()).await?;
+    println!("    deliveries: {} loads listed", snapshot.rows.len());
 
     println!("3/4 Analysts: running pipeline {}", args.pipeline.display());
     let pipeline = Pipeline::load(&args.pipeline)?;

@@ -227,6 +227,64 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
         String::from_utf8_lossy(&verify.stderr)
     );
     assert!(stdout.contains("verified:"), "{stdout}");
+
+    // 5. The data-quality table: one row per delivered extract, its counts rounded to base 5
+    //    (the table's policy) from the true number of data rows in the extract.
+    assert!(
+        published_tables
+            .iter()
+            .any(|t| t["name"] == "data_quality" && t["disclosure"]["policy"] == "round"),
+        "data_quality is published under the round policy"
+    );
+    let quality = read_csv(&tables.join("data_quality.csv"));
+    let delivered: Vec<&svna_contracts::Dataset> = svna_contracts::v1()
+        .datasets
+        .iter()
+        .filter(|d| d.kind.is_delivered() && dir.join(format!("extracts/{}.csv", d.name)).exists())
+        .collect();
+    assert_eq!(delivered.len(), 8, "the demo's partner extracts");
+    assert_eq!(quality.len(), delivered.len(), "{quality:?}");
+    let round5 = |n: u64| (2 * n + 5) / 10 * 5;
+    for dataset in delivered {
+        let row = quality
+            .iter()
+            .find(|r| r["dataset"] == dataset.name)
+            .unwrap_or_else(|| panic!("no data_quality row for {}", dataset.name));
+        let extract = dir.join(format!("extracts/{}.csv", dataset.name));
+        let truth = csv::Reader::from_path(&extract).unwrap().records().count() as u64;
+        let count = |column: &str| -> u64 {
+            let value = &row[column];
+            let n = value
+                .parse()
+                .unwrap_or_else(|_| panic!("{}: {column} = `{value}`", dataset.name));
+            assert_eq!(n % 5, 0, "{}: {column} = {n} is rounded", dataset.name);
+            n
+        };
+        assert_eq!(row["partner"], dataset.partner);
+        assert_eq!(row["period"], "all", "svna load gives no period");
+        assert_eq!(count("rows_received"), round5(truth), "{}", dataset.name);
+        assert_eq!(count("rows_staged"), round5(truth), "{}", dataset.name);
+        assert_eq!(count("rows_rejected"), 0, "{}", dataset.name);
+        let months = &row["missing_months"];
+        assert!(
+            months.is_empty()
+                || months
+                    .split(';')
+                    .all(|m| m.len() == 7 && chrono_like_month(m)),
+            "{}: missing_months `{months}`",
+            dataset.name
+        );
+    }
+}
+
+/// `YYYY-MM` with a month 01..12.
+fn chrono_like_month(text: &str) -> bool {
+    let (year, month) = text.split_at(4);
+    year.bytes().all(|b| b.is_ascii_digit())
+        && month
+            .strip_prefix('-')
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| (1..=12).contains(&m))
 }
 
 #[test]

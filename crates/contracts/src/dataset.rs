@@ -24,6 +24,9 @@ pub enum DatasetKind {
     Aggregate,
     Reference,
     OpenData,
+    /// svna's own records about the data (e.g. `deliveries`, regenerated from the staged
+    /// manifests): neither partner data nor public, so never accepted as open lineage.
+    Metadata,
 }
 
 /// One dataset of the contract: its columns and the cross-row rules that apply to it.
@@ -149,6 +152,20 @@ impl Contracts {
 
     pub fn dataset_names(&self) -> Vec<&str> {
         self.datasets.iter().map(|d| d.name.as_str()).collect()
+    }
+}
+
+impl DatasetKind {
+    /// Data a partner (or a public source) delivers, as opposed to svna's definitions
+    /// (reference) and its own records (metadata).
+    pub fn is_delivered(self) -> bool {
+        matches!(
+            self,
+            DatasetKind::PersonLevel
+                | DatasetKind::Unidentified
+                | DatasetKind::Aggregate
+                | DatasetKind::OpenData
+        )
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use svna_contracts::Contracts;
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
+use crate::deliveries::refresh_deliveries;
 use crate::error::IntakeError;
 use crate::load::{load_delivered_extract, upload_local_file};
 use crate::staged::{Delivery, StagedManifest};
@@ -199,6 +200,9 @@ pub async fn intake_all(
     for manifest in manifests {
         records.push(intake_one(store, contracts, &manifest).await?);
     }
+    // Pipelines read the deliveries (the data-quality table) as a staged dataset: keep it in
+    // step with what was just staged or superseded.
+    refresh_deliveries(store, contracts).await?;
     Ok(records)
 }
 

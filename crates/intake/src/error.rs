@@ -31,6 +31,12 @@ pub enum IntakeError {
     },
     #[error("{file}: cannot write staged Parquet: {message}")]
     Parquet { file: String, message: String },
+    #[error("staged dataset `{dataset}` (load {load_id}): cannot list it in deliveries: {message}")]
+    Deliveries {
+        dataset: String,
+        load_id: String,
+        message: String,
+    },
     #[error("{file}: {message}")]
     Io { file: String, message: String },
 }

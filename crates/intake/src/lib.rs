@@ -4,12 +4,16 @@
 //! rejected row keeps its line, column, rule and reason in the quarantine zone. A staged
 //! dataset becomes visible to pipelines only through its manifest, written last.
 
+mod deliveries;
 mod delivery;
 mod error;
 mod extract;
 mod load;
 mod staged;
 
+pub use deliveries::{
+    DELIVERIES_DATASET, DeliveriesSnapshot, DeliveryRow, delivery_rows, refresh_deliveries,
+};
 pub use delivery::{
     DeliveryStatus, IntakeFile, IntakeRecord, IntakeStatus, UploadFile, UploadManifest,
     delivery_status, intake_all, parse_period, upload,

@@ -1,0 +1,257 @@
+//! The staged `deliveries` dataset: one row per active load of every delivered dataset,
+//! so pipelines can report on the data itself (the data-quality table) with plain SQL.
+//!
+//! It is a snapshot, regenerated from all staged manifests after every intake and load, and
+//! staged like any other dataset (a Parquet file, then the `_manifest.json` that lists it), so
+//! the engine registers it with its contract schema exactly like a partner source. A new
+//! snapshot is written first and the manifest committed after it; the previous snapshot stays
+//! in the manifest as a superseded load (kept, no longer read), as a resent upload does.
+
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use svna_contracts::{Contracts, Dataset, TypedBatchBuilder, Value};
+use svna_storage::{Store, Zone, sha256_hex};
+
+use crate::error::IntakeError;
+use crate::staged::{LoadRecord, StagedManifest};
+
+/// The contract dataset the snapshot is staged as.
+pub const DELIVERIES_DATASET: &str = "deliveries";
+
+/// One row of the snapshot, in contract column order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRow {
+    pub partner: String,
+    pub dataset: String,
+    pub period: Option<String>,
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
+    pub load_id: String,
+    pub rows_received: u64,
+    pub rows_staged: u64,
+    pub rows_rejected: u64,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone)]
+pub struct DeliveriesSnapshot {
+    pub rows: Vec<DeliveryRow>,
+    /// The load id of the active snapshot.
+    pub load_id: String,
+    /// False when the active snapshot already held exactly these rows (nothing written).
+    pub written: bool,
+}
+
+/// Every active load of every delivered dataset (person-level, unidentified, aggregate and
+/// open data; not svna's reference definitions or its own metadata), in a stable order.
+pub async fn delivery_rows(
+    store: &Store,
+    contracts: &Contracts,
+) -> Result<Vec<DeliveryRow>, IntakeError> {
+    let mut rows = Vec::new();
+    for dataset in contracts.datasets.iter().filter(|d| d.kind.is_delivered()) {
+        let manifest = StagedManifest::read(store, &dataset.name, contracts.version).await?;
+        for load in manifest.loads.iter().filter(|l| l.superseded_by.is_none()) {
+            rows.push(delivery_row(dataset, load)?);
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.dataset, &a.partner, &a.period, &a.load_id)
+            .cmp(&(&b.dataset, &b.partner, &b.period, &b.load_id))
+    });
+    Ok(rows)
+}
+
+fn delivery_row(dataset: &Dataset, load: &LoadRecord) -> Result<DeliveryRow, IntakeError> {
+    let (partner, period) = match &load.delivery {
+        Some(d) => (d.partner.clone(), Some(d.period.clone())),
+        None => (dataset.partner.clone(), None),
+    };
+    // Periods were checked as `YYYY-MM-DD..YYYY-MM-DD` on upload; a manifest edited by hand
+    // into something else is an error here rather than a wrong month range later.
+    let months = match &period {
+        Some(p) => {
+            let (start, end) = p.split_once("..").ok_or_else(|| IntakeError::Deliveries {
+                dataset: dataset.name.clone(),
+                load_id: load.load_id.clone(),
+                message: format!("period `{p}` is not YYYY-MM-DD..YYYY-MM-DD"),
+            })?;
+            let month = |d: &str| {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map(|d| d.format("%Y-%m").to_string())
+                    .map_err(|_| IntakeError::Deliveries {
+                        dataset: dataset.name.clone(),
+                        load_id: load.load_id.clone(),
+                        message: format!("period `{p}`: `{d}` is not a date YYYY-MM-DD"),
+                    })
+            };
+            (Some(month(start)?), Some(month(end)?))
+        }
+        None => (None, None),
+    };
+    Ok(DeliveryRow {
+        partner,
+        dataset: dataset.name.clone(),
+        period,
+        period_start: months.0,
+        period_end: months.1,
+        load_id: load.load_id.clone(),
+        rows_received: load.rows_received,
+        rows_staged: load.rows_staged,
+        rows_rejected: load.rows_rejected,
+    })
+}
+
+/// Regenerates the `deliveries` snapshot from every staged manifest. Idempotent: when the
+/// active snapshot already holds these rows nothing is written.
+pub async fn refresh_deliveries(
+    store: &Store,
+    contracts: &Contracts,
+) -> Result<DeliveriesSnapshot, IntakeError> {
+    let contract = contracts.dataset(DELIVERIES_DATASET)?;
+    let rows = delivery_rows(store, contracts).await?;
+    // Named by content, so an unchanged snapshot is recognised and not written again.
+    let content = serde_json::to_vec(&rows).expect("delivery rows serialise");
+    let load_id = format!("snapshot-{}", &sha256_hex(&content)[..16]);
+    let mut manifest = StagedManifest::read(store, DELIVERIES_DATASET, contracts.version).await?;
+    let active: Vec<&str> = manifest
+        .loads
+        .iter()
+        .filter(|l| l.superseded_by.is_none())
+        .map(|l| l.load_id.as_str())
+        .collect();
+    if active == [load_id.as_str()] {
+        return Ok(DeliveriesSnapshot {
+            rows,
+            load_id,
+            written: false,
+        });
+    }
+
+    let path = Zone::Staged.join(&format!("{DELIVERIES_DATASET}/{load_id}.parquet"));
+    let count = rows.len() as u64;
+    // An empty snapshot has no file, like a load with no accepted row: a pipeline that needs
+    // `deliveries` then says the source is missing rather than reporting on nothing.
+    let staged = if rows.is_empty() {
+        None
+    } else {
+        store
+            .put(&path, parquet_bytes(contract, &rows, &path)?)
+            .await?;
+        Some(store.file_entry(&path, Some(count)).await?)
+    };
+    for load in &mut manifest.loads {
+        if load.superseded_by.is_none() {
+            load.superseded_by = Some(load_id.clone());
+        }
+    }
+    let source = match &staged {
+        Some(entry) => entry.clone(),
+        // Nothing was written: the snapshot's "source" is the (empty) row list itself.
+        None => svna_storage::FileEntry {
+            path: path.clone(),
+            sha256: sha256_hex(&content),
+            size: 0,
+            rows: Some(0),
+        },
+    };
+    manifest.loads.push(LoadRecord {
+        load_id: load_id.clone(),
+        // A snapshot has no partner extract behind it: it is generated from the staged
+        // manifests, so it is its own source.
+        source,
+        staged,
+        rows_received: count,
+        rows_staged: count,
+        rows_rejected: 0,
+        rejected_by_rule: Default::default(),
+        rejects_path: None,
+        refused: None,
+        loaded_at: chrono::Utc::now().to_rfc3339(),
+        delivery: None,
+        superseded_by: None,
+    });
+    manifest.commit(store).await?;
+    Ok(DeliveriesSnapshot {
+        rows,
+        load_id,
+        written: true,
+    })
+}
+
+/// The rows as one Parquet file with the contract schema (so the engine reads it typed by
+/// the contract, never by inference).
+fn parquet_bytes(
+    contract: &Dataset,
+    rows: &[DeliveryRow],
+    path: &str,
+) -> Result<Bytes, IntakeError> {
+    let parquet_error = |message: String| IntakeError::Parquet {
+        file: path.to_string(),
+        message,
+    };
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Utf8);
+    // The contract types counts as `int` (32-bit); a load of more rows cannot be represented.
+    let int = |row: &DeliveryRow, n: u64| {
+        i32::try_from(n)
+            .map(Value::Int)
+            .map_err(|_| IntakeError::Deliveries {
+                dataset: row.dataset.clone(),
+                load_id: row.load_id.clone(),
+                message: format!("{n} rows do not fit the contract's int column"),
+            })
+    };
+    // The values below are pushed in this order; a contract that changed its columns must
+    // change this function too, which this check says rather than a panic or wrong columns.
+    const COLUMNS: [&str; 9] = [
+        "partner",
+        "dataset",
+        "period",
+        "period_start",
+        "period_end",
+        "load_id",
+        "rows_received",
+        "rows_staged",
+        "rows_rejected",
+    ];
+    if contract.column_names() != COLUMNS {
+        return Err(IntakeError::Deliveries {
+            dataset: contract.name.clone(),
+            load_id: String::new(),
+            message: format!(
+                "contract columns {:?} are not the ones svna writes ({COLUMNS:?})",
+                contract.column_names()
+            ),
+        });
+    }
+    let mut builder = TypedBatchBuilder::new(contract, rows.len());
+    for row in rows {
+        builder.push(&[
+            Value::Utf8(row.partner.clone()),
+            Value::Utf8(row.dataset.clone()),
+            text(&row.period),
+            text(&row.period_start),
+            text(&row.period_end),
+            Value::Utf8(row.load_id.clone()),
+            int(row, row.rows_received)?,
+            int(row, row.rows_staged)?,
+            int(row, row.rows_rejected)?,
+        ]);
+    }
+    let batch = builder.finish().map_err(|e| parquet_error(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), contract.arrow_schema(), Some(props))
+        .map_err(|e| parquet_error(e.to_string()))?;
+    writer
+        .write(&batch)
+        .map_err(|e| parquet_error(e.to_string()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| parquet_error(e.to_string()))?;
+    Ok(Bytes::from(bytes))
+}
