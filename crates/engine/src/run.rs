@@ -270,6 +270,7 @@ async fn materialise(
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
+    store.check_writable(path)?;
     let object = BufWriter::new(store.object_store(), store.path(path));
     let mut writer =
         AsyncArrowWriter::try_new(object, schema, Some(props)).map_err(|e| sql_error(stage, e))?;

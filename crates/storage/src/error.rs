@@ -14,6 +14,8 @@ pub enum StorageError {
     },
     #[error("`{path}` does not exist in the store")]
     NotFound { path: String },
+    #[error("refusing to write `{path}`: this command writes only under {allowed}")]
+    OutsideZone { path: String, allowed: String },
     #[error("`{path}` already exists; svna never overwrites it")]
     AlreadyExists { path: String },
     #[error("`{path}` is not valid JSON for {what}: {source}")]

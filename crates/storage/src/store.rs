@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::checksum::Checksummed;
 use crate::error::StorageError;
+use crate::zone::Zone;
 use crate::manifest::FileEntry;
 
 /// A store root: an object store plus the prefix svna owns inside it. Paths given to its
@@ -28,6 +29,9 @@ pub struct Store {
     base_url: Url,
     root: Path,
     inner: Arc<dyn ObjectStore>,
+    /// The zones this handle may write (None: all). Each command opens the store limited
+    /// to the zones it owns, so a bug or a wrong argument cannot write elsewhere.
+    writable: Option<Arc<Vec<Zone>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,6 +95,34 @@ impl Store {
             base_url,
             root,
             inner,
+            writable: None,
+        })
+    }
+
+    /// The same store, writable only in `zones` (reads are unrestricted).
+    pub fn restricted_to(&self, zones: &[Zone]) -> Store {
+        Store {
+            writable: Some(Arc::new(zones.to_vec())),
+            ..self.clone()
+        }
+    }
+
+    /// Refuses a write outside the zones this handle may write.
+    pub fn check_writable(&self, relative: &str) -> Result<(), StorageError> {
+        let Some(zones) = &self.writable else {
+            return Ok(());
+        };
+        let first = relative.trim_start_matches('/').split('/').next().unwrap_or("");
+        if zones.iter().any(|z| z.prefix() == first) {
+            return Ok(());
+        }
+        Err(StorageError::OutsideZone {
+            path: relative.to_string(),
+            allowed: zones
+                .iter()
+                .map(|z| format!("{}/", z.prefix()))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -125,6 +157,7 @@ impl Store {
     /// Writes an object in one atomic put: readers see the old object or the new one,
     /// never a partial file.
     pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.check_writable(relative)?;
         let path = self.path(relative);
         self.inner
             .put(&path, PutPayload::from(bytes))
@@ -136,6 +169,7 @@ impl Store {
     /// Writes an object that must not exist yet (releases, records): fails rather than
     /// overwrite.
     pub async fn put_new(&self, relative: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.check_writable(relative)?;
         let path = self.path(relative);
         if self.exists(relative).await? {
             return Err(StorageError::AlreadyExists {
