@@ -238,7 +238,8 @@ pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadO
 }
 
 pub async fn load(args: LoadArgs) -> Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    let store =
+        Store::open(&args.store)?.restricted_to(&[Zone::Landing, Zone::Staged, Zone::Quarantine]);
     let mut outcomes = Vec::new();
     for path in &args.files {
         outcomes.push(
@@ -345,7 +346,7 @@ impl RunArgs {
 }
 
 pub async fn run(args: RunArgs) -> Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    let store = Store::open(&args.store)?.restricted_to(&[Zone::Work, Zone::Outputs, Zone::Runs]);
     let pipeline = Pipeline::load(&args.pipeline)?;
     let progress = Progress::new(args.json);
     let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| {
@@ -395,7 +396,7 @@ pub struct PublishArgs {
 }
 
 pub async fn publish(args: PublishArgs) -> Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    let store = Store::open(&args.store)?.restricted_to(&[Zone::Published, Zone::Runs]);
     let manifest = publish_run(
         &store,
         &PublishOptions {
@@ -450,7 +451,7 @@ pub(crate) fn split_release_url(url: &str) -> Result<(String, String)> {
 
 pub async fn verify(args: VerifyArgs) -> Result<Outcome> {
     let (location, release) = split_release_url(&args.release_url)?;
-    let store = Store::open(&location)?;
+    let store = Store::open(&location)?.restricted_to(&[]);
     let report = verify_release(&store, &release).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -750,7 +751,7 @@ pub async fn upload(args: UploadArgs) -> Result<Outcome> {
             rows: counts.received,
         });
     }
-    let store = Store::open(&args.store)?;
+    let store = Store::open(&args.store)?.restricted_to(&[Zone::Landing]);
     let manifest = svna_intake::upload(
         &store,
         v1(),
@@ -783,7 +784,7 @@ pub struct StoreArgs {
 }
 
 pub async fn intake(args: StoreArgs) -> Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    let store = Store::open(&args.store)?.restricted_to(&[Zone::Staged, Zone::Quarantine]);
     let records = svna_intake::intake_all(&store, v1()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
@@ -826,7 +827,7 @@ pub async fn intake(args: StoreArgs) -> Result<Outcome> {
 }
 
 pub async fn status(args: StoreArgs) -> Result<Outcome> {
-    let store = Store::open(&args.store)?;
+    let store = Store::open(&args.store)?.restricted_to(&[]);
     let lines = svna_intake::delivery_status(&store, v1()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&lines)?);

@@ -224,6 +224,7 @@ async fn stage_rows(
         file: staged_path.to_string(),
         message: e.to_string(),
     };
+    store.check_writable(staged_path)?;
     let mut writer: Option<AsyncArrowWriter<BufWriter>> = None;
     while let Some(batch) = receiver.recv().await {
         if writer.is_none() {
