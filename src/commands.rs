@@ -460,6 +460,12 @@ pub async fn verify(args: VerifyArgs) -> Result<Outcome> {
             "Release `{}`: {} files checked against the manifest, {} withheld cells audited as an outsider",
             report.release, report.files_checked, report.withheld_cells_checked
         );
+        if !report.rounded_not_reaudited.is_empty() {
+            println!(
+                "  rounded tables (checksums checked; rounded totals need not add up, so not re-audited): {}",
+                report.rounded_not_reaudited.join(", ")
+            );
+        }
         for problem in &report.problems {
             println!("  problem: {problem}");
         }

@@ -358,6 +358,9 @@ pub struct VerifyReport {
     /// Every problem found: a missing or changed file, or a withheld cell an outsider can
     /// recompute. Empty when the release verifies.
     pub problems: Vec<String>,
+    /// Tables whose figures are rounded (policies nhs, round, midpoint6): checked against
+    /// their checksums but not re-audited, since rounded totals need not add up.
+    pub rounded_not_reaudited: Vec<String>,
 }
 
 /// Re-checks a release from its published files alone: the manifest, every file's SHA-256
@@ -404,11 +407,18 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
             }
         }
     }
+    let rounded_not_reaudited = manifest
+        .tables
+        .iter()
+        .filter(|t| matches!(t.disclosure.policy.as_str(), "nhs" | "round" | "midpoint6"))
+        .map(|t| t.name.clone())
+        .collect();
     Ok(VerifyReport {
         release: release.to_string(),
         files_checked,
         withheld_cells_checked,
         problems,
+        rounded_not_reaudited,
     })
 }
 

@@ -701,3 +701,22 @@ async fn the_data_dictionary_says_what_each_table_counts_and_how_it_is_protected
     assert!(lines[1].contains("police_offences (police)"), "{csv}");
     assert!(lines[3].contains(",n,count,"), "{csv}");
 }
+
+#[tokio::test]
+async fn a_rounded_release_verifies_though_its_totals_do_not_add_up() {
+    let f = Fixture::new();
+    let rounded = DisclosureSpec {
+        policy: "round".into(),
+        k: None,
+        base: Some(5),
+        ..spec(&["area", "sex"], &["n"])
+    };
+    f.run_with(&small_cell_table(), rounded, RunStatus::Finished)
+        .await;
+    f.publish().await.unwrap();
+    // 2 + 18 = 20 is published as 0 + 20 = 20, but 19 + 14 = 33 as 20 + 15 = 35.
+    assert!(f.csv().await.contains("B,Total,35\n"), "{}", f.csv().await);
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+    assert_eq!(report.rounded_not_reaudited, vec!["t".to_string()]);
+}
