@@ -119,7 +119,13 @@ pub async fn load_delivered_extract(
         Some(d) => format!("load-{}-{}", d.upload_id, &source_entry.sha256[..12]),
         None => format!("load-{}", &source_entry.sha256[..16]),
     };
-    let staged_path = Zone::Staged.join(&format!("{}/{load_id}.parquet", dataset.name));
+    // Partitioned by dataset and, for partner deliveries, by period (Hive style), so a reader
+    // or a lifecycle rule can select one period's files by prefix.
+    let partition = match &delivery {
+        Some(d) => format!("period={}/", d.period.replace("..", "_")),
+        None => String::new(),
+    };
+    let staged_path = Zone::Staged.join(&format!("{}/{partition}{load_id}.parquet", dataset.name));
 
     let (counts, rejects, refused) = match stage_rows(store, dataset, source, &staged_path).await {
         Ok((counts, rejects)) => (counts, rejects, None),

@@ -77,6 +77,19 @@ async fn an_upload_is_taken_in_once_with_its_rows_accounted_for() {
     );
     assert_eq!(file.rows_received, file.rows_staged + file.rows_rejected);
     assert_eq!(hub.staged_rows().await, 1);
+    // Staged Parquet is partitioned by dataset and period.
+    let staged = StagedManifest::read(&hub.store, "police_persons", 1)
+        .await
+        .unwrap();
+    let expected = format!(
+        "staged/police_persons/period={}/",
+        PERIOD.replace("..", "_")
+    );
+    assert!(
+        staged.active_files()[0].path.starts_with(&expected),
+        "{}",
+        staged.active_files()[0].path
+    );
 
     // Retrying the same upload lands on the same id and is not taken in again.
     let again = hub.send(hub.extract("p.csv", &[&a, &b]), "fp1").await;
