@@ -42,6 +42,7 @@ pub async fn upload_local_file(
         file: local.display().to_string(),
         message: e.to_string(),
     };
+    store.check_writable(relative)?;
     let mut file = tokio::fs::File::open(local).await.map_err(io_error)?;
     let upload = store
         .object_store()
