@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod html_report;
 mod report;
 mod sdc;
 
@@ -58,6 +59,8 @@ enum Command {
     Publish(commands::PublishArgs),
     /// Re-check a published release as an outsider: checksums, and an audit of the published tables alone.
     Verify(commands::VerifyArgs),
+    /// Write a self-contained HTML summary of a published release (charts, [c] for withheld cells).
+    Report(html_report::ReportArgs),
     /// Protect any table (CSV, one row per cell incl. totals): primary and secondary suppression, audit.
     Protect(sdc::ProtectArgs),
     /// Re-check a published table as an outsider: can any withheld `[c]` cell be recomputed?
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
             Command::Verify(args) => commands::verify(args).await,
+            Command::Report(args) => html_report::report(args).await,
             Command::Protect(args) => sdc::protect_table(args),
             Command::Audit(args) => sdc::audit_table(args),
             Command::Keygen(args) => commands::keygen(args),

@@ -1,0 +1,200 @@
+//! HTML building blocks: escaping, number formatting, and the marks that tie each drawn
+//! number back to the published cell it came from.
+
+use crate::table::{Cell, Row, SUPPRESSED};
+
+/// Escapes text for HTML element content and attribute values alike.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole number with thousands separators (counts are published as integers).
+pub fn fmt_count(value: f64) -> String {
+    let rounded = value.round() as i64;
+    let digits = rounded.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    if rounded < 0 { format!("-{out}") } else { out }
+}
+
+/// A rate or mean to one decimal place, with thousands separators.
+pub fn fmt_rate(value: f64) -> String {
+    let tenths = (value * 10.0).round();
+    let whole = (tenths / 10.0).trunc();
+    let sign = if tenths < 0.0 && whole == 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{}.{}", fmt_count(whole), (tenths.abs() % 10.0) as u8)
+}
+
+/// A relative change as a signed percentage.
+pub fn fmt_change(now: f64, before: f64) -> String {
+    if before == 0.0 {
+        return "n/a".to_string();
+    }
+    format!("{:+.1}%", (now - before) / before * 100.0)
+}
+
+/// How a cell reads in text: its count, or the suppression marker, never 0 for a withheld cell.
+pub fn cell_text(cell: Cell, format: fn(f64) -> String) -> String {
+    match cell {
+        Cell::Value(v) => format(v),
+        Cell::Suppressed => SUPPRESSED.to_string(),
+        Cell::Blank => "–".to_string(),
+    }
+}
+
+/// A number drawn from one published cell, with the attributes that name that cell
+/// (`data-t` table, `data-c` column, `data-k` dimension values, `data-v` the CSV text), so
+/// the report can be checked mark by mark against the release.
+#[derive(Debug, Clone)]
+pub struct Datum {
+    pub cell: Cell,
+    pub attrs: String,
+}
+
+impl Datum {
+    pub fn of(row: &Row, column: &str) -> Datum {
+        Datum {
+            cell: row.cell(column),
+            attrs: format!(
+                " data-t=\"{}\" data-c=\"{}\" data-k=\"{}\" data-v=\"{}\"",
+                esc(row.table()),
+                esc(column),
+                esc(&row.key()),
+                esc(row.text(column))
+            ),
+        }
+    }
+
+    /// A value computed by the report (a mean, a change): it names no single cell.
+    pub fn derived(cell: Cell) -> Datum {
+        Datum {
+            cell,
+            attrs: String::new(),
+        }
+    }
+
+    /// The class a mark gets: `sup` for a withheld cell, so the suppressed marks can be
+    /// styled and counted.
+    pub fn class(&self) -> &'static str {
+        match self.cell {
+            Cell::Suppressed => "sup",
+            _ => "val",
+        }
+    }
+
+    /// An inline HTML span holding the formatted number or the `[c]` marker.
+    pub fn span(&self, format: fn(f64) -> String) -> String {
+        let title = match self.cell {
+            Cell::Suppressed => " title=\"[c] suppressed: withheld by disclosure control\"",
+            _ => "",
+        };
+        format!(
+            "<span class=\"{}\"{}{title}>{}</span>",
+            self.class(),
+            self.attrs,
+            esc(&cell_text(self.cell, format))
+        )
+    }
+}
+
+/// A note shown where a section's table is not in the release (pipelines differ).
+pub fn missing_note(table: &str) -> String {
+    format!(
+        "<p class=\"note\">Not in this release: table <code>{}</code> was not published by this pipeline, so this section is empty.</p>\n",
+        esc(table)
+    )
+}
+
+/// A note shown where a table lacks a column a section needs.
+pub fn columns_note(table: &str, columns: &[&str]) -> String {
+    format!(
+        "<p class=\"note\">Table <code>{}</code> lacks column(s) {}, so this section is empty.</p>\n",
+        esc(table),
+        columns
+            .iter()
+            .map(|c| format!("<code>{}</code>", esc(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// A plain HTML table; cells are already HTML.
+pub fn html_table(class: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("<table class=\"{class}\"><thead><tr>");
+    for h in header {
+        out.push_str(&format!("<th>{}</th>", esc(h)));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            out.push_str(&format!("<td>{cell}</td>"));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            esc("<a href=\"x\">Tom & 'Jerry'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn formats_counts_with_separators() {
+        assert_eq!(fmt_count(0.0), "0");
+        assert_eq!(fmt_count(999.0), "999");
+        assert_eq!(fmt_count(1000.0), "1,000");
+        assert_eq!(fmt_count(72054.0), "72,054");
+        assert_eq!(fmt_count(1234567.0), "1,234,567");
+    }
+
+    #[test]
+    fn formats_rates_to_one_decimal() {
+        assert_eq!(fmt_rate(14179.333), "14,179.3");
+        assert_eq!(fmt_rate(99.26), "99.3");
+        assert_eq!(fmt_rate(0.04), "0.0");
+        assert_eq!(fmt_rate(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn a_withheld_cell_reads_as_the_marker_never_zero() {
+        assert_eq!(cell_text(Cell::Suppressed, fmt_count), "[c]");
+        assert_eq!(cell_text(Cell::Value(0.0), fmt_count), "0");
+    }
+
+    #[test]
+    fn changes_are_signed_percentages() {
+        assert_eq!(fmt_change(110.0, 100.0), "+10.0%");
+        assert_eq!(fmt_change(90.0, 100.0), "-10.0%");
+        assert_eq!(fmt_change(5.0, 0.0), "n/a");
+    }
+}

@@ -1,0 +1,91 @@
+//! `svna report`: a static, self-contained HTML summary of a published release for the
+//! partnership's Core Priority Group. Built only from the release's own files (manifest and
+//! table CSVs, each checked against the manifest's SHA-256), read through the store so an
+//! `s3://` release works like a local one. One `index.html`: inline CSS and SVG, no script,
+//! no fonts or links to fetch, so it opens offline and can be emailed as it is.
+
+mod error;
+mod html;
+mod page;
+mod release;
+mod sections;
+mod svg;
+mod table;
+
+use std::path::{Path, PathBuf};
+
+use svna_storage::Store;
+
+pub use error::ReportError;
+pub use release::{ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
+pub use table::{Cell, SUPPRESSED, Table};
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    /// The report page.
+    pub index_html: PathBuf,
+    pub release: String,
+    /// Section titles, in page order.
+    pub sections: Vec<String>,
+    /// Tables the report drew on (each checked against the manifest).
+    pub tables_used: Vec<String>,
+    /// Tables the report would show that this release does not have.
+    pub tables_missing: Vec<String>,
+    /// Marks drawn as withheld (`[c]`) that stand for a published cell.
+    pub suppressed_marks: usize,
+}
+
+/// Writes `<out_dir>/index.html` summarising release `release` of `store`.
+pub async fn write_report(
+    store: &Store,
+    release: &str,
+    out_dir: &Path,
+) -> Result<ReportSummary, ReportError> {
+    let manifest = read_manifest(store, release).await?;
+    let tables = release::read_tables(store, &manifest, &sections::TABLES).await?;
+    let sections = build_sections(&tables);
+    let html = page::render(&manifest, &tables, &sections);
+    let index_html = write_page(out_dir, &html)?;
+    Ok(ReportSummary {
+        index_html,
+        release: manifest.release.clone(),
+        sections: sections.iter().map(|s| s.title.to_string()).collect(),
+        tables_used: tables.keys().cloned().collect(),
+        tables_missing: sections::TABLES
+            .iter()
+            .filter(|t| !tables.contains_key(**t))
+            .map(|t| t.to_string())
+            .collect(),
+        suppressed_marks: html.matches("class=\"sup\" data-t=").count(),
+    })
+}
+
+fn build_sections(tables: &sections::Tables) -> Vec<sections::Section> {
+    vec![
+        sections::headline(tables),
+        page::how_to_read(),
+        sections::monthly_trend(tables),
+        sections::hour_weekday(tables),
+        sections::age_sex(tables),
+        sections::places(tables),
+        sections::weapons(tables),
+        sections::cohort(tables),
+        sections::data_quality(tables),
+    ]
+}
+
+/// Writes the page beside its final name, then renames it, so a reader never opens a
+/// half-written report.
+fn write_page(out_dir: &Path, html: &str) -> Result<PathBuf, ReportError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ReportError::Write { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let index = out_dir.join("index.html");
+    let partial = out_dir.join(".index.html.partial");
+    std::fs::write(&partial, html).map_err(io(&partial))?;
+    std::fs::rename(&partial, &index).map_err(io(&index))?;
+    Ok(index)
+}

@@ -1,0 +1,152 @@
+//! A published CSV table held as text, with typed access to its cells. Values stay as the
+//! CSV spells them so a withheld cell (`[c]`) can never turn into a number by accident.
+
+use crate::error::ReportError;
+use crate::release::{SpecView, TableEntry};
+
+/// How a withheld cell is written in published CSV (`svna_publish::SUPPRESSED_MARKER`).
+pub const SUPPRESSED: &str = "[c]";
+
+/// One cell's value as the report sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    Value(f64),
+    /// Withheld by disclosure control: unknown, not zero.
+    Suppressed,
+    /// Empty or not a number (e.g. an IMD decile not published for wards).
+    Blank,
+}
+
+impl Cell {
+    pub fn parse(raw: &str) -> Cell {
+        let raw = raw.trim();
+        if raw == SUPPRESSED {
+            Cell::Suppressed
+        } else {
+            raw.parse::<f64>().map_or(Cell::Blank, Cell::Value)
+        }
+    }
+
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Cell::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A published table: its name, its disclosure spec and its rows as text.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub spec: SpecView,
+    pub header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn parse(entry: &TableEntry, bytes: &[u8]) -> Result<Table, ReportError> {
+        let bad = |message: String| ReportError::Table {
+            path: entry.csv.path.clone(),
+            message,
+        };
+        let mut reader = csv::Reader::from_reader(bytes);
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| bad(e.to_string()))?;
+            rows.push(record.iter().map(str::to_string).collect());
+        }
+        let table = Table {
+            name: entry.name.clone(),
+            spec: entry.disclosure.clone(),
+            header,
+            rows,
+        };
+        if let Some(missing) = table.spec.dimensions.iter().find(|d| !table.has(d)) {
+            return Err(bad(format!(
+                "dimension column `{missing}` named by the manifest is missing"
+            )));
+        }
+        Ok(table)
+    }
+
+    pub fn has(&self, column: &str) -> bool {
+        self.header.iter().any(|h| h == column)
+    }
+
+    /// The columns missing from this table, of those a section needs.
+    pub fn missing<'a>(&self, columns: &[&'a str]) -> Vec<&'a str> {
+        columns.iter().copied().filter(|c| !self.has(c)).collect()
+    }
+
+    fn index(&self, column: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == column)
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(move |values| Row {
+            table: self,
+            values,
+        })
+    }
+
+    /// Rows whose columns hold the given values (a missing column matches nothing).
+    pub fn rows_where<'a>(&'a self, filters: &[(&str, &str)]) -> Vec<Row<'a>> {
+        self.rows()
+            .filter(|row| filters.iter().all(|(c, v)| row.get(c) == Some(*v)))
+            .collect()
+    }
+
+    /// The one row identified by these values, if published.
+    pub fn row<'a>(&'a self, filters: &[(&str, &str)]) -> Option<Row<'a>> {
+        self.rows_where(filters).into_iter().next()
+    }
+
+    /// The margin code, `Total` unless the spec says otherwise.
+    pub fn total(&self) -> &str {
+        &self.spec.total
+    }
+}
+
+/// One row of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    table: &'a Table,
+    values: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    pub fn get(&self, column: &str) -> Option<&'a str> {
+        let at = self.table.index(column)?;
+        self.values.get(at).map(String::as_str)
+    }
+
+    pub fn text(&self, column: &str) -> &'a str {
+        self.get(column).unwrap_or("")
+    }
+
+    pub fn cell(&self, column: &str) -> Cell {
+        self.get(column).map_or(Cell::Blank, Cell::parse)
+    }
+
+    /// The cell's identity: its dimension values in the spec's order, joined by `|`.
+    pub fn key(&self) -> String {
+        self.table
+            .spec
+            .dimensions
+            .iter()
+            .map(|d| self.text(d))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    pub fn table(&self) -> &'a str {
+        &self.table.name
+    }
+}
