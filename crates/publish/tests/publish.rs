@@ -53,6 +53,15 @@ fn small_cell_table() -> RecordBatch {
     .unwrap()
 }
 
+/// Parquet bytes of one batch.
+fn parquet_of(batch: &RecordBatch) -> bytes::Bytes {
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+    bytes.into()
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Store,
@@ -80,11 +89,7 @@ impl Fixture {
     ) {
         let path = format!("outputs/{run_id}/t.parquet");
         let path = path.as_str();
-        let mut bytes = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
-        writer.write(batch).unwrap();
-        writer.close().unwrap();
-        self.store.put(path, bytes.into()).await.unwrap();
+        self.store.put(path, parquet_of(batch)).await.unwrap();
         let output = self
             .store
             .file_entry(path, Some(batch.num_rows() as u64))
@@ -286,12 +291,8 @@ async fn a_changed_output_is_detected() {
         ("n", ints(&[9, 9])),
     ])
     .unwrap();
-    let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, other.schema(), None).unwrap();
-    writer.write(&other).unwrap();
-    writer.close().unwrap();
     f.store
-        .put("outputs/run-1/t.parquet", bytes.into())
+        .put("outputs/run-1/t.parquet", parquet_of(&other))
         .await
         .unwrap();
     assert!(matches!(
@@ -476,12 +477,8 @@ async fn verify_recomputes_a_cell_withheld_without_its_complements() {
         ),
     ])
     .unwrap();
-    let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, leaky.schema(), None).unwrap();
-    writer.write(&leaky).unwrap();
-    writer.close().unwrap();
     f.store
-        .put("published/r1/tables/t.parquet", bytes.into())
+        .put("published/r1/tables/t.parquet", parquet_of(&leaky))
         .await
         .unwrap();
     let report = verify_release(&f.store, "r1").await.unwrap();
