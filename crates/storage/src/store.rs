@@ -18,8 +18,8 @@ use url::Url;
 
 use crate::checksum::Checksummed;
 use crate::error::StorageError;
-use crate::zone::Zone;
 use crate::manifest::FileEntry;
+use crate::zone::Zone;
 
 /// A store root: an object store plus the prefix svna owns inside it. Paths given to its
 /// methods are relative to that root (e.g. `staged/police_offences/_manifest.json`).
@@ -112,7 +112,11 @@ impl Store {
         let Some(zones) = &self.writable else {
             return Ok(());
         };
-        let first = relative.trim_start_matches('/').split('/').next().unwrap_or("");
+        let first = relative
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("");
         if zones.iter().any(|z| z.prefix() == first) {
             return Ok(());
         }

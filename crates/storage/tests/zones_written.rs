@@ -22,7 +22,12 @@ async fn a_restricted_store_writes_only_its_own_zones() {
             if path == "staged/police_offences/x.parquet" && allowed == "published/, runs/"),
         "{refused}"
     );
-    assert!(!store.exists("staged/police_offences/x.parquet").await.unwrap());
+    assert!(
+        !store
+            .exists("staged/police_offences/x.parquet")
+            .await
+            .unwrap()
+    );
     // Reads are not restricted, and the unrestricted handle still writes anywhere.
     assert_eq!(
         publisher.get("published/r1/manifest.json").await.unwrap(),
