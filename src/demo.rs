@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use svna_engine::{EngineConfig, Pipeline, RunOptions, run_pipeline};
-use svna_publish::{PublishOptions, publish_run};
+use svna_publish::{PublishOptions, publish_run, verify_release};
 use svna_storage::Store;
 
 use crate::Outcome;
@@ -51,7 +51,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     let progress = Progress::new(false);
 
     println!(
-        "1/4 Partners: writing synthetic extracts (seed {}, scale {})",
+        "1/5 Partners: writing synthetic extracts (seed {}, scale {})",
         args.seed, args.scale
     );
     let synth = SynthArgs {
@@ -74,7 +74,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         extracts.display()
     );
 
-    println!("2/4 Hub: validating and staging every extract");
+    println!("2/5 Hub: validating and staging every extract");
     let mut files: Vec<(String, PathBuf)> = summary
         .rows
         .keys()
@@ -111,7 +111,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     let snapshot = svna_intake::refresh_deliveries(&store, svna_contracts::v1()).await?;
     println!("    deliveries: {} loads listed", snapshot.rows.len());
 
-    println!("3/4 Analysts: running pipeline {}", args.pipeline.display());
+    println!("3/5 Analysts: running pipeline {}", args.pipeline.display());
     let pipeline = Pipeline::load(&args.pipeline)?;
     let options = RunOptions {
         target: None,
@@ -131,7 +131,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         );
     }
 
-    println!("4/4 Coordinator: publishing disclosure-controlled aggregates");
+    println!("4/5 Coordinator: publishing disclosure-controlled aggregates");
     let manifest = publish_run(
         &store,
         &PublishOptions {
@@ -141,6 +141,23 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     )
     .await?;
     print_release(&store, &manifest);
+
+    println!("5/5 Core Priority Group: verifying the release and writing its report");
+    let verified = verify_release(&store, &manifest.release).await?;
+    if !verified.problems.is_empty() {
+        anyhow::bail!(
+            "the new release does not verify: {}",
+            verified.problems.join("; ")
+        );
+    }
+    let report_dir = args.dir.join("report");
+    let report = svna_report::write_report(&store, &manifest.release, &report_dir).await?;
+    println!(
+        "    verified ({} files, {} withheld cells audited as an outsider); report: {}",
+        verified.files_checked,
+        verified.withheld_cells_checked,
+        report.index_html.display()
+    );
     println!();
     println!(
         "Done in {:.1} s. Published tables (Parquet and CSV) are under {}",

@@ -36,7 +36,7 @@ pub struct ReportArgs {
 
 pub async fn report(args: ReportArgs) -> Result<Outcome> {
     let (location, release) = split_release_url(&args.release_url)?;
-    let store = Store::open(&location)?;
+    let store = Store::open(&location)?.restricted_to(&[]);
     let progress = Progress::new(false);
     progress.step(&format!("Writing the report of release `{release}`..."));
     let summary = svna_report::write_report(&store, &release, &args.out)

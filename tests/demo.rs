@@ -215,6 +215,10 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
     );
     assert!(stdout.contains("verified:"), "{stdout}");
 
+    // 5. The demo ends with the release's report, built from the published files.
+    let report = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+    assert!(report.contains("Headline measures") && report.contains("[c]"));
+
     // 5. The data-quality table: one row per delivered extract, its counts rounded to base 5
     //    (the table's policy) from the true number of data rows in the extract.
     assert!(
