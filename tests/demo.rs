@@ -40,9 +40,8 @@ fn release_tables(dir: &Path) -> PathBuf {
     release.join("tables")
 }
 
-/// Serious-violence offences per (district, month) and every margin, computed directly from
-/// the extracts and the definitions CSV, without SQL.
-fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
+/// The serious-violence offences of the extracts, by the definitions CSV, without SQL.
+fn serious_offences(dir: &Path) -> Vec<BTreeMap<String, String>> {
     let definitions =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/sv_offence_codes.csv");
     let codes: BTreeMap<String, (bool, bool)> = read_csv(&definitions)
@@ -57,18 +56,27 @@ fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
             )
         })
         .collect();
+    read_csv(&dir.join("extracts/police_offences.csv"))
+        .into_iter()
+        .filter(|offence| {
+            codes
+                .get(&offence["ho_code"])
+                .is_some_and(|&(serious, exclude_if_domestic)| {
+                    serious && !(exclude_if_domestic && offence["domestic_flag"] == "true")
+                })
+        })
+        .collect()
+}
+
+/// Serious-violence offences per (district, month) and every margin, computed directly from
+/// the extracts and the definitions CSV, without SQL.
+fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
     let districts: BTreeMap<String, String> = read_csv(&dir.join("extracts/lsoa_lookup.csv"))
         .into_iter()
         .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
         .collect();
     let mut counts = BTreeMap::new();
-    for offence in read_csv(&dir.join("extracts/police_offences.csv")) {
-        let Some(&(serious, exclude_if_domestic)) = codes.get(&offence["ho_code"]) else {
-            continue;
-        };
-        if !serious || (exclude_if_domestic && offence["domestic_flag"] == "true") {
-            continue;
-        }
+    for offence in serious_offences(dir) {
         let district = districts
             .get(&offence["lsoa_code"])
             .cloned()
@@ -81,6 +89,60 @@ fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
             ("Total".into(), "Total".into()),
         ] {
             *counts.entry(key).or_insert(0u64) += 1;
+        }
+    }
+    counts
+}
+
+/// Distinct victims of serious violence per (age band or age group, sex) and every margin:
+/// each person once, at the youngest age recorded for them as a victim ('unknown' when
+/// none), with the lowest sex code recorded, computed directly from the extracts.
+fn independent_victims(dir: &Path) -> BTreeMap<(String, String), u64> {
+    let serious: HashSet<String> = serious_offences(dir)
+        .into_iter()
+        .map(|o| o["offence_id"].clone())
+        .collect();
+    let bands: BTreeMap<u32, (String, bool)> =
+        read_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/age_bands.csv"))
+            .into_iter()
+            .map(|r| {
+                (
+                    r["age"].parse().unwrap(),
+                    (r["age_band"].clone(), r["under_25"] == "true"),
+                )
+            })
+            .collect();
+    let mut victims: BTreeMap<String, (Option<u32>, String)> = BTreeMap::new();
+    for person in read_csv(&dir.join("extracts/police_persons.csv")) {
+        if person["role"] != "victim" || !serious.contains(&person["offence_id"]) {
+            continue;
+        }
+        let age = person["age"].parse::<u32>().ok();
+        let entry = victims
+            .entry(person["person_id"].clone())
+            .or_insert((age, person["sex"].clone()));
+        entry.0 = match (entry.0, age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if person["sex"] < entry.1 {
+            entry.1 = person["sex"].clone();
+        }
+    }
+    let mut counts = BTreeMap::new();
+    for (age, sex) in victims.values() {
+        let mut groups = vec!["Total".to_string()];
+        match age.and_then(|a| bands.get(&a)) {
+            Some((band, under_25)) => {
+                groups.push(band.clone());
+                groups.push(if *under_25 { "under_25" } else { "25_and_over" }.into());
+            }
+            None => groups.push("unknown".into()),
+        }
+        for group in groups {
+            for s in [sex.clone(), "Total".into()] {
+                *counts.entry((group.clone(), s)).or_insert(0u64) += 1;
+            }
         }
     }
     counts
@@ -158,6 +220,25 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
         grand["offences"],
         expected[&("Total".to_string(), "Total".to_string())].to_string()
     );
+
+    // 1b. Every published cell of the victims by age x sex table (distinct persons) equals
+    //     the independent count.
+    let victims = independent_victims(&dir);
+    let published_victims = read_csv(&tables.join("sv_victims_by_age_sex.csv"));
+    let mut shown_victims = 0;
+    for row in &published_victims {
+        let key = (row["age_band"].clone(), row["sex"].clone());
+        if let Ok(n) = row["victims"].parse::<u64>() {
+            assert_eq!(
+                n,
+                victims.get(&key).copied().unwrap_or(0),
+                "victims {key:?}"
+            );
+            shown_victims += 1;
+        }
+    }
+    assert!(shown_victims > published_victims.len() / 2);
+    assert!(victims[&("Total".to_string(), "Total".to_string())] > 1000);
 
     // 2. No published count lies in 1..k-1 (k = 5), in any table: the count columns of each
     //    table come from the release manifest.
