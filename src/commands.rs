@@ -321,6 +321,10 @@ pub struct RunArgs {
     /// Directory for spill files (default: the OS temporary directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Use sort-merge joins (which spill) instead of hash joins (whose smaller side must fit
+    /// in memory): for joins whose smaller side is larger than the memory limit.
+    #[arg(long)]
+    pub sort_merge_joins: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -336,6 +340,7 @@ impl RunArgs {
             memory_limit,
             spill_dir: self.spill_dir.clone(),
             target_partitions: None,
+            sort_merge_joins: self.sort_merge_joins,
         };
         Ok(RunOptions {
             target: self.stage.clone(),
