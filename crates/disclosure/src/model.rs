@@ -132,17 +132,9 @@ impl Model {
             t.validate()?;
             let mut map = BTreeMap::new();
             for (coords, value) in t.cells() {
-                let mut idc: Vec<(String, String)> = t
-                    .dims
-                    .iter()
-                    .zip(coords)
-                    .filter(|(d, c)| d.hierarchy.root() != c.as_str())
-                    .map(|(d, c)| (d.name.clone(), c.clone()))
-                    .collect();
-                idc.sort();
                 let identity = Identity {
                     measure: t.measure.clone(),
-                    coords: idc,
+                    coords: t.identity_coords(coords),
                 };
                 let v = match ids.get(&identity) {
                     Some(&v) => {

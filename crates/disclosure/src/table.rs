@@ -208,6 +208,20 @@ impl Table {
         self.insert(coords, CellValue::Count(count))
     }
 
+    /// The coordinates that identify a cell's quantity across tables (the identity rule of
+    /// [`crate::model`]): its non-root codes by dimension name, sorted by name.
+    pub fn identity_coords(&self, coords: &[String]) -> Vec<(String, String)> {
+        let mut id: Vec<(String, String)> = self
+            .dims
+            .iter()
+            .zip(coords)
+            .filter(|(d, code)| d.hierarchy.root() != code.as_str())
+            .map(|(d, code)| (d.name.clone(), code.clone()))
+            .collect();
+        id.sort();
+        id
+    }
+
     /// Cells in deterministic (lexicographic coordinate) order.
     pub fn cells(&self) -> impl Iterator<Item = (&Vec<String>, &CellValue)> {
         self.cells.iter()

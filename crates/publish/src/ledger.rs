@@ -248,7 +248,7 @@ fn qualify_margins(table: &Table, release: &str, renamed: &[bool]) -> Table {
 pub fn agrees_with(earlier: &Table, new_parts: &[Table]) -> bool {
     let values = |t: &Table| -> BTreeMap<Vec<(String, String)>, CellValue> {
         t.cells()
-            .map(|(coords, v)| (identity(t, coords), *v))
+            .map(|(coords, v)| (t.identity_coords(coords), *v))
             .collect()
     };
     let old = values(earlier);
@@ -258,17 +258,4 @@ pub fn agrees_with(earlier: &Table, new_parts: &[Table]) -> bool {
             _ => true,
         })
     })
-}
-
-/// A cell's identity: its non-root coordinates by dimension name, sorted.
-pub fn identity(table: &Table, coords: &[String]) -> Vec<(String, String)> {
-    let mut id: Vec<(String, String)> = table
-        .dims
-        .iter()
-        .zip(coords)
-        .filter(|(d, code)| d.hierarchy.root() != code.as_str())
-        .map(|(d, code)| (d.name.clone(), code.clone()))
-        .collect();
-    id.sort();
-    id
 }

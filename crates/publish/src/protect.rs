@@ -12,7 +12,7 @@ use svna_disclosure::{
 };
 
 use crate::error::PublishError;
-use crate::ledger::{EarlierPart, LedgerEntry, LedgerPart, agrees_with, earlier_parts, identity};
+use crate::ledger::{EarlierPart, LedgerEntry, LedgerPart, agrees_with, earlier_parts};
 use crate::output_table::OutputTable;
 
 /// Outcomes per table, per count column, per row; plus one audit per policy group.
@@ -203,7 +203,7 @@ fn protect_linked(
     let mut earlier_published: BTreeSet<Identity> = BTreeSet::new();
     for e in earlier {
         for (coords, _) in e.table.cells() {
-            let id = identity(&e.table, coords);
+            let id = e.table.identity_coords(coords);
             if e.withheld.contains(coords) {
                 earlier_withheld.insert(id);
             } else {
@@ -353,7 +353,7 @@ type Identity = Vec<(String, String)>;
 
 fn identities_of(part: &Table) -> BTreeMap<Vec<String>, Identity> {
     part.cells()
-        .map(|(coords, _)| (coords.clone(), identity(part, coords)))
+        .map(|(coords, _)| (coords.clone(), part.identity_coords(coords)))
         .collect()
 }
 
@@ -445,16 +445,21 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
 /// The outsider's audit of a published release: withheld cells are unknowns, and each
 /// measure (its linked tables together, as in `protect_outputs`) is checked for withheld cells
 /// that the published cells determine too closely.
-/// Only threshold tables are re-audited: under rounding policies (nhs, round, midpoint6)
-/// published figures are perturbed, so totals need not equal the sum of their parts and
-/// the exact model does not apply; the publisher's audit covered them.
+/// Whether a table's figures are rounded (policies nhs, round, midpoint6): its totals need
+/// not equal the sum of its published parts, so the exact outsider's model does not apply
+/// and only the publisher's audit covers it.
+pub fn is_rounded(table: &OutputTable) -> Result<bool, PublishError> {
+    Ok(!is_open(table) && !matches!(policy_of(table)?, Policy::Threshold { .. }))
+}
+
+/// Only threshold tables are re-audited (see `is_rounded`).
 pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport)>, PublishError> {
     let mut groups: BTreeMap<String, (Policy, Vec<Table>)> = BTreeMap::new();
     for table in tables.iter().filter(|t| !is_open(t)) {
-        let policy = policy_of(table)?;
-        if !matches!(policy, Policy::Threshold { .. }) {
+        if is_rounded(table)? {
             continue;
         }
+        let policy = policy_of(table)?;
         for (c, count) in table.spec.counts.iter().enumerate() {
             groups
                 .entry(measure_of(table, count))

@@ -407,12 +407,12 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
             }
         }
     }
-    let rounded_not_reaudited = manifest
-        .tables
-        .iter()
-        .filter(|t| matches!(t.disclosure.policy.as_str(), "nhs" | "round" | "midpoint6"))
-        .map(|t| t.name.clone())
-        .collect();
+    let mut rounded_not_reaudited = Vec::new();
+    for table in &tables {
+        if crate::protect::is_rounded(table)? {
+            rounded_not_reaudited.push(table.name.clone());
+        }
+    }
     Ok(VerifyReport {
         release: release.to_string(),
         files_checked,
