@@ -3,12 +3,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::dataframe::DataFrame;
-use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use object_store::buffered::BufWriter;
 use svna_intake::StagedManifest;
 use svna_storage::{FileEntry, Store, Zone};
 
@@ -270,21 +268,12 @@ async fn materialise(
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
-    store.check_writable(path)?;
-    let object = BufWriter::new(store.object_store(), store.path(path));
-    let mut writer =
-        AsyncArrowWriter::try_new(object, schema, Some(props)).map_err(|e| sql_error(stage, e))?;
-    let mut rows = 0u64;
+    let mut object = store.parquet_writer(path, schema, props)?;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| sql_error(stage, e))?;
-        rows += batch.num_rows() as u64;
-        writer
-            .write(&batch)
-            .await
-            .map_err(|e| sql_error(stage, e))?;
+        object.write(&batch).await?;
     }
-    writer.close().await.map_err(|e| sql_error(stage, e))?;
-    Ok((store.file_entry(path, Some(rows)).await?, columns))
+    Ok((object.finish().await?, columns))
 }
 
 async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord>, EngineError> {

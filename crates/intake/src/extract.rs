@@ -47,6 +47,7 @@ pub fn read_extract(
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .buffer_capacity(1 << 20)
         .from_reader(reader);
     let mut record = csv::ByteRecord::new();
     let csv_error = |e: csv::Error, line: u64| IntakeError::Csv {

@@ -1,17 +1,13 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
-use object_store::buffered::BufWriter;
 use object_store::{ObjectStoreExt, WriteMultipart};
-use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 use svna_contracts::Dataset;
-use svna_storage::{FileEntry, Store, Zone};
+use svna_storage::{FileEntry, ParquetObject, Store, Zone};
 use tokio::io::AsyncReadExt;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::error::IntakeError;
 use crate::extract::{ExtractReader, Rejection, RowCounts, read_extract};
@@ -128,22 +124,16 @@ pub async fn load_delivered_extract(
     };
     let staged_path = Zone::Staged.join(&format!("{}/{partition}{load_id}.parquet", dataset.name));
 
-    let (counts, rejects, refused) = match stage_rows(store, dataset, source, &staged_path).await {
-        Ok((counts, rejects)) => (counts, rejects, None),
-        Err(
-            e @ (IntakeError::Header { .. } | IntakeError::Empty { .. } | IntakeError::Csv { .. }),
-        ) => (RowCounts::default(), Vec::new(), Some(e.to_string())),
-        Err(e) => return Err(e),
-    };
-    let staged = if counts.accepted > 0 {
-        Some(
-            store
-                .file_entry(&staged_path, Some(counts.accepted))
-                .await?,
-        )
-    } else {
-        None
-    };
+    let (counts, rejects, staged, refused) =
+        match stage_rows(store, dataset, source, &staged_path).await {
+            Ok((counts, rejects, staged)) => (counts, rejects, staged, None),
+            Err(
+                e @ (IntakeError::Header { .. }
+                | IntakeError::Empty { .. }
+                | IntakeError::Csv { .. }),
+            ) => (RowCounts::default(), Vec::new(), None, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
     let rejects_path = write_rejects(store, &dataset.name, &load_id, &rejects).await?;
     let mut rejected_by_rule = BTreeMap::new();
     for r in &rejects {
@@ -187,18 +177,8 @@ async fn stage_rows(
     dataset: &Dataset,
     source: &str,
     staged_path: &str,
-) -> Result<(RowCounts, Vec<Rejection>), IntakeError> {
-    let stream = store
-        .object_store()
-        .get(&store.path(source))
-        .await
-        .map_err(|e| IntakeError::Io {
-            file: source.to_string(),
-            message: e.to_string(),
-        })?
-        .into_stream()
-        .map_err(std::io::Error::other);
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+) -> Result<(RowCounts, Vec<Rejection>, Option<FileEntry>), IntakeError> {
+    let reader = store.open_read(source).await?.into_blocking_reader();
     let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
     let dataset_for_reader = dataset.clone();
     let file = source.to_string();
@@ -227,38 +207,29 @@ async fn stage_rows(
         Ok::<_, IntakeError>((counts, rejects))
     });
 
-    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
-        file: staged_path.to_string(),
-        message: e.to_string(),
-    };
-    store.check_writable(staged_path)?;
-    let mut writer: Option<AsyncArrowWriter<BufWriter>> = None;
+    let mut writer: Option<ParquetObject> = None;
     while let Some(batch) = receiver.recv().await {
         if writer.is_none() {
-            let object = BufWriter::new(store.object_store(), store.path(staged_path));
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .build();
-            writer = Some(
-                AsyncArrowWriter::try_new(object, dataset.arrow_schema(), Some(props))
-                    .map_err(parquet_error)?,
-            );
+            writer = Some(store.parquet_writer(staged_path, dataset.arrow_schema(), props)?);
         }
         writer
             .as_mut()
             .expect("just created")
             .write(&batch)
-            .await
-            .map_err(parquet_error)?;
+            .await?;
     }
     let (counts, rejects) = reading.await.map_err(|e| IntakeError::Io {
         file: source.to_string(),
         message: e.to_string(),
     })??;
-    if let Some(writer) = writer {
-        writer.close().await.map_err(parquet_error)?;
-    }
-    Ok((counts, rejects))
+    let staged = match writer {
+        Some(writer) => Some(writer.finish().await?),
+        None => None,
+    };
+    Ok((counts, rejects, staged))
 }
 
 async fn write_rejects(

@@ -18,6 +18,8 @@ pub enum StorageError {
     OutsideZone { path: String, allowed: String },
     #[error("`{path}` already exists; svna never overwrites it")]
     AlreadyExists { path: String },
+    #[error("cannot write Parquet `{path}`: {message}")]
+    Parquet { path: String, message: String },
     #[error("`{path}` is not valid JSON for {what}: {source}")]
     Json {
         path: String,

@@ -7,13 +7,15 @@
 mod checksum;
 mod error;
 mod manifest;
+mod parquet_object;
 mod store;
 mod zone;
 
 pub use checksum::{Checksummed, sha256_hex};
 pub use error::StorageError;
 pub use manifest::FileEntry;
-pub use store::Store;
+pub use parquet_object::ParquetObject;
+pub use store::{ObjectReader, Store};
 pub use zone::Zone;
 
 pub use object_store;
