@@ -18,6 +18,8 @@
 //! interval is an inner bound and the pass verdict is sound, but the true
 //! attacker interval may be wider.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
@@ -194,6 +196,35 @@ pub(crate) fn components(model: &Model, st: &State) -> (Vec<usize>, Vec<Vec<usiz
 
 /// Exact attacker intervals for every withheld var whose requirement is > 0.
 pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
+    exact_intervals_cached(model, st, &mut IntervalCache::default())
+}
+
+/// Intervals already solved, keyed by everything the component's integer programs depend
+/// on: its cells with their state and bounds, and its relations with their constants. The
+/// repair and pruning loops change one component at a time, so the others are answered
+/// from here instead of being solved again.
+#[derive(Default)]
+pub(crate) struct IntervalCache {
+    solved: HashMap<Vec<u64>, Vec<(usize, (u64, Option<u64>))>>,
+}
+
+/// Like [`exact_intervals`], reusing and filling `cache`.
+pub(crate) fn exact_intervals_cached(
+    model: &Model,
+    st: &State,
+    cache: &mut IntervalCache,
+) -> Result<Intervals> {
+    intervals(model, st, cache, true)
+}
+
+/// `reuse_points`: skip a program whose optimum an earlier solution already reached (off
+/// only in the test that checks the answers are the same).
+fn intervals(
+    model: &Model,
+    st: &State,
+    cache: &mut IntervalCache,
+    reuse_points: bool,
+) -> Result<Intervals> {
     let (comp_of, comps) = components(model, st);
     let mut rels_of: Vec<Vec<usize>> = vec![Vec::new(); comps.len()];
     for (r, rel) in model.relations.iter().enumerate() {
@@ -209,26 +240,280 @@ pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
         if !members.iter().any(|&v| st.withheld(v)) {
             continue;
         }
-        for &target in members.iter().filter(|&&v| st.withheld(v)) {
-            let lo = solve_component(model, st, members, &rels_of[c], &comp_of, target, false)?;
-            let hi = solve_component(model, st, members, &rels_of[c], &comp_of, target, true)?;
-            let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
-            let high = hi.and_then(|x| {
-                // Far above any real count: the cell is only bounded by the
-                // artificial cap on other variables, i.e. unbounded.
-                if x >= BIG / 2.0 {
-                    None
-                } else {
-                    Some((x + 1e-6).floor().max(0.0) as u64)
-                }
-            });
-            out[target] = Some((low, high));
+        let key = component_key(model, st, members, &rels_of[c], &comp_of);
+        if !cache.solved.contains_key(&key) {
+            let solved = solve_targets(model, st, members, &rels_of[c], &comp_of, reuse_points)?;
+            cache.solved.insert(key.clone(), solved);
+        }
+        for &(target, interval) in &cache.solved[&key] {
+            out[target] = Some(interval);
         }
     }
     Ok(out)
 }
 
-/// Min or max of `target` over one component. `None` = unbounded.
+/// Everything one component's programs depend on, as numbers.
+fn component_key(
+    model: &Model,
+    st: &State,
+    members: &[usize],
+    rels: &[usize],
+    comp_of: &[usize],
+) -> Vec<u64> {
+    let mut key = Vec::with_capacity(members.len() * 5 + rels.len() * 2 + 1);
+    for &v in members {
+        key.extend([
+            v as u64,
+            st.withheld(v) as u64,
+            st.lb[v],
+            st.interval[v].0,
+            st.interval[v].1,
+        ]);
+    }
+    key.push(u64::MAX);
+    for &r in rels {
+        key.extend([r as u64, relation_constant(model, st, r, comp_of).to_bits()]);
+    }
+    key
+}
+
+/// The constant side of relation `r` once its known cells are moved across: parts minus
+/// total over the cells outside any component.
+fn relation_constant(model: &Model, st: &State, r: usize, comp_of: &[usize]) -> f64 {
+    let rel = &model.relations[r];
+    let known = |v: usize| comp_of[v] == usize::MAX;
+    let mut rhs = 0.0;
+    if known(rel.total) {
+        rhs += st.interval[rel.total].0 as f64;
+    }
+    for &p in rel.parts.iter().filter(|&&p| known(p)) {
+        rhs -= st.interval[p].0 as f64;
+    }
+    rhs
+}
+
+/// Min and max of every withheld cell of one component, solved on all cores: each target's
+/// two programs are independent. A program is skipped, with the same exact answer, when a
+/// solution of an earlier program already reaches the cell's outer bound from propagation:
+/// the optimum can be neither beyond the bound nor short of a feasible point.
+fn solve_targets(
+    model: &Model,
+    st: &State,
+    members: &[usize],
+    rels: &[usize],
+    comp_of: &[usize],
+    reuse_points: bool,
+) -> Result<Vec<(usize, (u64, Option<u64>))>> {
+    let targets: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&v| st.withheld(v))
+        .collect();
+    let outer = outer_bounds(model, st, members, rels, comp_of);
+    let reached = std::sync::Mutex::new(Reached::new(members));
+    let optimum = |target: usize, maximize: bool| -> Result<Option<f64>> {
+        let bound = if maximize {
+            outer[&target].1
+        } else {
+            outer[&target].0
+        };
+        if reuse_points
+            && reached
+                .lock()
+                .expect("not poisoned")
+                .attains(target, bound, maximize)
+        {
+            return Ok(Some(bound));
+        }
+        let solved = solve_component(model, st, members, rels, comp_of, target, maximize)?;
+        if let Some(point) = &solved.feasible_point {
+            reached.lock().expect("not poisoned").add(members, point);
+        }
+        Ok(solved.optimum)
+    };
+    let solve_one = |target: usize| -> Result<(usize, (u64, Option<u64>))> {
+        let lo = optimum(target, false)?;
+        let hi = optimum(target, true)?;
+        let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
+        let high = hi.and_then(|x| {
+            // Far above any real count: the cell is only bounded by the
+            // artificial cap on other variables, i.e. unbounded.
+            if x >= BIG / 2.0 {
+                None
+            } else {
+                Some((x + 1e-6).floor().max(0.0) as u64)
+            }
+        });
+        Ok((target, (low, high)))
+    };
+    // Threads pay off only for components with many cells to solve.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(targets.len() / PROGRAMS_PER_WORKER);
+    if workers <= 1 {
+        return targets.into_iter().map(solve_one).collect();
+    }
+    // Interleaved, so each worker gets cells from all over the component.
+    let lanes: Vec<Vec<usize>> = (0..workers)
+        .map(|w| targets.iter().copied().skip(w).step_by(workers).collect())
+        .collect();
+    let mut solved: Vec<(usize, (u64, Option<u64>))> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .iter()
+            .map(|lane| scope.spawn(|| lane.iter().map(|&t| solve_one(t)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("an audit worker panicked"))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    solved.sort_by_key(|&(target, _)| target);
+    Ok(solved)
+}
+
+/// Fewest withheld cells per audit worker thread.
+const PROGRAMS_PER_WORKER: usize = 16;
+
+/// The least and greatest value each cell of a component took in the feasible solutions
+/// seen so far: values an attacker's interval certainly includes.
+struct Reached {
+    range: HashMap<usize, (f64, f64)>,
+}
+
+impl Reached {
+    fn new(members: &[usize]) -> Self {
+        let range = members
+            .iter()
+            .map(|&v| (v, (f64::INFINITY, f64::NEG_INFINITY)))
+            .collect();
+        Self { range }
+    }
+
+    fn add(&mut self, members: &[usize], point: &[f64]) {
+        for (v, &x) in members.iter().zip(point) {
+            let range = self.range.get_mut(v).expect("a member");
+            range.0 = range.0.min(x);
+            range.1 = range.1.max(x);
+        }
+    }
+
+    /// Has some feasible solution put `target` at its outer bound `bound` (an upper bound
+    /// when maximising)? Then that bound is the optimum: nothing feasible lies beyond it.
+    fn attains(&self, target: usize, bound: f64, maximize: bool) -> bool {
+        let (low, high) = self.range[&target];
+        bound.is_finite()
+            && if maximize {
+                high >= bound - 1e-9
+            } else {
+                low <= bound + 1e-9
+            }
+    }
+}
+
+/// Outer bounds of each cell of a component by propagating its relations (total = sum of
+/// parts) to a fixed point, or for a bounded number of passes: every feasible table lies
+/// within them, for integer and fractional cells alike.
+fn outer_bounds(
+    model: &Model,
+    st: &State,
+    members: &[usize],
+    rels: &[usize],
+    comp_of: &[usize],
+) -> HashMap<usize, (f64, f64)> {
+    let mut bounds: HashMap<usize, (f64, f64)> = members
+        .iter()
+        .map(|&v| {
+            let bound = if st.withheld(v) {
+                (st.lb[v] as f64, f64::INFINITY)
+            } else {
+                (st.interval[v].0 as f64, st.interval[v].1 as f64)
+            };
+            (v, bound)
+        })
+        .collect();
+    let of = |bounds: &HashMap<usize, (f64, f64)>, v: usize| match comp_of[v] {
+        usize::MAX => (st.interval[v].0 as f64, st.interval[v].0 as f64),
+        _ => bounds[&v],
+    };
+    for _ in 0..MAX_PROPAGATION_PASSES {
+        let mut changed = false;
+        for &r in rels {
+            let rel = &model.relations[r];
+            let parts: Vec<(f64, f64)> = rel.parts.iter().map(|&p| of(&bounds, p)).collect();
+            let low_sum: f64 = parts.iter().map(|b| b.0).sum();
+            let (high_finite, high_infinite) = parts.iter().fold((0.0, 0usize), |(sum, n), b| {
+                if b.1.is_finite() {
+                    (sum + b.1, n)
+                } else {
+                    (sum, n + 1)
+                }
+            });
+            let high_sum = if high_infinite > 0 {
+                f64::INFINITY
+            } else {
+                high_finite
+            };
+            let total = of(&bounds, rel.total);
+            changed |= tighten(&mut bounds, comp_of, rel.total, low_sum, high_sum);
+            for (&p, &(p_low, p_high)) in rel.parts.iter().zip(&parts) {
+                // The other parts' sums, without p.
+                let others_high = match (high_infinite, p_high.is_finite()) {
+                    (0, _) => high_finite - p_high,
+                    (1, false) => high_finite,
+                    _ => f64::INFINITY,
+                };
+                let others_low = low_sum - p_low;
+                changed |= tighten(
+                    &mut bounds,
+                    comp_of,
+                    p,
+                    total.0 - others_high,
+                    total.1 - others_low,
+                );
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    bounds
+}
+
+/// Passes of bound propagation; outer bounds are sound after any number of them.
+const MAX_PROPAGATION_PASSES: usize = 64;
+
+fn tighten(
+    bounds: &mut HashMap<usize, (f64, f64)>,
+    comp_of: &[usize],
+    v: usize,
+    low: f64,
+    high: f64,
+) -> bool {
+    if comp_of[v] == usize::MAX {
+        return false;
+    }
+    let bound = bounds.get_mut(&v).expect("a member");
+    let mut changed = false;
+    if low > bound.0 {
+        bound.0 = low;
+        changed = true;
+    }
+    if high < bound.1 {
+        bound.1 = high;
+        changed = true;
+    }
+    changed
+}
+
+/// One program's answer: its optimum (`None`: unbounded) and, when the program was solved
+/// as the component's kind (integer or fractional), the optimal point, one value per member.
+struct Solved {
+    optimum: Option<f64>,
+    feasible_point: Option<Vec<f64>>,
+}
+
+/// Min or max of `target` over one component: integer for components small enough to
+/// branch and bound, fractional otherwise or when the integer program fails.
 fn solve_component(
     model: &Model,
     st: &State,
@@ -237,12 +522,18 @@ fn solve_component(
     comp_of: &[usize],
     target: usize,
     maximize: bool,
-) -> Result<Option<f64>> {
+) -> Result<Solved> {
     let integer = members.len() <= 400;
     match solve_component_with(model, st, members, rels, comp_of, target, maximize, integer) {
-        Ok(v) => Ok(v),
+        Ok(solved) => Ok(solved),
         Err(_) if integer => {
-            solve_component_with(model, st, members, rels, comp_of, target, maximize, false)
+            // A fractional point is not a feasible integer table: keep no point.
+            let solved =
+                solve_component_with(model, st, members, rels, comp_of, target, maximize, false)?;
+            Ok(Solved {
+                optimum: solved.optimum,
+                feasible_point: None,
+            })
         }
         Err(e) => Err(e),
     }
@@ -258,7 +549,7 @@ fn solve_component_with(
     target: usize,
     maximize: bool,
     integer: bool,
-) -> Result<Option<f64>> {
+) -> Result<Solved> {
     let dir = if maximize {
         OptimizationDirection::Maximize
     } else {
@@ -299,10 +590,16 @@ fn solve_component_with(
     }
     match pb.solve() {
         Ok(outcome) => match outcome.into_solution() {
-            Ok(sol) => Ok(Some(sol.objective())),
+            Ok(sol) => Ok(Solved {
+                optimum: Some(sol.objective()),
+                feasible_point: Some(members.iter().map(|v| sol.var_value(col[v])).collect()),
+            }),
             Err(_) => Err(DisclosureError::Solver("audit solve interrupted".into())),
         },
-        Err(microlp::Error::Unbounded) => Ok(None),
+        Err(microlp::Error::Unbounded) => Ok(Solved {
+            optimum: None,
+            feasible_point: None,
+        }),
         Err(e) => Err(DisclosureError::Solver(format!(
             "audit of {}: {e}",
             model.vars[target].identity
@@ -372,5 +669,86 @@ pub(crate) fn report(
         partner: npart,
         failing,
         cells,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::primary::initial_state;
+    use crate::table::{Dimension, Hierarchy, Table};
+    use crate::{Policy, ProtectOptions};
+
+    /// A rows × cols × layers table with every margin.
+    fn cube(sizes: [usize; 3], counts: &[u64]) -> Release {
+        let dims = (0..3)
+            .map(|d| {
+                let codes = (0..sizes[d]).map(|i| format!("c{i}"));
+                Dimension::new(format!("d{d}"), Hierarchy::flat("T", codes))
+            })
+            .collect();
+        let mut table = Table::new("t", "n", dims);
+        let code = |d: usize, i: usize| {
+            if i == sizes[d] {
+                "T".to_string()
+            } else {
+                format!("c{i}")
+            }
+        };
+        let mut leaf = counts.iter().cycle();
+        let mut leaves = std::collections::HashMap::new();
+        for a in 0..sizes[0] {
+            for b in 0..sizes[1] {
+                for c in 0..sizes[2] {
+                    leaves.insert((a, b, c), *leaf.next().expect("cycled"));
+                }
+            }
+        }
+        for a in 0..=sizes[0] {
+            for b in 0..=sizes[1] {
+                for c in 0..=sizes[2] {
+                    let sum: u64 = leaves
+                        .iter()
+                        .filter(|((x, y, z), _)| {
+                            (a == sizes[0] || *x == a)
+                                && (b == sizes[1] || *y == b)
+                                && (c == sizes[2] || *z == c)
+                        })
+                        .map(|(_, n)| n)
+                        .sum();
+                    table
+                        .insert_count([code(0, a), code(1, b), code(2, c)], sum)
+                        .expect("a cell");
+                }
+            }
+        }
+        Release::new(vec![table])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// Reusing earlier solutions skips programs but never changes an interval.
+        #[test]
+        fn reusing_points_gives_the_same_exact_intervals(
+            sizes in prop::array::uniform3(2usize..=3),
+            counts in prop::collection::vec(0u64..12, 8..27),
+            withheld in prop::collection::vec(any::<bool>(), 64),
+        ) {
+            let release = cube(sizes, &counts);
+            let model = Model::build(&release).unwrap();
+            let options = ProtectOptions::new(Policy::threshold(3));
+            let mut st = initial_state(&model, &options, &Default::default()).unwrap();
+            for v in (0..model.len()).filter(|&v| withheld[v % withheld.len()]) {
+                if st.class[v] == ValueClass::Published {
+                    st.set_class(v, ValueClass::Secondary);
+                }
+            }
+            let reused = intervals(&model, &st, &mut IntervalCache::default(), true).unwrap();
+            let solved = intervals(&model, &st, &mut IntervalCache::default(), false).unwrap();
+            prop_assert_eq!(reused, solved);
+        }
     }
 }

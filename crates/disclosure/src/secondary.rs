@@ -92,7 +92,9 @@ pub(crate) fn failing(st: &State, iv: &Intervals) -> Vec<usize> {
 /// Exact method: audit-driven MILP repair then pruning. Returns final intervals.
 pub(crate) fn exact(model: &Model, st: &mut State, prune: bool) -> Result<Intervals> {
     let max_rounds = 4 * model.len() + 10;
-    let mut iv = audit::exact_intervals(model, st)?;
+    // Each round changes one component; the others are answered from the cache.
+    let mut cache = audit::IntervalCache::default();
+    let mut iv = audit::exact_intervals_cached(model, st, &mut cache)?;
     for _ in 0..max_rounds {
         let fail = failing(st, &iv);
         let Some(&target) = fail.first() else { break };
@@ -105,7 +107,7 @@ pub(crate) fn exact(model: &Model, st: &mut State, prune: bool) -> Result<Interv
         for a in added {
             st.set_class(a, ValueClass::Secondary);
         }
-        iv = audit::exact_intervals(model, st)?;
+        iv = audit::exact_intervals_cached(model, st, &mut cache)?;
     }
     if prune && failing(st, &iv).is_empty() {
         let cost = costs_of_values(model);
@@ -115,7 +117,7 @@ pub(crate) fn exact(model: &Model, st: &mut State, prune: bool) -> Result<Interv
         secs.sort_by(|&a, &b| cost[b].total_cmp(&cost[a]).then(a.cmp(&b)));
         for s in secs {
             st.set_class(s, ValueClass::Published);
-            let trial = audit::exact_intervals(model, st)?;
+            let trial = audit::exact_intervals_cached(model, st, &mut cache)?;
             if failing(st, &trial).is_empty() {
                 iv = trial;
             } else {

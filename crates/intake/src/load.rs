@@ -124,16 +124,15 @@ pub async fn load_delivered_extract(
     };
     let staged_path = Zone::Staged.join(&format!("{}/{partition}{load_id}.parquet", dataset.name));
 
-    let (counts, rejects, staged, refused) =
-        match stage_rows(store, dataset, source, &staged_path).await {
-            Ok((counts, rejects, staged)) => (counts, rejects, staged, None),
-            Err(
-                e @ (IntakeError::Header { .. }
-                | IntakeError::Empty { .. }
-                | IntakeError::Csv { .. }),
-            ) => (RowCounts::default(), Vec::new(), None, Some(e.to_string())),
-            Err(e) => return Err(e),
-        };
+    let (counts, rejects, staged, refused) = match stage_rows(store, dataset, source, &staged_path)
+        .await
+    {
+        Ok((counts, rejects, staged)) => (counts, rejects, staged, None),
+        Err(
+            e @ (IntakeError::Header { .. } | IntakeError::Empty { .. } | IntakeError::Csv { .. }),
+        ) => (RowCounts::default(), Vec::new(), None, Some(e.to_string())),
+        Err(e) => return Err(e),
+    };
     let rejects_path = write_rejects(store, &dataset.name, &load_id, &rejects).await?;
     let mut rejected_by_rule = BTreeMap::new();
     for r in &rejects {
@@ -215,11 +214,7 @@ async fn stage_rows(
                 .build();
             writer = Some(store.parquet_writer(staged_path, dataset.arrow_schema(), props)?);
         }
-        writer
-            .as_mut()
-            .expect("just created")
-            .write(&batch)
-            .await?;
+        writer.as_mut().expect("just created").write(&batch).await?;
     }
     let (counts, rejects) = reading.await.map_err(|e| IntakeError::Io {
         file: source.to_string(),
