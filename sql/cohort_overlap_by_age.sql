@@ -30,6 +30,13 @@ flagged AS (
     FROM persons AS p
     LEFT JOIN age_bands AS b
         ON b.age = p.age
+),
+-- Counted once per combination before the cube: CUBE over the persons themselves would
+-- copy every person into all 32 grouping sets.
+counted AS (
+    SELECT pol, yj, prob, sch, band, COUNT(*) AS n
+    FROM flagged
+    GROUP BY pol, yj, prob, sch, band
 )
 SELECT
     COALESCE(pol, 'Total') AS police,
@@ -37,6 +44,6 @@ SELECT
     COALESCE(prob, 'Total') AS probation,
     COALESCE(sch, 'Total') AS school_suspensions,
     COALESCE(band, 'Total') AS age_band,
-    COUNT(*) AS persons
-FROM flagged
+    SUM(n) AS persons
+FROM counted
 GROUP BY CUBE (pol, yj, prob, sch, band)

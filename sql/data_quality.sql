@@ -16,35 +16,43 @@ WITH checked (dataset) AS (
            ('school_suspensions'), ('ed_assaults'), ('hospital_admissions_agg'),
            ('social_care_factors_agg')
 ),
-present AS (
-    -- Months with at least one staged row, by each dataset's main date column.
-    SELECT DISTINCT 'police_offences' AS dataset, to_char(recorded_date, '%Y-%m') AS month
+-- Months with at least one staged row, by each dataset's main date column, as a number
+-- (year * 12 + month - 1) so that a calendar is a run of integers. Computed from date parts,
+-- not by formatting each row's date as text (which cost more than the rest of the stage).
+present_index AS (
+    SELECT DISTINCT 'police_offences' AS dataset,
+           CAST(date_part('year', recorded_date) AS INT) * 12 + CAST(date_part('month', recorded_date) AS INT) - 1 AS i
     FROM police_offences
     UNION ALL
     -- A person row has no date of its own: it counts in its offence's recorded month.
-    SELECT DISTINCT 'police_persons', to_char(o.recorded_date, '%Y-%m')
+    SELECT DISTINCT 'police_persons',
+           CAST(date_part('year', o.recorded_date) AS INT) * 12 + CAST(date_part('month', o.recorded_date) AS INT) - 1
     FROM police_persons AS p JOIN police_offences AS o ON o.offence_id = p.offence_id
     UNION ALL
-    SELECT DISTINCT 'youth_justice', to_char(event_date, '%Y-%m') FROM youth_justice
+    SELECT DISTINCT 'youth_justice',
+           CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
+    FROM youth_justice
     UNION ALL
-    SELECT DISTINCT 'probation', to_char(start_date, '%Y-%m') FROM probation
+    SELECT DISTINCT 'probation',
+           CAST(date_part('year', start_date) AS INT) * 12 + CAST(date_part('month', start_date) AS INT) - 1
+    FROM probation
     UNION ALL
-    SELECT DISTINCT 'school_suspensions', to_char(event_date, '%Y-%m') FROM school_suspensions
+    SELECT DISTINCT 'school_suspensions',
+           CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
+    FROM school_suspensions
     UNION ALL
-    SELECT DISTINCT 'ed_assaults', to_char(arrival_datetime, '%Y-%m') FROM ed_assaults
+    SELECT DISTINCT 'ed_assaults',
+           CAST(date_part('year', arrival_datetime) AS INT) * 12 + CAST(date_part('month', arrival_datetime) AS INT) - 1
+    FROM ed_assaults
     UNION ALL
-    SELECT DISTINCT 'hospital_admissions_agg', month FROM hospital_admissions_agg
+    SELECT DISTINCT 'hospital_admissions_agg',
+           CAST(substr(month, 1, 4) AS INT) * 12 + CAST(substr(month, 6, 2) AS INT) - 1
+    FROM hospital_admissions_agg
     UNION ALL
     -- A quarter's rows cover its three months.
     SELECT DISTINCT 'social_care_factors_agg',
-           substr(quarter, 1, 4) || '-'
-           || lpad(CAST((CAST(substr(quarter, 7, 1) AS INT) - 1) * 3 + 1 + q.k AS VARCHAR), 2, '0')
+           CAST(substr(quarter, 1, 4) AS INT) * 12 + (CAST(substr(quarter, 7, 1) AS INT) - 1) * 3 + q.k
     FROM social_care_factors_agg CROSS JOIN (VALUES (0), (1), (2)) AS q (k)
-),
--- Months as a number (year * 12 + month - 1), so a calendar is a run of integers.
-present_index AS (
-    SELECT dataset, CAST(substr(month, 1, 4) AS INT) * 12 + CAST(substr(month, 6, 2) AS INT) - 1 AS i
-    FROM present
 ),
 cells AS (
     SELECT dataset, COALESCE(period, 'all') AS period,

@@ -26,18 +26,28 @@ banded AS (
     LEFT JOIN age_bands AS b
         ON b.age = i.age
 ),
+counted AS (
+    SELECT role, band, grp, sex, COUNT(*) AS n FROM banded GROUP BY role, band, grp, sex
+),
+-- Each count goes to its band, its age group and the total in one pass over the counts:
+-- DataFusion inlines a CTE at each reference, so naming `banded` three times would join
+-- and group the persons three times.
 levels AS (
-    SELECT role, band AS age_band, COALESCE(grp, 'Total') AS age_group, sex FROM banded
-    UNION ALL
-    SELECT role, grp AS age_band, 'Total' AS age_group, sex FROM banded WHERE grp IS NOT NULL
-    UNION ALL
-    SELECT role, 'Total' AS age_band, '' AS age_group, sex FROM banded
+    SELECT
+        c.role,
+        CASE l.level WHEN 0 THEN c.band WHEN 1 THEN c.grp ELSE 'Total' END AS age_band,
+        CASE l.level WHEN 0 THEN COALESCE(c.grp, 'Total') WHEN 1 THEN 'Total' ELSE '' END AS age_group,
+        c.sex,
+        c.n
+    FROM counted AS c
+    CROSS JOIN (VALUES (0), (1), (2)) AS l (level)
+    WHERE l.level <> 1 OR c.grp IS NOT NULL
 )
 SELECT
     COALESCE(role, 'Total') AS role,
     age_band,
     age_group,
     COALESCE(sex, 'Total') AS sex,
-    COUNT(*) AS involvements
+    SUM(n) AS involvements
 FROM levels
 GROUP BY GROUPING SETS ((role, age_band, age_group, sex), (role, age_band, age_group), (age_band, age_group, sex), (age_band, age_group))

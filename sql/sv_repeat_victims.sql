@@ -14,13 +14,25 @@ WITH victims AS (
 banded AS (
     SELECT CASE WHEN n >= 3 THEN '3+' WHEN n = 2 THEN '2' ELSE '1' END AS band FROM victims
 ),
+counted AS (
+    SELECT band, COUNT(*) AS n FROM banded GROUP BY band
+),
+-- Each count goes to its band, to '2+' and to the total in one pass over the counts:
+-- DataFusion inlines a CTE at each reference, so naming `banded` three times would join
+-- and group the persons three times.
 levels AS (
-    SELECT band AS offence_count, CASE WHEN band = '1' THEN 'Total' ELSE '2+' END AS offence_count_parent FROM banded
-    UNION ALL
-    SELECT '2+' AS offence_count, 'Total' AS offence_count_parent FROM banded WHERE band <> '1'
-    UNION ALL
-    SELECT 'Total' AS offence_count, '' AS offence_count_parent FROM banded
+    SELECT
+        CASE l.level WHEN 0 THEN c.band WHEN 1 THEN '2+' ELSE 'Total' END AS offence_count,
+        CASE l.level
+            WHEN 0 THEN CASE WHEN c.band = '1' THEN 'Total' ELSE '2+' END
+            WHEN 1 THEN 'Total'
+            ELSE ''
+        END AS offence_count_parent,
+        c.n
+    FROM counted AS c
+    CROSS JOIN (VALUES (0), (1), (2)) AS l (level)
+    WHERE l.level <> 1 OR c.band <> '1'
 )
-SELECT offence_count, offence_count_parent, COUNT(*) AS victims
+SELECT offence_count, offence_count_parent, SUM(n) AS victims
 FROM levels
 GROUP BY offence_count, offence_count_parent

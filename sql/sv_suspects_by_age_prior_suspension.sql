@@ -30,10 +30,15 @@ flagged AS (
         ON b.age = s.age
     LEFT JOIN suspensions AS x
         ON x.person_id = s.person_id
+),
+-- Counted once per combination before the cube, which would otherwise copy every suspect
+-- into each grouping set.
+counted AS (
+    SELECT band, prior, COUNT(*) AS n FROM flagged GROUP BY band, prior
 )
 SELECT
     COALESCE(band, 'Total') AS age_band,
     COALESCE(prior, 'Total') AS prior_school_suspension,
-    COUNT(*) AS suspects
-FROM flagged
+    SUM(n) AS suspects
+FROM counted
 GROUP BY CUBE (band, prior)

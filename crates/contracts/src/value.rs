@@ -83,9 +83,7 @@ impl Column {
             ColumnType::Bool => parse_bool(raw)
                 .map(Value::Bool)
                 .ok_or_else(|| self.violation(Rule::Boolean, format!("`{raw}` is not true/false"))),
-            ColumnType::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .ok()
-                .filter(|_| raw.len() == 10)
+            ColumnType::Date => parse_date(raw.as_bytes())
                 .map(|d| Value::Date(days_since_epoch(d)))
                 .ok_or_else(|| {
                     self.violation(Rule::Date, format!("`{raw}` is not a date YYYY-MM-DD"))
@@ -160,10 +158,79 @@ fn parse_bool(raw: &str) -> Option<bool> {
     }
 }
 
+/// `YYYY-MM-DD`, zero-padded, a real calendar date. Parsed by hand: chrono's format-string
+/// parser was a tenth of intake's time.
+fn parse_date(raw: &[u8]) -> Option<NaiveDate> {
+    if raw.len() != 10 || raw[4] != b'-' || raw[7] != b'-' {
+        return None;
+    }
+    let year = digits(&raw[0..4])?;
+    NaiveDate::from_ymd_opt(year as i32, digits(&raw[5..7])?, digits(&raw[8..10])?)
+}
+
+/// `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`.
 fn parse_timestamp(raw: &str) -> Option<NaiveDateTime> {
-    match raw.len() {
-        16 => NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").ok(),
-        19 => NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").ok(),
-        _ => None,
+    let raw = raw.as_bytes();
+    if !(raw.len() == 16 || raw.len() == 19) || raw[10] != b'T' || raw[13] != b':' {
+        return None;
+    }
+    let seconds = match raw.len() {
+        19 if raw[16] == b':' => digits(&raw[17..19])?,
+        19 => return None,
+        _ => 0,
+    };
+    parse_date(&raw[..10])?.and_hms_opt(digits(&raw[11..13])?, digits(&raw[14..16])?, seconds)
+}
+
+/// A run of ASCII digits as a number; `None` for anything else.
+fn digits(raw: &[u8]) -> Option<u32> {
+    raw.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict_calendar_dates() {
+        let day = |s: &str| parse_date(s.as_bytes()).map(days_since_epoch);
+        assert_eq!(day("1970-01-01"), Some(0));
+        assert_eq!(day("2020-02-29"), Some(18321));
+        for bad in [
+            "2019-02-29",
+            "2019-13-01",
+            "2019-00-10",
+            "2019-1-01",
+            "2019-01-1",
+            "2019/01/01",
+            "20190101",
+            "2019-01-01 ",
+            "+019-01-01",
+            "2019-0a-01",
+            "",
+        ] {
+            assert_eq!(day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_take_minutes_or_seconds() {
+        let at = |s: &str| parse_timestamp(s).map(|t| t.and_utc().timestamp_millis());
+        assert_eq!(at("1970-01-01T00:01"), Some(60_000));
+        assert_eq!(at("1970-01-02T00:00:30"), Some(86_430_000));
+        for bad in [
+            "2019-01-01 10:00",
+            "2019-01-01T24:00",
+            "2019-01-01T10:60",
+            "2019-01-01T10:00:",
+            "2019-01-01T10:00:61",
+            "2019-01-01T10:00-00",
+            "2019-02-30T10:00",
+            "2019-01-01T1:00",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
     }
 }

@@ -3,8 +3,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::dataframe::DataFrame;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use svna_intake::StagedManifest;
@@ -265,10 +263,7 @@ async fn materialise(
     let schema = Arc::new(df.schema().as_arrow().clone());
     let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut stream = df.execute_stream().await.map_err(|e| sql_error(stage, e))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut object = store.parquet_writer(path, schema, props)?;
+    let mut object = store.parquet_writer(path, schema)?;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| sql_error(stage, e))?;
         object.write(&batch).await?;

@@ -245,10 +245,13 @@ fn arrow_error(file: &str, e: arrow_schema::ArrowError) -> IntakeError {
 }
 
 /// Enforces the contract's `unique` columns within one extract. Keeps a 128-bit digest per
-/// value rather than the value, so a long extract costs 16 bytes a row.
+/// value rather than the value, so a long extract costs 16 bytes a row. The digest is two
+/// SipHash values under random keys: a chance collision (about n² / 2¹²⁹) is negligible, and
+/// it hashes far faster than SHA-256, which was a tenth of intake's time.
 struct UniqueCheck {
     columns: Vec<(usize, String)>,
     seen: Vec<std::collections::HashSet<u128>>,
+    keys: (std::hash::RandomState, std::hash::RandomState),
 }
 
 impl UniqueCheck {
@@ -265,13 +268,17 @@ impl UniqueCheck {
             })
             .collect();
         let seen = columns.iter().map(|_| Default::default()).collect();
-        Self { columns, seen }
+        Self {
+            columns,
+            seen,
+            keys: Default::default(),
+        }
     }
 
     fn check(&mut self, _dataset: &Dataset, values: &[Value]) -> Option<Problem> {
         for ((index, name), seen) in self.columns.iter().zip(self.seen.iter_mut()) {
             if let Value::Utf8(text) = &values[*index]
-                && !seen.insert(digest128(text))
+                && !seen.insert(digest128(&self.keys, text))
             {
                 return Some((
                     name.clone(),
@@ -284,8 +291,7 @@ impl UniqueCheck {
     }
 }
 
-fn digest128(text: &str) -> u128 {
-    use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(text.as_bytes());
-    u128::from_le_bytes(hash[..16].try_into().expect("16 bytes"))
+fn digest128(keys: &(std::hash::RandomState, std::hash::RandomState), text: &str) -> u128 {
+    use std::hash::BuildHasher;
+    (u128::from(keys.0.hash_one(text)) << 64) | u128::from(keys.1.hash_one(text))
 }

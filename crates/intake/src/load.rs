@@ -2,8 +2,6 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, WriteMultipart};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 use svna_contracts::Dataset;
 use svna_storage::{FileEntry, ParquetObject, Store, Zone};
@@ -209,10 +207,7 @@ async fn stage_rows(
     let mut writer: Option<ParquetObject> = None;
     while let Some(batch) = receiver.recv().await {
         if writer.is_none() {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .build();
-            writer = Some(store.parquet_writer(staged_path, dataset.arrow_schema(), props)?);
+            writer = Some(store.parquet_writer(staged_path, dataset.arrow_schema())?);
         }
         writer.as_mut().expect("just created").write(&batch).await?;
     }

@@ -322,9 +322,13 @@ impl Store {
         &self,
         relative: &str,
         schema: arrow_schema::SchemaRef,
-        properties: parquet::file::properties::WriterProperties,
     ) -> Result<ParquetObject, StorageError> {
-        ParquetObject::new(self, relative, schema, properties)
+        ParquetObject::new(
+            self,
+            relative,
+            schema,
+            crate::parquet_object::writer_properties(),
+        )
     }
 
     /// A manifest entry for an object already in the store.
