@@ -50,6 +50,9 @@ pub struct StageRecord {
     pub output: FileEntry,
     pub columns: Vec<String>,
     pub duration_ms: u128,
+    /// Of `duration_ms`, the time spent running the stage's tests on its output.
+    #[serde(default)]
+    pub tests_ms: u128,
     pub tests: Vec<TestRecord>,
 }
 

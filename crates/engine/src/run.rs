@@ -102,7 +102,9 @@ async fn run_stages(
             None,
         )
         .await?;
+        let testing = Instant::now();
         let tests = run_tests(&ctx, stage).await?;
+        let tests_ms = testing.elapsed().as_millis();
         outputs.insert(stage.name.clone(), output_path);
         record.stages.push(StageRecord {
             name: stage.name.clone(),
@@ -115,6 +117,7 @@ async fn run_stages(
             output: entry,
             columns,
             duration_ms: started.elapsed().as_millis(),
+            tests_ms,
             tests: tests.clone(),
         });
         if let Some(failed) = tests.iter().find(|t| !t.passed) {

@@ -119,6 +119,7 @@ impl Fixture {
                 output,
                 columns: Vec::new(),
                 duration_ms: 0,
+                tests_ms: 0,
                 tests: Vec::new(),
             }],
         };
