@@ -1,7 +1,7 @@
 -- The data-quality table (standard output #12): per dataset and delivery period, with the
 -- partner who delivered it,
 -- the rows received, staged and rejected (from the `deliveries` snapshot of the staged
--- manifests) and the months with no staged rows.
+-- manifests) and the months with no staged rows (from the staged_months stage).
 --
 -- period: the upload's period text, or 'all' for files loaded without one (svna load).
 -- missing_months: the months, 'YYYY-MM;YYYY-MM', in which the dataset's staged data has no
@@ -16,43 +16,9 @@ WITH checked (dataset) AS (
            ('school_suspensions'), ('ed_assaults'), ('hospital_admissions_agg'),
            ('social_care_factors_agg')
 ),
--- Months with at least one staged row, by each dataset's main date column, as a number
--- (year * 12 + month - 1) so that a calendar is a run of integers. Computed from date parts,
--- not by formatting each row's date as text (which cost more than the rest of the stage).
+-- Months with at least one staged row per dataset (the staged_months stage).
 present_index AS (
-    SELECT DISTINCT 'police_offences' AS dataset,
-           CAST(date_part('year', recorded_date) AS INT) * 12 + CAST(date_part('month', recorded_date) AS INT) - 1 AS i
-    FROM police_offences
-    UNION ALL
-    -- A person row has no date of its own: it counts in its offence's recorded month.
-    SELECT DISTINCT 'police_persons',
-           CAST(date_part('year', o.recorded_date) AS INT) * 12 + CAST(date_part('month', o.recorded_date) AS INT) - 1
-    FROM police_persons AS p JOIN police_offences AS o ON o.offence_id = p.offence_id
-    UNION ALL
-    SELECT DISTINCT 'youth_justice',
-           CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
-    FROM youth_justice
-    UNION ALL
-    SELECT DISTINCT 'probation',
-           CAST(date_part('year', start_date) AS INT) * 12 + CAST(date_part('month', start_date) AS INT) - 1
-    FROM probation
-    UNION ALL
-    SELECT DISTINCT 'school_suspensions',
-           CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
-    FROM school_suspensions
-    UNION ALL
-    SELECT DISTINCT 'ed_assaults',
-           CAST(date_part('year', arrival_datetime) AS INT) * 12 + CAST(date_part('month', arrival_datetime) AS INT) - 1
-    FROM ed_assaults
-    UNION ALL
-    SELECT DISTINCT 'hospital_admissions_agg',
-           CAST(substr(month, 1, 4) AS INT) * 12 + CAST(substr(month, 6, 2) AS INT) - 1
-    FROM hospital_admissions_agg
-    UNION ALL
-    -- A quarter's rows cover its three months.
-    SELECT DISTINCT 'social_care_factors_agg',
-           CAST(substr(quarter, 1, 4) AS INT) * 12 + (CAST(substr(quarter, 7, 1) AS INT) - 1) * 3 + q.k
-    FROM social_care_factors_agg CROSS JOIN (VALUES (0), (1), (2)) AS q (k)
+    SELECT dataset, i FROM staged_months
 ),
 cells AS (
     SELECT dataset, COALESCE(period, 'all') AS period,

@@ -89,7 +89,7 @@ async fn run_stages(
             stage.name
         ));
         let started = Instant::now();
-        let ctx = options.config.session(&runtime);
+        let ctx = options.config.session(&runtime)?;
         register_needs(&ctx, store, stage, &inputs, &outputs).await?;
         check_table_references(&ctx, stage)?;
         let output_path = output_path(&record.run_id, stage);

@@ -55,17 +55,45 @@ impl EngineConfig {
     }
 
     /// A fresh session for one stage: only the tables the stage needs get registered in it.
-    pub fn session(&self, runtime: &Arc<RuntimeEnv>) -> SessionContext {
-        let mut config = SessionConfig::new().with_information_schema(false);
+    /// DataFusion settings may be tuned from the environment (`DATAFUSION_EXECUTION_BATCH_SIZE`,
+    /// `DATAFUSION_OPTIMIZER_...`), as DataFusion's own tools allow; svna's settings apply
+    /// on top.
+    pub fn session(&self, runtime: &Arc<RuntimeEnv>) -> Result<SessionContext, EngineError> {
+        let config = SessionConfig::from_env().map_err(|e| {
+            EngineError::Config(format!(
+                "a DATAFUSION_* environment variable is invalid: {e}"
+            ))
+        })?;
+        let mut config = config.with_information_schema(false);
+        // Joins against a build side of up to two million rows (a county's serious-violence
+        // offences at scale 10) read it once into one hash table instead of repartitioning
+        // both sides by a 64-character token: at scale 10 on 2 cores the pipeline took 8.6 s
+        // instead of 9.6 s (DataFusion's default stops at 128 Ki rows). Larger build sides are
+        // still partitioned, so the memory of one build side stays bounded.
+        config = config
+            .set_usize(
+                "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+                SINGLE_PARTITION_JOIN_ROWS,
+            )
+            .set_usize(
+                "datafusion.optimizer.hash_join_single_partition_threshold",
+                SINGLE_PARTITION_JOIN_BYTES,
+            );
         if let Some(n) = self.target_partitions {
             config = config.with_target_partitions(n);
         }
         if self.sort_merge_joins {
             config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
         }
-        SessionContext::new_with_config_rt(config, Arc::clone(runtime))
+        Ok(SessionContext::new_with_config_rt(
+            config,
+            Arc::clone(runtime),
+        ))
     }
 }
+
+const SINGLE_PARTITION_JOIN_ROWS: usize = 2_000_000;
+const SINGLE_PARTITION_JOIN_BYTES: usize = 256 << 20;
 
 /// Stage SQL is a read-only query: no DDL (CREATE/DROP), no DML (INSERT/COPY), no SET.
 pub fn read_only_sql_options() -> SQLOptions {

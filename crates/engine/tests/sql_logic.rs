@@ -52,7 +52,7 @@ impl StageDb {
             ..Default::default()
         };
         let runtime = config.runtime(&store).map_err(error)?;
-        let ctx = config.session(&runtime);
+        let ctx = config.session(&runtime).map_err(error)?;
         for dataset in &svna_contracts::v1().datasets {
             let table = MemTable::try_new(dataset.arrow_schema(), vec![vec![]]).map_err(error)?;
             ctx.register_table(&dataset.name, Arc::new(table))
