@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use svna_contracts::v1;
 use svna_engine::{EngineConfig, Pipeline, RunOptions, parse_byte_size, run_pipeline};
 use svna_intake::{
-    ExtractReader, LoadOutcome, Rejection, load_extract, read_extract, upload_local_file,
+    ExtractReader, LoadOutcome, Rejection, load_uploaded_extract, read_extract, upload_local_file,
 };
 use svna_publish::{PublishOptions, ReleaseManifest, publish_run, verify_release};
 use svna_storage::{Store, Zone};
@@ -233,8 +233,8 @@ pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadO
         .and_then(|n| n.to_str())
         .context("file has no name")?;
     let landing = Zone::Landing.join(&format!("{dataset}/{name}"));
-    upload_local_file(store, path, &landing).await?;
-    Ok(load_extract(store, contract, v1().version, &landing).await?)
+    let uploaded = upload_local_file(store, path, &landing).await?;
+    Ok(load_uploaded_extract(store, contract, v1().version, uploaded).await?)
 }
 
 pub async fn load(args: LoadArgs) -> Result<Outcome> {

@@ -243,11 +243,18 @@ async fn intake_one(
                 upload_id: manifest.upload_id.clone(),
             };
             for file in &manifest.files {
+                // check_upload verified this checksum against the stored file just now.
+                let source = FileEntry {
+                    path: file.path.clone(),
+                    sha256: file.sha256.clone(),
+                    size: file.size,
+                    rows: None,
+                };
                 let outcome = load_delivered_extract(
                     store,
                     dataset,
                     contracts.version,
-                    &file.path,
+                    source,
                     Some(delivery.clone()),
                 )
                 .await?;

@@ -210,17 +210,28 @@ fn check_row(
         );
         return vec![("(row)".into(), "field_count".into(), message)];
     }
-    let mut fields: Vec<&str> = Vec::with_capacity(record.len());
-    for (index, raw) in record.iter().enumerate() {
-        match std::str::from_utf8(raw) {
-            Ok(text) => fields.push(text),
-            Err(_) => {
-                let message = format!("field {} is not valid UTF-8", index + 1);
-                return vec![("(row)".into(), "encoding".into(), message)];
-            }
+    // The row is validated as UTF-8 in one pass over all its fields; a field boundary inside
+    // a character (two invalid fields that happen to join up) makes it invalid too.
+    let on_boundaries = |text: &str| {
+        (0..record.len()).all(|i| {
+            record
+                .range(i)
+                .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+        })
+    };
+    let text = match std::str::from_utf8(record.as_slice()) {
+        Ok(text) if on_boundaries(text) => text,
+        _ => {
+            let index = record
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+                .unwrap_or(0);
+            let message = format!("field {} is not valid UTF-8", index + 1);
+            return vec![("(row)".into(), "encoding".into(), message)];
         }
-    }
-    let violations = dataset.parse_record(map, |i| fields.get(i).copied(), values);
+    };
+    let field = |i: usize| record.range(i).map(|range| &text[range]);
+    let violations = dataset.parse_record(map, field, values);
     let mut problems: Vec<Problem> = violations
         .into_iter()
         .map(|v| (v.column, v.rule.to_string(), v.message))

@@ -20,5 +20,7 @@ pub use delivery::{
 };
 pub use error::IntakeError;
 pub use extract::{ExtractReader, Rejection, RowCounts, read_extract};
-pub use load::{LoadOutcome, load_delivered_extract, load_extract, upload_local_file};
+pub use load::{
+    LoadOutcome, load_delivered_extract, load_extract, load_uploaded_extract, upload_local_file,
+};
 pub use staged::{Delivery, LoadRecord, StagedManifest, staged_manifest_path};

@@ -87,19 +87,33 @@ pub async fn load_extract(
     contract_version: u32,
     source: &str,
 ) -> Result<LoadOutcome, IntakeError> {
-    load_delivered_extract(store, dataset, contract_version, source, None).await
+    let source_entry = store.file_entry(source, None).await?;
+    load_delivered_extract(store, dataset, contract_version, source_entry, None).await
 }
 
-/// Like [`load_extract`], for a file of a partner upload: loads of earlier uploads for the
-/// same partner, dataset and period are superseded (kept, no longer read) in the same commit.
+/// Like [`load_extract`] for a file whose checksum the caller has just computed (an upload)
+/// or verified (an upload manifest's entry), so the file is not read twice to hash it.
+pub async fn load_uploaded_extract(
+    store: &Store,
+    dataset: &Dataset,
+    contract_version: u32,
+    source_entry: FileEntry,
+) -> Result<LoadOutcome, IntakeError> {
+    load_delivered_extract(store, dataset, contract_version, source_entry, None).await
+}
+
+/// Like [`load_uploaded_extract`], for a file of a partner upload: loads of earlier uploads
+/// for the same partner, dataset and period are superseded (kept, no longer read) in the
+/// same commit.
 pub async fn load_delivered_extract(
     store: &Store,
     dataset: &Dataset,
     contract_version: u32,
-    source: &str,
+    source_entry: FileEntry,
     delivery: Option<Delivery>,
 ) -> Result<LoadOutcome, IntakeError> {
-    let source_entry = store.file_entry(source, None).await?;
+    let source = source_entry.path.clone();
+    let source = source.as_str();
     let mut manifest = StagedManifest::read(store, &dataset.name, contract_version).await?;
     if let Some(delivery) = &delivery {
         manifest.supersede(delivery);

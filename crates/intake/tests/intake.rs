@@ -140,6 +140,25 @@ fn non_utf8_bytes_are_rejected_with_their_line() {
     assert_eq!((rejects[0].line, rejects[0].rule.as_str()), (3, "encoding"));
 }
 
+/// "é" is 0xC3 0xA9: split across two fields, neither field is UTF-8 although the bytes of
+/// the row, joined up, would be.
+#[test]
+fn a_character_split_across_fields_is_rejected() {
+    let mut text = persons(&format!("{TOKEN_A},{TOKEN_B},victim,17,F\n")).into_bytes();
+    text.extend_from_slice(format!("{TOKEN_A},{TOKEN_B},victim,17").as_bytes());
+    text.extend_from_slice(&[0xc3, b',', 0xa9, b'\n']);
+    let (counts, rejects, _) = read("police_persons", &text);
+    assert_eq!(counts.unwrap().rejected, 1);
+    assert_eq!(
+        (
+            rejects[0].line,
+            rejects[0].rule.as_str(),
+            rejects[0].message.as_str()
+        ),
+        (3, "encoding", "field 4 is not valid UTF-8")
+    );
+}
+
 #[test]
 fn a_repeated_unique_value_is_rejected() {
     let header = "offence_id,recorded_date,offence_date,offence_hour,ho_code,knife_flag,firearm_flag,domestic_flag,lsoa_code,location_type";
