@@ -199,13 +199,16 @@ pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
     exact_intervals_cached(model, st, &mut IntervalCache::default())
 }
 
+/// A withheld cell and its exact interval: least value, greatest (`None`: unbounded).
+type CellInterval = (usize, (u64, Option<u64>));
+
 /// Intervals already solved, keyed by everything the component's integer programs depend
 /// on: its cells with their state and bounds, and its relations with their constants. The
 /// repair and pruning loops change one component at a time, so the others are answered
 /// from here instead of being solved again.
 #[derive(Default)]
 pub(crate) struct IntervalCache {
-    solved: HashMap<Vec<u64>, Vec<(usize, (u64, Option<u64>))>>,
+    solved: HashMap<Vec<u64>, Vec<CellInterval>>,
 }
 
 /// Like [`exact_intervals`], reusing and filling `cache`.
@@ -303,7 +306,7 @@ fn solve_targets(
     rels: &[usize],
     comp_of: &[usize],
     reuse_points: bool,
-) -> Result<Vec<(usize, (u64, Option<u64>))>> {
+) -> Result<Vec<CellInterval>> {
     let targets: Vec<usize> = members
         .iter()
         .copied()
@@ -335,7 +338,7 @@ fn solve_targets(
         }
         Ok(solved.optimum)
     };
-    let solve_one = |target: usize| -> Result<(usize, (u64, Option<u64>))> {
+    let solve_one = |target: usize| -> Result<CellInterval> {
         let lo = optimum(target, false)?;
         let hi = optimum(target, true)?;
         let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
@@ -361,7 +364,7 @@ fn solve_targets(
     let lanes: Vec<Vec<usize>> = (0..workers)
         .map(|w| targets.iter().copied().skip(w).step_by(workers).collect())
         .collect();
-    let mut solved: Vec<(usize, (u64, Option<u64>))> = std::thread::scope(|scope| {
+    let mut solved: Vec<CellInterval> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
             .iter()
             .map(|lane| scope.spawn(|| lane.iter().map(|&t| solve_one(t)).collect::<Vec<_>>()))
