@@ -486,13 +486,11 @@ impl<R: Read> Read for LineTracker<R> {
         let n = self.inner.read(buf)?;
         let mut state = self.lines.0.borrow_mut();
         let base = self.offset;
-        state.pending.extend(
-            buf[..n]
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| base + i as u64),
-        );
+        // memchr finds newlines many bytes at a time; testing each byte was a tenth of the
+        // command's time.
+        state
+            .pending
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
         self.offset += n as u64;
         Ok(n)
     }
