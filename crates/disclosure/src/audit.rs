@@ -244,11 +244,18 @@ fn intervals(
             continue;
         }
         let key = component_key(model, st, members, &rels_of[c], &comp_of);
-        if !cache.solved.contains_key(&key) {
-            let solved = solve_targets(model, st, members, &rels_of[c], &comp_of, reuse_points)?;
-            cache.solved.insert(key.clone(), solved);
-        }
-        for &(target, interval) in &cache.solved[&key] {
+        let solved = match cache.solved.entry(key) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => new.insert(solve_targets(
+                model,
+                st,
+                members,
+                &rels_of[c],
+                &comp_of,
+                reuse_points,
+            )?),
+        };
+        for &(target, interval) in solved.iter() {
             out[target] = Some(interval);
         }
     }
@@ -280,8 +287,18 @@ fn component_key(
     key
 }
 
-/// The constant side of relation `r` once its known cells are moved across: parts minus
-/// total over the cells outside any component.
+/// The bounds a cell of a component starts from: a withheld cell is at least the attacker's
+/// lower bound and unbounded above; any other unknown lies in its published interval.
+fn own_bounds(st: &State, v: usize) -> (f64, f64) {
+    if st.withheld(v) {
+        (st.lb[v] as f64, f64::INFINITY)
+    } else {
+        (st.interval[v].0 as f64, st.interval[v].1 as f64)
+    }
+}
+
+/// The constant side of relation `r` (total = sum of parts) once its known cells, those
+/// outside any component, are moved across: the known total minus the known parts.
 fn relation_constant(model: &Model, st: &State, r: usize, comp_of: &[usize]) -> f64 {
     let rel = &model.relations[r];
     let known = |v: usize| comp_of[v] == usize::MAX;
@@ -379,8 +396,9 @@ fn solve_targets(
 }
 
 /// Proves a cell unbounded above without a program: a ray (a direction of non-negative
-/// changes to withheld cells only) that raises the cell and keeps every relation balanced. In a table whose grand total is withheld that holds
-/// for most cells. No ray found proves nothing: the program is solved.
+/// changes to withheld cells only) that raises the cell and keeps every relation balanced.
+/// In a table whose grand total is withheld that holds for most cells. No ray found proves
+/// nothing: the program is solved.
 struct Rays<'a> {
     model: &'a Model,
     st: &'a State,
@@ -481,17 +499,8 @@ fn outer_bounds(
     rels: &[usize],
     comp_of: &[usize],
 ) -> HashMap<usize, (f64, f64)> {
-    let mut bounds: HashMap<usize, (f64, f64)> = members
-        .iter()
-        .map(|&v| {
-            let bound = if st.withheld(v) {
-                (st.lb[v] as f64, f64::INFINITY)
-            } else {
-                (st.interval[v].0 as f64, st.interval[v].1 as f64)
-            };
-            (v, bound)
-        })
-        .collect();
+    let mut bounds: HashMap<usize, (f64, f64)> =
+        members.iter().map(|&v| (v, own_bounds(st, v))).collect();
     let of = |bounds: &HashMap<usize, (f64, f64)>, v: usize| match comp_of[v] {
         usize::MAX => (st.interval[v].0 as f64, st.interval[v].0 as f64),
         _ => bounds[&v],
@@ -619,11 +628,9 @@ fn solve_component_with(
     let mut pb = Problem::new(dir);
     let mut col = std::collections::BTreeMap::new();
     for &v in members {
-        let (lo, hi) = if st.withheld(v) {
-            (st.lb[v] as f64, if integer { BIG } else { f64::INFINITY })
-        } else {
-            (st.interval[v].0 as f64, st.interval[v].1 as f64)
-        };
+        let (lo, hi) = own_bounds(st, v);
+        // Integer variables need finite bounds: BIG stands for "unbounded".
+        let hi = if integer && hi.is_infinite() { BIG } else { hi };
         let obj = if v == target { 1.0 } else { 0.0 };
         let var = if integer {
             pb.add_integer_var(obj, (lo as i32, hi as i32))
@@ -634,19 +641,13 @@ fn solve_component_with(
     }
     for &r in rels {
         let rel = &model.relations[r];
-        let mut terms = Vec::new();
-        let mut rhs = 0.0;
-        let mut add = |v: usize, coef: f64, terms: &mut Vec<_>| {
-            if comp_of[v] != usize::MAX {
-                terms.push((col[&v], coef));
-            } else {
-                rhs -= coef * st.interval[v].0 as f64;
-            }
-        };
-        add(rel.total, -1.0, &mut terms);
-        for &p in &rel.parts {
-            add(p, 1.0, &mut terms);
-        }
+        // Parts minus total over the component's cells equals the known cells' constant.
+        let terms: Vec<_> = std::iter::once((rel.total, -1.0))
+            .chain(rel.parts.iter().map(|&p| (p, 1.0)))
+            .filter(|&(v, _)| comp_of[v] != usize::MAX)
+            .map(|(v, coef)| (col[&v], coef))
+            .collect();
+        let rhs = relation_constant(model, st, r, comp_of);
         pb.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
     }
     match pb.solve() {

@@ -56,11 +56,6 @@ impl ParquetObject {
             .map_err(|e| parquet_error(&self.relative, e))
     }
 
-    /// Rows written so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
     /// Writes the footer, completes the upload and returns the object's manifest entry.
     pub async fn finish(mut self) -> Result<FileEntry, StorageError> {
         self.writer
