@@ -4,44 +4,38 @@
 -- the rest). A stage of its own so the data-quality stage reads these few rows twice instead
 -- of scanning every dataset (and joining persons to offences) twice: DataFusion inlines a
 -- CTE at each reference.
-SELECT DISTINCT 'police_offences' AS dataset,
-       CAST(date_part('year', recorded_date) AS INT) * 12 + CAST(date_part('month', recorded_date) AS INT) - 1 AS i
-FROM police_offences
-UNION ALL
--- A person row has no date of its own: it counts in its offence's recorded month. Found by
--- grouping offences and persons together by offence id rather than by a join: a hash join
--- holds all offences in memory (2 GB at scale 100, past a 2 GiB limit) while a grouping
--- spills to disk.
-SELECT DISTINCT 'police_persons', i
-FROM (
-    SELECT offence_id, MAX(i) AS i, MAX(person) AS person
+WITH dated AS (
+    -- Each dataset's main date (an ED arrival's calendar date), so the month number below is
+    -- written once.
+    SELECT 'police_offences' AS dataset, recorded_date AS day FROM police_offences
+    UNION ALL
+    -- A person row has no date of its own: it counts in its offence's recorded month. Found
+    -- by grouping offences and persons together by offence id rather than by a join: a hash
+    -- join holds all offences in memory (2 GB at scale 100, past a 2 GiB limit) while a
+    -- grouping spills to disk.
+    SELECT 'police_persons', day
     FROM (
-        SELECT offence_id,
-               CAST(date_part('year', recorded_date) AS INT) * 12 + CAST(date_part('month', recorded_date) AS INT) - 1 AS i,
-               0 AS person
-        FROM police_offences
-        UNION ALL
-        SELECT offence_id, CAST(NULL AS INT) AS i, 1 AS person FROM police_persons
-    ) AS both_sides
-    GROUP BY offence_id
-) AS by_offence
-WHERE person = 1 AND i IS NOT NULL
-UNION ALL
-SELECT DISTINCT 'youth_justice',
-       CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
-FROM youth_justice
-UNION ALL
-SELECT DISTINCT 'probation',
-       CAST(date_part('year', start_date) AS INT) * 12 + CAST(date_part('month', start_date) AS INT) - 1
-FROM probation
-UNION ALL
-SELECT DISTINCT 'school_suspensions',
-       CAST(date_part('year', event_date) AS INT) * 12 + CAST(date_part('month', event_date) AS INT) - 1
-FROM school_suspensions
-UNION ALL
-SELECT DISTINCT 'ed_assaults',
-       CAST(date_part('year', arrival_datetime) AS INT) * 12 + CAST(date_part('month', arrival_datetime) AS INT) - 1
-FROM ed_assaults
+        SELECT offence_id, MAX(day) AS day, MAX(person) AS person
+        FROM (
+            SELECT offence_id, recorded_date AS day, 0 AS person FROM police_offences
+            UNION ALL
+            SELECT offence_id, CAST(NULL AS DATE) AS day, 1 AS person FROM police_persons
+        ) AS both_sides
+        GROUP BY offence_id
+    ) AS by_offence
+    WHERE person = 1 AND day IS NOT NULL
+    UNION ALL
+    SELECT 'youth_justice', event_date FROM youth_justice
+    UNION ALL
+    SELECT 'probation', start_date FROM probation
+    UNION ALL
+    SELECT 'school_suspensions', event_date FROM school_suspensions
+    UNION ALL
+    SELECT 'ed_assaults', CAST(arrival_datetime AS DATE) FROM ed_assaults
+)
+SELECT DISTINCT dataset,
+       CAST(date_part('year', day) AS INT) * 12 + CAST(date_part('month', day) AS INT) - 1 AS i
+FROM dated
 UNION ALL
 SELECT DISTINCT 'hospital_admissions_agg',
        CAST(substr(month, 1, 4) AS INT) * 12 + CAST(substr(month, 6, 2) AS INT) - 1
