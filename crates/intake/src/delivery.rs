@@ -158,23 +158,12 @@ pub async fn upload(
 }
 
 fn local_sha256(path: &std::path::Path) -> Result<String, IntakeError> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
     let io = |e: std::io::Error| IntakeError::Io {
         file: path.display().to_string(),
         message: e.to_string(),
     };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    let file = std::fs::File::open(path).map_err(io)?;
+    Ok(svna_storage::checksum_reader(file).map_err(io)?.sha256)
 }
 
 /// Takes in every upload that has a manifest and no intake record yet, oldest first.

@@ -11,7 +11,7 @@ mod parquet_object;
 mod store;
 mod zone;
 
-pub use checksum::{Checksummed, sha256_hex};
+pub use checksum::{Checksummed, checksum_reader, sha256_hex};
 pub use error::StorageError;
 pub use manifest::FileEntry;
 pub use parquet_object::ParquetObject;

@@ -17,14 +17,11 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::checksum::Checksummed;
+use crate::checksum::{Checksummed, checksum_reader};
 use crate::error::StorageError;
 use crate::manifest::FileEntry;
 use crate::parquet_object::ParquetObject;
 use crate::zone::Zone;
-
-/// Block size for reading local files.
-const READ_BLOCK: usize = 1 << 20;
 
 /// An object opened for reading; see [`Store::open_read`].
 pub enum ObjectReader {
@@ -270,37 +267,25 @@ impl Store {
                 source: Box::new(e),
             },
         };
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
         match self.open_read(relative).await? {
-            ObjectReader::File(mut file) => {
-                (hasher, size) = tokio::task::spawn_blocking(move || {
-                    let mut buffer = vec![0u8; READ_BLOCK];
-                    loop {
-                        let n = std::io::Read::read(&mut file, &mut buffer)?;
-                        if n == 0 {
-                            return Ok((hasher, size));
-                        }
-                        hasher.update(&buffer[..n]);
-                        size += n as u64;
-                    }
-                })
+            ObjectReader::File(file) => tokio::task::spawn_blocking(move || checksum_reader(file))
                 .await
                 .map_err(|e| read_error(std::io::Error::other(e)))?
-                .map_err(read_error)?;
-            }
+                .map_err(read_error),
             ObjectReader::Stream(mut stream) => {
+                let mut hasher = Sha256::new();
+                let mut size = 0u64;
                 while let Some(chunk) = stream.next().await {
                     let chunk = chunk.map_err(|e| StorageError::from_store("read", relative, e))?;
                     size += chunk.len() as u64;
                     hasher.update(&chunk);
                 }
+                Ok(Checksummed {
+                    sha256: hex::encode(hasher.finalize()),
+                    size,
+                })
             }
         }
-        Ok(Checksummed {
-            sha256: hex::encode(hasher.finalize()),
-            size,
-        })
     }
 
     /// Opens an object for reading from start to end: a local file as the file itself (for
