@@ -471,12 +471,18 @@ pub async fn verify(args: VerifyArgs) -> Result<Outcome> {
                 report.rounded_not_reaudited.join(", ")
             );
         }
+        if !report.unproven.is_empty() {
+            println!(
+                "  {} withheld cells the outsider's audit could not settle exactly within its limits (LP relaxation only: neither shown recomputable nor shown safe by this check)",
+                report.unproven.len()
+            );
+        }
         for problem in &report.problems {
             println!("  problem: {problem}");
         }
         if report.problems.is_empty() {
             println!(
-                "  verified: every file matches its checksum and no withheld cell can be recomputed"
+                "  verified: every file matches its checksum and no withheld cell was found recomputable"
             );
         }
     }
@@ -513,17 +519,26 @@ pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
     let protected = manifest
         .tables
         .iter()
-        .any(|t| t.disclosure.policy != "open");
+        .any(|t| !matches!(t.disclosure.policy.as_str(), "open" | "accounting"));
     println!(
         "  {} cells published, {} withheld ({})",
         manifest.published_cells,
         manifest.withheld_cells,
         if protected {
-            "primary and secondary suppression; audit passed"
+            "primary and secondary suppression, protected jointly with every earlier release; every withheld count proven by certificates"
         } else {
             "open data only: published as it is"
         }
     );
+    if !manifest.linked_releases.is_empty() {
+        println!(
+            "  protected together with earlier releases: {}",
+            manifest.linked_releases.join(", ")
+        );
+    }
+    for left in &manifest.left_out {
+        println!("  withheld whole: {} ({})", left.table, left.reason);
+    }
 }
 
 #[derive(Args)]

@@ -1,11 +1,15 @@
 //! `svna protect` and `svna audit`: disclosure control for any table an analyst brings, as a
 //! CSV with one row per cell including the total rows.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use svna_disclosure::{CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, audit, protect};
+use svna_disclosure::table::Margin;
+use svna_disclosure::{
+    AuditMethod, CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, audit, protect,
+};
 
 use crate::Outcome;
 
@@ -17,11 +21,15 @@ pub struct TableArgs {
     /// The count column; every other column is a dimension.
     #[arg(long)]
     pub count: String,
-    /// The code that marks a total (margin) in every dimension.
-    #[arg(long, default_value = "Total")]
-    pub total: String,
+    /// A dimension's margin (total code): DIM=CODE, or DIM=none for a dimension without
+    /// one; a bare CODE declares it for every dimension not named. Repeatable. A margin not
+    /// declared is found in the data: the code whose rows are the sum of the other codes'
+    /// rows (Total, All, Any, … tried first); a dimension where none is found is refused.
+    /// A declared margin that is not the sum of its parts is refused.
+    #[arg(long = "total", value_name = "[DIM=]CODE")]
+    pub totals: Vec<String>,
     /// A dimension's hierarchy: DIM=FILE, FILE a CSV of child,parent rows (the root's parent
-    /// is the total code). Repeatable.
+    /// is the total code: the declared margin, or the one parent that is no child). Repeatable.
     #[arg(long = "hierarchy")]
     pub hierarchies: Vec<String>,
     /// threshold (with --k), nhs, round (with --base) or midpoint6.
@@ -66,12 +74,40 @@ impl TableArgs {
         })
     }
 
+    /// The declared margins: per dimension, and the default for the others.
+    fn margins(&self) -> Result<(BTreeMap<String, Margin>, Option<Margin>)> {
+        let mut per_dim = BTreeMap::new();
+        let mut default = None;
+        for total in &self.totals {
+            match total.split_once('=') {
+                Some((dim, code)) => {
+                    let (dim, code) = (dim.trim(), code.trim());
+                    if dim.is_empty() || code.is_empty() {
+                        bail!("--total {total}: expected DIM=CODE, DIM=none or CODE");
+                    }
+                    if per_dim
+                        .insert(dim.to_string(), Margin::parse(code))
+                        .is_some()
+                    {
+                        bail!("--total: dimension `{dim}` declared twice");
+                    }
+                }
+                None => {
+                    if default.replace(Margin::parse(total.trim())).is_some() {
+                        bail!("--total: more than one margin for every dimension (a bare CODE)");
+                    }
+                }
+            }
+        }
+        Ok((per_dim, default))
+    }
+
     /// Reads the table; cells marked `withheld_marker` are unknown to whoever reads it.
     fn table(&self, withheld_marker: &str) -> Result<(String, Table)> {
         let text = std::fs::read_to_string(&self.input)
             .with_context(|| format!("cannot read {}", self.input.display()))?;
         let mut spec = CsvSpec::new(&self.count);
-        spec.default_total = self.total.clone();
+        (spec.totals, spec.default_total) = self.margins()?;
         spec.partner_markers = vec!["*".into(), withheld_marker.into()];
         for h in &self.hierarchies {
             let (dim, file) = h
@@ -81,11 +117,15 @@ impl TableArgs {
                 csv::Reader::from_path(file).with_context(|| format!("cannot read {file}"))?;
             let pairs = reader
                 .records()
-                .map(|r| r.map(|r| (r[0].to_string(), r[1].to_string())))
+                .map(|r| r.map(|r| (r[0].trim().to_string(), r[1].trim().to_string())))
                 .collect::<Result<Vec<_>, _>>()
                 .with_context(|| format!("{file}: expected child,parent rows"))?;
+            let root = match spec.totals.get(dim).or(spec.default_total.as_ref()) {
+                Some(Margin::Code(code)) => code.clone(),
+                _ => hierarchy_root(&pairs).with_context(|| format!("--hierarchy {h}"))?,
+            };
             spec.hierarchies
-                .insert(dim.to_string(), Hierarchy::new(self.total.clone(), pairs));
+                .insert(dim.to_string(), Hierarchy::new(root, pairs));
         }
         let name = self
             .input
@@ -93,9 +133,40 @@ impl TableArgs {
             .and_then(|s| s.to_str())
             .unwrap_or("table")
             .to_string();
-        let table = Table::from_csv(&name, &name, &text, &spec)?;
+        let table = Table::from_csv(&name, &name, &text, &spec)
+            .with_context(|| format!("{} cannot be protected or audited", self.input.display()))?;
         Ok((text, table))
     }
+}
+
+/// The total of a child,parent list: the one parent that is nobody's child.
+fn hierarchy_root(pairs: &[(String, String)]) -> Result<String> {
+    let children: std::collections::BTreeSet<&str> =
+        pairs.iter().map(|(c, _)| c.as_str()).collect();
+    let roots: std::collections::BTreeSet<&str> = pairs
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .filter(|p| !children.contains(p))
+        .collect();
+    match roots.into_iter().collect::<Vec<_>>().as_slice() {
+        [root] => Ok(root.to_string()),
+        [] => bail!("no total: every parent is also a child"),
+        several => bail!(
+            "several totals ({}): declare the dimension's margin with --total DIM=CODE",
+            several.join(", ")
+        ),
+    }
+}
+
+/// The rows of a table's CSV as `from_csv` reads them: fields trimmed, blank lines skipped.
+fn csv_rows(text: &str) -> impl Iterator<Item = csv::Result<csv::StringRecord>> + '_ {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .into_records()
+        .filter(|r| !matches!(r, Ok(r) if r.len() == 1 && r[0].is_empty()))
 }
 
 pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
@@ -105,9 +176,13 @@ pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
         &Release::new(vec![table]),
         &ProtectOptions::new(args.table.policy()?),
     )?;
-    let outcomes = &protection.tables[0];
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers()?.clone();
+    let shown: BTreeMap<&[String], Option<u64>> = protection.tables[0]
+        .cells
+        .iter()
+        .map(|(coords, outcome)| (coords.as_slice(), outcome.value()))
+        .collect();
+    let mut rows = csv_rows(&text);
+    let header = rows.next().context("empty table")??;
     let count = header
         .iter()
         .position(|h| h == args.table.count)
@@ -115,28 +190,24 @@ pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
     let mut writer = csv::Writer::from_path(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     writer.write_record(&header)?;
-    for record in reader.records() {
+    for record in rows {
         let record = record?;
-        let coords: Vec<&str> = record
+        let coords: Vec<String> = record
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != count)
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.to_string())
             .collect();
-        let shown = outcomes
-            .outcome(&coords)
-            .and_then(|o| o.value())
+        // A cell missing from the outcomes is withheld: never publish what was not checked.
+        let figure = shown
+            .get(coords.as_slice())
+            .copied()
+            .flatten()
             .map_or_else(|| "[c]".to_string(), |v| v.to_string());
-        let row: Vec<String> = record
+        let row: Vec<&str> = record
             .iter()
             .enumerate()
-            .map(|(i, v)| {
-                if i == count {
-                    shown.clone()
-                } else {
-                    v.to_string()
-                }
-            })
+            .map(|(i, v)| if i == count { figure.as_str() } else { v })
             .collect();
         writer.write_record(&row)?;
     }
@@ -188,12 +259,21 @@ pub fn audit_table(args: AuditArgs) -> Result<Outcome> {
             exposed.len()
         );
         for cell in &exposed {
-            println!(
-                "  {} is recoverable: it lies in [{}, {}]",
-                cell.identity,
+            let (low, high) = (
                 cell.low.map_or("?".into(), |v| v.to_string()),
-                cell.high.map_or("∞".into(), |v| v.to_string())
+                cell.high.map_or("∞".into(), |v| v.to_string()),
             );
+            if cell.method == AuditMethod::Relaxation {
+                println!(
+                    "  {} is not proven protected: only the relaxation was solved, which bounds it to [{low}, {high}]",
+                    cell.identity
+                );
+            } else {
+                println!(
+                    "  {} is recoverable: it lies in [{low}, {high}]",
+                    cell.identity
+                );
+            }
         }
     }
     Ok(if exposed.is_empty() {

@@ -279,3 +279,188 @@ fn audit_finds_a_withheld_cell_that_can_be_recomputed() {
         stdout(&audit)
     );
 }
+
+/// Margins labelled `All`, not `Total`: the table that once published Preston M = 3 as
+/// All − F = 15 − 12 and still printed "audit passed".
+const ALL_MARGINS: &str = "region,sex,n\nPreston,F,12\nPreston,M,3\nPreston,All,15\nChorley,F,20\nChorley,M,25\nChorley,All,45\nAll,F,32\nAll,M,28\nAll,All,60\n";
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A CSV file's rows as column -> value maps.
+fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn protect_finds_margins_whatever_their_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "all.csv", ALL_MARGINS);
+    let output = dir.path().join("out.csv");
+    let out = output.to_str().unwrap();
+    let run = svna(&["protect", "--input", &input, "--count", "n", "-o", out]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let protected = read_csv(&output);
+    let shown = |region: &str, sex: &str| {
+        protected
+            .iter()
+            .find(|r| r["region"] == region && r["sex"] == sex)
+            .map(|r| r["n"].clone())
+            .unwrap()
+    };
+    // Preston M is withheld and so is enough else that neither All − F nor the column
+    // recovers it.
+    assert_eq!(shown("Preston", "M"), "[c]");
+    assert_eq!(shown("Preston", "F"), "[c]");
+    assert_eq!(shown("Chorley", "M"), "[c]");
+    // An outsider finds nothing recoverable, with the margins found the same way ...
+    let audit = svna(&["audit", "--input", out, "--count", "n", "--k", "5"]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
+    // ... or declared per dimension.
+    let audit = svna(&[
+        "audit",
+        "--input",
+        out,
+        "--count",
+        "n",
+        "--total",
+        "region=All",
+        "--total",
+        "sex=All",
+    ]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
+
+    // The leaky table an analyst might have published: only Preston M withheld.
+    let leaky = write(
+        dir.path(),
+        "leaky.csv",
+        &ALL_MARGINS.replace("Preston,M,3", "Preston,M,[c]"),
+    );
+    let audit = svna(&["audit", "--input", &leaky, "--count", "n"]);
+    assert_eq!(audit.status.code(), Some(1), "{}", stdout(&audit));
+    assert!(
+        stdout(&audit).contains("leaky[region=Preston,sex=M] is recoverable: it lies in [3, 3]"),
+        "{}",
+        stdout(&audit)
+    );
+}
+
+#[test]
+fn protect_refuses_a_margin_that_is_wrong_or_missing_and_says_how_to_declare_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "all.csv", ALL_MARGINS);
+    let output = dir.path().join("out.csv");
+    let out = output.to_str().unwrap();
+
+    // `--total Total` declares a margin the table does not have.
+    let run = svna(&[
+        "protect", "--input", &input, "--count", "n", "--total", "Total", "-o", out,
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    assert!(
+        stderr(&run).contains("dimension `region`: declared margin `Total` does not occur"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!output.exists(), "nothing is written for a refused table");
+
+    // A margin that does not add up is refused with where and by how much, declared or not.
+    let broken = write(
+        dir.path(),
+        "broken.csv",
+        &ALL_MARGINS
+            .replace("Preston,All,15", "Preston,All,16")
+            .replace("All,All,60", "All,All,61"),
+    );
+    for declared in [&["--total", "All"][..], &["--total", "sex=All"], &[]] {
+        let mut args = vec!["protect", "--input", &broken, "--count", "n", "-o", out];
+        args.extend_from_slice(declared);
+        let run = svna(&args);
+        assert_eq!(run.status.code(), Some(2), "{declared:?}: {}", stdout(&run));
+        let err = stderr(&run);
+        assert!(
+            err.contains("dimension `sex`")
+                && err.contains("at region=All: it is 61 but the other codes sum to 60"),
+            "{declared:?}: {err}"
+        );
+        assert!(!stdout(&run).contains("passed"), "{}", stdout(&run));
+    }
+
+    // A dimension where no code is the sum of the others must be declared.
+    let no_margin = write(
+        dir.path(),
+        "no_margin.csv",
+        "year,sex,n\n2023,F,12\n2023,M,3\n2023,All,15\n2024,F,20\n2024,M,25\n2024,All,45\n",
+    );
+    let run = svna(&["protect", "--input", &no_margin, "--count", "n", "-o", out]);
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("dimension `year`")
+            && err.contains("--total year=CODE")
+            && err.contains("--total year=none"),
+        "{err}"
+    );
+    let run = svna(&[
+        "protect",
+        "--input",
+        &no_margin,
+        "--count",
+        "n",
+        "--total",
+        "year=none",
+        "-o",
+        out,
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let protected = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        protected.contains("2023,M,[c]") && protected.contains("2023,F,[c]"),
+        "{protected}"
+    );
+}
+
+#[test]
+fn protect_reads_quoted_fields_and_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "quoted.csv",
+        "\"area, name\",sex,n\r\n\"Preston,\nCity\",F,12\r\n\"Preston,\nCity\",M,3\r\n\"Preston,\nCity\",All,15\r\n\"Chorley \"\"Town\"\"\",F,20\r\n\"Chorley \"\"Town\"\"\",M,25\r\n\"Chorley \"\"Town\"\"\",All,45\r\nAll,F,32\r\nAll,M,28\r\nAll,All,60\r\n",
+    );
+    let output = dir.path().join("out.csv");
+    let run = svna(&[
+        "protect",
+        "--input",
+        &input,
+        "--count",
+        "n",
+        "-o",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let protected = read_csv(&output);
+    assert_eq!(protected.len(), 9);
+    let preston_m = protected
+        .iter()
+        .find(|r| r["area, name"] == "Preston,\nCity" && r["sex"] == "M")
+        .unwrap();
+    assert_eq!(preston_m["n"], "[c]");
+    assert!(
+        protected
+            .iter()
+            .any(|r| r["area, name"] == "Chorley \"Town\"")
+    );
+}

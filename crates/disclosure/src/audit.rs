@@ -17,8 +17,21 @@
 //! attacker's exact interval *contains* the reported one: the reported
 //! interval is an inner bound and the pass verdict is sound, but the true
 //! attacker interval may be wider.
+//!
+//! **Relaxation** (a fallback, never a proof of protection): a component with
+//! more than [`EXACT_COMPONENT_LIMIT`] unknown cells, or whose integer program
+//! fails, is solved as the continuous LP relaxation. Its interval is an
+//! *outer* bound — wider than (or as wide as) the integer attacker's — so a
+//! withheld cell whose interval comes from it is labelled
+//! [`AuditMethod::Relaxation`] and counts as failing its requirement. Two
+//! answers of the relaxation are nonetheless exact and are labelled so: an
+//! optimum attained at an integer point that satisfies every relation (checked
+//! in integers), and an LP that is unbounded (a rational polyhedron holding an
+//! integer point — the true table — is then unbounded for the integer attacker
+//! too). The report's method is the weakest used by any of its cells.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,14 +47,49 @@ use crate::table::Release;
 /// optimum at or beyond it is reported as "unbounded".
 const BIG: f64 = (1u64 << 30) as f64;
 
+/// Largest component (unknown cells linked through relations) whose intervals are solved as
+/// integer programs; larger ones are solved as the continuous relaxation.
+pub const EXACT_COMPONENT_LIMIT: usize = 400;
+
 /// How an interval was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditMethod {
     /// Exact integer min/max over all published information.
+    #[default]
     Exact,
     /// Inner bound from verified alternative tables (sound for pass/fail).
     Certificate,
+    /// Outer bound from the continuous LP relaxation: the integer attacker's
+    /// interval may be narrower, so it proves no protection.
+    Relaxation,
+}
+
+impl AuditMethod {
+    /// How much weaker than exact the method is: 0 exact, 1 certificate (an inner bound,
+    /// sound for pass/fail), 2 relaxation (an outer bound, proves nothing).
+    fn weakness(self) -> u8 {
+        match self {
+            AuditMethod::Exact => 0,
+            AuditMethod::Certificate => 1,
+            AuditMethod::Relaxation => 2,
+        }
+    }
+
+    /// The weaker of two methods: what a result built from both can claim.
+    pub fn weakest(self, other: AuditMethod) -> AuditMethod {
+        if other.weakness() > self.weakness() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Whether an interval obtained this way proves that a wide enough interval is wide
+    /// enough (exact and certificate intervals do; a relaxation's does not).
+    pub fn proves_width(self) -> bool {
+        self != AuditMethod::Relaxation
+    }
 }
 
 /// Audit of one quantity of the release.
@@ -63,10 +111,16 @@ pub struct CellAudit {
     pub low: Option<u64>,
     /// Attacker's highest feasible value (`None` = unbounded).
     pub high: Option<u64>,
+    /// How `low` and `high` were obtained (`exact` for published cells; reports written
+    /// before this field existed read as `exact`).
+    #[serde(default)]
+    pub method: AuditMethod,
     /// Required width `high − low` (protection level for primary cells, 1 for
     /// other withheld cells, 0 for published cells).
     pub required_width: u64,
-    /// Whether the requirement holds (`true` for published cells).
+    /// Whether the requirement is proven to hold (`true` for published cells): the interval
+    /// is exact or certified and wide enough, or the cell is proven unbounded above. A
+    /// relaxation interval alone never passes a bounded cell.
     pub pass: bool,
 }
 
@@ -75,7 +129,7 @@ pub struct CellAudit {
 pub struct AuditReport {
     /// Every withheld cell meets its requirement.
     pub pass: bool,
-    /// How intervals were computed.
+    /// How intervals were computed: the weakest method any withheld cell's interval used.
     pub method: AuditMethod,
     /// Protection level required for primary cells.
     pub protection_level: u64,
@@ -116,7 +170,7 @@ impl AuditReport {
             v.map(|x| x.to_string()).unwrap_or_default()
         }
         let mut s = String::from(
-            "identity,tables,coords,class,value,published,low,high,required_width,pass\n",
+            "identity,tables,coords,class,value,published,low,high,method,required_width,pass\n",
         );
         for c in &self.cells {
             let class = match c.class {
@@ -125,8 +179,13 @@ impl AuditReport {
                 ValueClass::Secondary => "secondary",
                 ValueClass::Partner => "partner",
             };
+            let method = match c.method {
+                AuditMethod::Exact => "exact",
+                AuditMethod::Certificate => "certificate",
+                AuditMethod::Relaxation => "relaxation",
+            };
             s.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
                 q(&c.identity),
                 q(&c.tables.join(";")),
                 q(&c.coords.join("|")),
@@ -135,6 +194,7 @@ impl AuditReport {
                 o(c.published),
                 o(c.low),
                 o(c.high),
+                method,
                 c.required_width,
                 c.pass
             ));
@@ -143,8 +203,58 @@ impl AuditReport {
     }
 }
 
-/// Per-var interval result.
-pub(crate) type Intervals = Vec<Option<(u64, Option<u64>)>>;
+/// Per-var attacker intervals (`None` for vars not audited), indexed like the model's vars,
+/// with the vars whose interval is only the continuous relaxation's. Reads and writes as the
+/// vector of intervals; one built from intervals alone (e.g. certificates) has none relaxed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Intervals {
+    bounds: Vec<Option<(u64, Option<u64>)>>,
+    relaxed: BTreeSet<usize>,
+}
+
+impl Intervals {
+    /// No interval for any of `n` vars.
+    pub(crate) fn unknown(n: usize) -> Self {
+        Intervals {
+            bounds: vec![None; n],
+            relaxed: BTreeSet::new(),
+        }
+    }
+
+    /// Whether var `i`'s interval is an outer bound from the relaxation, not exact.
+    pub(crate) fn relaxed(&self, i: usize) -> bool {
+        self.relaxed.contains(&i)
+    }
+}
+
+impl Deref for Intervals {
+    type Target = Vec<Option<(u64, Option<u64>)>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.bounds
+    }
+}
+
+impl DerefMut for Intervals {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.bounds
+    }
+}
+
+impl From<Vec<Option<(u64, Option<u64>)>>> for Intervals {
+    fn from(bounds: Vec<Option<(u64, Option<u64>)>>) -> Self {
+        Intervals {
+            bounds,
+            relaxed: BTreeSet::new(),
+        }
+    }
+}
+
+impl FromIterator<Option<(u64, Option<u64>)>> for Intervals {
+    fn from_iter<I: IntoIterator<Item = Option<(u64, Option<u64>)>>>(iter: I) -> Self {
+        Intervals::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
 
 /// Is var `i` an unknown for the attacker?
 fn unknown(st: &State, i: usize) -> bool {
@@ -194,13 +304,15 @@ pub(crate) fn components(model: &Model, st: &State) -> (Vec<usize>, Vec<Vec<usiz
     (comp_of, comps)
 }
 
-/// Exact attacker intervals for every withheld var whose requirement is > 0.
+/// Attacker intervals for every withheld var: exact, except those of components solved as
+/// the relaxation that could not be proven exact, which are marked ([`Intervals::relaxed`]).
 pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
     exact_intervals_cached(model, st, &mut IntervalCache::default())
 }
 
-/// A withheld cell and its exact interval: least value, greatest (`None`: unbounded).
-type CellInterval = (usize, (u64, Option<u64>));
+/// A withheld cell, its interval (least value, greatest; `None`: unbounded) and whether the
+/// interval is exact (`false`: an outer bound from the relaxation).
+type CellInterval = (usize, (u64, Option<u64>), bool);
 
 /// Intervals already solved, keyed by everything the component's integer programs depend
 /// on: its cells with their state and bounds, and its relations with their constants. The
@@ -217,16 +329,18 @@ pub(crate) fn exact_intervals_cached(
     st: &State,
     cache: &mut IntervalCache,
 ) -> Result<Intervals> {
-    intervals(model, st, cache, true)
+    intervals(model, st, cache, true, EXACT_COMPONENT_LIMIT)
 }
 
 /// `reuse_points`: skip a program whose optimum an earlier solution already reached (off
-/// only in the test that checks the answers are the same).
+/// only in the test that checks the answers are the same). `integer_limit`: largest
+/// component solved as integer programs ([`EXACT_COMPONENT_LIMIT`] but in tests).
 fn intervals(
     model: &Model,
     st: &State,
     cache: &mut IntervalCache,
     reuse_points: bool,
+    integer_limit: usize,
 ) -> Result<Intervals> {
     let (comp_of, comps) = components(model, st);
     let mut rels_of: Vec<Vec<usize>> = vec![Vec::new(); comps.len()];
@@ -238,7 +352,7 @@ fn intervals(
             rels_of[comp_of[v]].push(r);
         }
     }
-    let mut out: Intervals = vec![None; model.len()];
+    let mut out = Intervals::unknown(model.len());
     for (c, members) in comps.iter().enumerate() {
         if !members.iter().any(|&v| st.withheld(v)) {
             continue;
@@ -253,10 +367,14 @@ fn intervals(
                 &rels_of[c],
                 &comp_of,
                 reuse_points,
+                integer_limit,
             )?),
         };
-        for &(target, interval) in solved.iter() {
+        for &(target, interval, exact) in solved.iter() {
             out[target] = Some(interval);
+            if !exact {
+                out.relaxed.insert(target);
+            }
         }
     }
     Ok(out)
@@ -313,9 +431,9 @@ fn relation_constant(model: &Model, st: &State, r: usize, comp_of: &[usize]) -> 
 }
 
 /// Min and max of every withheld cell of one component, solved on all cores: each target's
-/// two programs are independent. A program is skipped, with the same exact answer, when a
-/// solution of an earlier program already reaches the cell's outer bound from propagation:
-/// the optimum can be neither beyond the bound nor short of a feasible point.
+/// two programs are independent. A program is skipped, with the same exact answer, when an
+/// integer solution of an earlier program already reaches the cell's outer bound from
+/// propagation: the optimum can be neither beyond the bound nor short of a feasible point.
 fn solve_targets(
     model: &Model,
     st: &State,
@@ -323,6 +441,7 @@ fn solve_targets(
     rels: &[usize],
     comp_of: &[usize],
     reuse_points: bool,
+    integer_limit: usize,
 ) -> Result<Vec<CellInterval>> {
     let targets: Vec<usize> = members
         .iter()
@@ -332,7 +451,16 @@ fn solve_targets(
     let outer = outer_bounds(model, st, members, rels, comp_of);
     let rays = Rays::new(model, st, rels, comp_of);
     let reached = std::sync::Mutex::new(Reached::new(members));
-    let optimum = |target: usize, maximize: bool| -> Result<Option<f64>> {
+    // The true table is one the attacker must consider: a feasible integer point.
+    let truth: Option<Vec<f64>> = members
+        .iter()
+        .map(|&v| model.vars[v].value.count().map(|x| x as f64))
+        .collect();
+    if let Some(truth) = truth {
+        reached.lock().expect("not poisoned").add(members, &truth);
+    }
+    // The optimum (`None`: unbounded) and whether it is the integer attacker's.
+    let optimum = |target: usize, maximize: bool| -> Result<(Option<f64>, bool)> {
         let bound = if maximize {
             outer[&target].1
         } else {
@@ -344,20 +472,41 @@ fn solve_targets(
                 .expect("not poisoned")
                 .attains(target, bound, maximize)
         {
-            return Ok(Some(bound));
+            return Ok((Some(bound), true));
         }
         if reuse_points && maximize && bound.is_infinite() && rays.upward(target) {
-            return Ok(None);
+            return Ok((None, true));
         }
-        let solved = solve_component(model, st, members, rels, comp_of, target, maximize)?;
-        if let Some(point) = &solved.feasible_point {
-            reached.lock().expect("not poisoned").add(members, point);
+        let solved = solve_component(
+            model,
+            st,
+            members,
+            rels,
+            comp_of,
+            (target, maximize),
+            integer_limit,
+        )?;
+        let mut reached = reached.lock().expect("not poisoned");
+        if let Some(point) = &solved.integer_point {
+            reached.add(members, point);
         }
-        Ok(solved.optimum)
+        if let (Some(x), false) = (solved.optimum, solved.exact) {
+            // The relaxation's optimum rounded inwards bounds the integer one; a feasible
+            // integer table that reaches it proves it is the integer optimum.
+            let rounded = if maximize {
+                (x + 1e-6).floor()
+            } else {
+                (x - 1e-6).ceil()
+            };
+            if reached.attains(target, rounded, maximize) {
+                return Ok((Some(rounded), true));
+            }
+        }
+        Ok((solved.optimum, solved.exact))
     };
     let solve_one = |target: usize| -> Result<CellInterval> {
-        let lo = optimum(target, false)?;
-        let hi = optimum(target, true)?;
+        let (lo, lo_exact) = optimum(target, false)?;
+        let (hi, hi_exact) = optimum(target, true)?;
         let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
         let high = hi.and_then(|x| {
             // Far above any real count: the cell is only bounded by the
@@ -368,7 +517,7 @@ fn solve_targets(
                 Some((x + 1e-6).floor().max(0.0) as u64)
             }
         });
-        Ok((target, (low, high)))
+        Ok((target, (low, high), lo_exact && hi_exact))
     };
     // Threads pay off only for components with many cells to solve.
     let workers = std::thread::available_parallelism()
@@ -391,7 +540,7 @@ fn solve_targets(
             .flat_map(|h| h.join().expect("an audit worker panicked"))
             .collect::<Result<Vec<_>>>()
     })?;
-    solved.sort_by_key(|&(target, _)| target);
+    solved.sort_by_key(|&(target, _, _)| target);
     Ok(solved)
 }
 
@@ -575,38 +724,105 @@ fn tighten(
     changed
 }
 
-/// One program's answer: its optimum (`None`: unbounded) and, when the program was solved
-/// as the component's kind (integer or fractional), the optimal point, one value per member.
+/// One program's answer: its optimum (`None`: unbounded), whether that optimum is the
+/// integer attacker's (`false`: the relaxation's, an outer bound), and an optimal point that
+/// is a feasible integer table, one value per member, when one was found.
 struct Solved {
     optimum: Option<f64>,
-    feasible_point: Option<Vec<f64>>,
+    exact: bool,
+    integer_point: Option<Vec<f64>>,
 }
 
 /// Min or max of `target` over one component: integer for components small enough to
-/// branch and bound, fractional otherwise or when the integer program fails.
+/// branch and bound; the continuous relaxation otherwise or when the integer program fails,
+/// exact only where its answer is proven to be the integer one (see the module docs).
 fn solve_component(
     model: &Model,
     st: &State,
     members: &[usize],
     rels: &[usize],
     comp_of: &[usize],
-    target: usize,
-    maximize: bool,
+    (target, maximize): (usize, bool),
+    integer_limit: usize,
 ) -> Result<Solved> {
-    let integer = members.len() <= 400;
-    match solve_component_with(model, st, members, rels, comp_of, target, maximize, integer) {
-        Ok(solved) => Ok(solved),
-        Err(_) if integer => {
-            // A fractional point is not a feasible integer table: keep no point.
-            let solved =
-                solve_component_with(model, st, members, rels, comp_of, target, maximize, false)?;
-            Ok(Solved {
-                optimum: solved.optimum,
-                feasible_point: None,
-            })
+    if members.len() <= integer_limit {
+        let integer =
+            solve_component_with(model, st, members, rels, comp_of, target, maximize, true);
+        if let Ok((optimum, point)) = integer {
+            return Ok(Solved {
+                optimum,
+                exact: true,
+                integer_point: point,
+            });
         }
-        Err(e) => Err(e),
     }
+    let (optimum, point) =
+        solve_component_with(model, st, members, rels, comp_of, target, maximize, false)?;
+    let Some(optimum) = optimum else {
+        // An unbounded relaxation: the true table is an integer point of the (rational)
+        // polyhedron, so the integer program is unbounded too.
+        return Ok(Solved {
+            optimum: None,
+            exact: true,
+            integer_point: None,
+        });
+    };
+    let integer_point = point.and_then(|p| integer_optimum(model, st, members, rels, comp_of, &p));
+    let exact = integer_point.as_ref().is_some_and(|p| {
+        let at = members.iter().position(|&v| v == target).expect("a member");
+        (p[at] - optimum).abs() <= 1e-6
+    });
+    Ok(Solved {
+        optimum: Some(optimum),
+        exact,
+        integer_point: integer_point.filter(|_| exact),
+    })
+}
+
+/// The relaxation's optimal point rounded to integers, when it is (within rounding noise) an
+/// integer table that keeps every cell within its bounds and every relation exactly, checked
+/// in integer arithmetic: the relaxation's optimum is then attained by a table the integer
+/// attacker must consider, so it is the integer optimum.
+fn integer_optimum(
+    model: &Model,
+    st: &State,
+    members: &[usize],
+    rels: &[usize],
+    comp_of: &[usize],
+    point: &[f64],
+) -> Option<Vec<f64>> {
+    let mut value: HashMap<usize, i128> = HashMap::with_capacity(members.len());
+    for (&v, &x) in members.iter().zip(point) {
+        let r = x.round();
+        if (x - r).abs() > 1e-6 || !r.is_finite() {
+            return None;
+        }
+        let (lo, hi) = own_bounds(st, v);
+        if r < lo || r > hi {
+            return None;
+        }
+        value.insert(v, r as i128);
+    }
+    for &r in rels {
+        let rel = &model.relations[r];
+        let known = |v: usize| comp_of[v] == usize::MAX;
+        // parts − total over all cells, the known ones at their published value.
+        let mut balance: i128 = 0;
+        for (v, sign) in
+            std::iter::once((rel.total, -1i128)).chain(rel.parts.iter().map(|&p| (p, 1)))
+        {
+            let x = if known(v) {
+                i128::from(st.interval[v].0)
+            } else {
+                *value.get(&v)?
+            };
+            balance += sign * x;
+        }
+        if balance != 0 {
+            return None;
+        }
+    }
+    Some(members.iter().map(|v| value[v] as f64).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -619,7 +835,7 @@ fn solve_component_with(
     target: usize,
     maximize: bool,
     integer: bool,
-) -> Result<Solved> {
+) -> Result<(Option<f64>, Option<Vec<f64>>)> {
     let dir = if maximize {
         OptimizationDirection::Maximize
     } else {
@@ -652,16 +868,13 @@ fn solve_component_with(
     }
     match pb.solve() {
         Ok(outcome) => match outcome.into_solution() {
-            Ok(sol) => Ok(Solved {
-                optimum: Some(sol.objective()),
-                feasible_point: Some(members.iter().map(|v| sol.var_value(col[v])).collect()),
-            }),
+            Ok(sol) => Ok((
+                Some(sol.objective()),
+                Some(members.iter().map(|v| sol.var_value(col[v])).collect()),
+            )),
             Err(_) => Err(DisclosureError::Solver("audit solve interrupted".into())),
         },
-        Err(microlp::Error::Unbounded) => Ok(Solved {
-            optimum: None,
-            feasible_point: None,
-        }),
+        Err(microlp::Error::Unbounded) => Ok((None, None)),
         Err(e) => Err(DisclosureError::Solver(format!(
             "audit of {}: {e}",
             model.vars[target].identity
@@ -669,7 +882,9 @@ fn solve_component_with(
     }
 }
 
-/// Assemble the report from intervals.
+/// Assemble the report from intervals. `method` is how the intervals were obtained (exact
+/// integer programs or certificates); cells whose interval is only the relaxation's are
+/// labelled [`AuditMethod::Relaxation`], and the report's method is the weakest used.
 pub(crate) fn report(
     release: &Release,
     model: &Model,
@@ -679,6 +894,7 @@ pub(crate) fn report(
 ) -> AuditReport {
     let mut cells = Vec::with_capacity(model.len());
     let (mut npub, mut nprim, mut nsec, mut npart, mut failing) = (0, 0, 0, 0, 0);
+    let mut weakest = method;
     for (i, var) in model.vars.iter().enumerate() {
         let class = st.class[i];
         match class {
@@ -687,16 +903,26 @@ pub(crate) fn report(
             ValueClass::Secondary => nsec += 1,
             ValueClass::Partner => npart += 1,
         }
-        let (low, high, pass, published) = if class == ValueClass::Published {
+        let (low, high, pass, published, cell_method) = if class == ValueClass::Published {
             let (a, b) = st.interval[i];
-            (Some(a), Some(b), true, st.figure[i])
+            (Some(a), Some(b), true, st.figure[i], AuditMethod::Exact)
         } else {
-            match intervals[i] {
+            let cell_method = if intervals.relaxed(i) {
+                AuditMethod::Relaxation
+            } else {
+                method
+            };
+            weakest = weakest.weakest(cell_method);
+            match intervals.get(i).copied().flatten() {
                 Some((lo, hi)) => {
                     let width = hi.map(|h| h.saturating_sub(lo)).unwrap_or(u64::MAX);
-                    (Some(lo), hi, width >= st.required[i], None)
+                    // A relaxation's bounded interval is wider than the integer attacker's:
+                    // it proves nothing. Its unbounded upper end is exact (module docs).
+                    let proven = cell_method.proves_width() || hi.is_none();
+                    let pass = st.required[i] == 0 || (proven && width >= st.required[i]);
+                    (Some(lo), hi, pass, None, cell_method)
                 }
-                None => (None, None, st.required[i] == 0, None),
+                None => (None, None, st.required[i] == 0, None, cell_method),
             }
         };
         if !pass {
@@ -717,13 +943,14 @@ pub(crate) fn report(
             published,
             low,
             high,
+            method: cell_method,
             required_width: st.required[i],
             pass,
         });
     }
     AuditReport {
         pass: failing == 0,
-        method,
+        method: weakest,
         protection_level: st.protection_level,
         published: npub,
         primary: nprim,
@@ -808,9 +1035,140 @@ mod tests {
                     st.set_class(v, ValueClass::Secondary);
                 }
             }
-            let reused = intervals(&model, &st, &mut IntervalCache::default(), true).unwrap();
-            let solved = intervals(&model, &st, &mut IntervalCache::default(), false).unwrap();
+            let limit = EXACT_COMPONENT_LIMIT;
+            let reused = intervals(&model, &st, &mut IntervalCache::default(), true, limit).unwrap();
+            let solved = intervals(&model, &st, &mut IntervalCache::default(), false, limit).unwrap();
             prop_assert_eq!(reused, solved);
         }
+
+        /// Solved as the relaxation, an interval labelled exact is the integer one, and one
+        /// labelled relaxed contains it.
+        #[test]
+        fn relaxation_labels_only_what_it_proves_exact(
+            sizes in prop::array::uniform3(2usize..=3),
+            counts in prop::collection::vec(0u64..12, 8..27),
+            withheld in prop::collection::vec(prop::bool::weighted(0.7), 64),
+        ) {
+            let release = cube(sizes, &counts);
+            let model = Model::build(&release).unwrap();
+            let options = ProtectOptions::new(Policy::threshold(3));
+            let mut st = initial_state(&model, &options, &Default::default()).unwrap();
+            for v in (0..model.len()).filter(|&v| withheld[v % withheld.len()]) {
+                if st.class[v] == ValueClass::Published {
+                    st.set_class(v, ValueClass::Secondary);
+                }
+            }
+            let mut cache = IntervalCache::default();
+            let exact = intervals(&model, &st, &mut cache, true, EXACT_COMPONENT_LIMIT).unwrap();
+            prop_assert!(exact.relaxed.is_empty());
+            let relaxed = intervals(&model, &st, &mut IntervalCache::default(), true, 0).unwrap();
+            for v in 0..model.len() {
+                let (Some(e), Some(r)) = (exact[v], relaxed[v]) else {
+                    prop_assert_eq!(exact[v], relaxed[v]);
+                    continue;
+                };
+                if relaxed.relaxed(v) {
+                    prop_assert!(r.0 <= e.0, "{:?} {:?}", r, e);
+                    prop_assert!(r.1.is_none() || e.1.is_some_and(|h| Some(h) <= r.1));
+                } else {
+                    prop_assert_eq!(r, e);
+                }
+            }
+        }
+    }
+
+    /// A cell whose interval is only the relaxation's proves nothing, however wide, unless
+    /// it is unbounded above; the report takes the weakest method.
+    #[test]
+    fn relaxation_intervals_never_pass_a_bounded_cell() {
+        let release = cube([2, 2, 2], &[1, 7, 9, 4, 6, 8, 5, 3]);
+        let model = Model::build(&release).unwrap();
+        let options = ProtectOptions::new(Policy::threshold(3));
+        let st = initial_state(&model, &options, &Default::default()).unwrap();
+        let primary = (0..model.len())
+            .find(|&v| st.class[v] == ValueClass::Primary)
+            .expect("a count of 1");
+        let mut iv = Intervals::unknown(model.len());
+        iv[primary] = Some((0, Some(100)));
+        let exact = report(&release, &model, &st, &iv, AuditMethod::Exact);
+        let cell = exact.cells.iter().find(|c| c.value == Some(1)).unwrap();
+        assert!(cell.pass && exact.pass);
+        assert_eq!(
+            (cell.method, exact.method),
+            (AuditMethod::Exact, AuditMethod::Exact)
+        );
+
+        iv.relaxed.insert(primary);
+        let relaxed = report(&release, &model, &st, &iv, AuditMethod::Exact);
+        let cell = relaxed.cells.iter().find(|c| c.value == Some(1)).unwrap();
+        assert!(!cell.pass && !relaxed.pass);
+        assert_eq!(relaxed.failing, 1);
+        assert_eq!(cell.method, AuditMethod::Relaxation);
+        assert_eq!(relaxed.method, AuditMethod::Relaxation);
+        let certified = report(&release, &model, &st, &iv, AuditMethod::Certificate);
+        assert_eq!(certified.method, AuditMethod::Relaxation);
+        assert!(relaxed.to_csv().contains(",relaxation,3,false"));
+        let published = relaxed
+            .cells
+            .iter()
+            .find(|c| c.published.is_some())
+            .unwrap();
+        assert_eq!(published.method, AuditMethod::Exact);
+
+        // Unbounded above: an unbounded relaxation is an unbounded integer program.
+        iv[primary] = Some((0, None));
+        let unbounded = report(&release, &model, &st, &iv, AuditMethod::Exact);
+        assert!(unbounded.pass);
+        assert_eq!(unbounded.method, AuditMethod::Relaxation);
+
+        // Reports written before cells carried a method read as exact.
+        let mut json = serde_json::to_value(&exact).unwrap();
+        for cell in json["cells"].as_array_mut().unwrap() {
+            cell.as_object_mut().unwrap().remove("method");
+        }
+        let old: AuditReport = serde_json::from_value(json).unwrap();
+        assert_eq!(old, exact);
+        assert_eq!(
+            serde_json::to_string(&AuditMethod::Relaxation).unwrap(),
+            "\"relaxation\""
+        );
+    }
+
+    /// A 3×2×3 table where the relaxation leaves a withheld cell one wide while the integer
+    /// attacker recovers it exactly: labelled a relaxation, it fails; solved exactly, it is
+    /// recoverable. (Found by comparing the two solvers on random tables.)
+    #[test]
+    fn a_cell_the_relaxation_calls_protected_is_recoverable() {
+        let release = cube(
+            [3, 2, 3],
+            &[3, 0, 0, 0, 3, 1, 3, 0, 3, 3, 1, 2, 0, 2, 0, 0, 0],
+        );
+        let model = Model::build(&release).unwrap();
+        let options = ProtectOptions::new(Policy::threshold(3));
+        let mut st = initial_state(&model, &options, &Default::default()).unwrap();
+        let withheld = [12, 16, 18, 22, 24, 27, 32, 39, 44, 47];
+        for v in (0..model.len()).filter(|v| withheld.contains(&(v % 64))) {
+            if st.class[v] == ValueClass::Published {
+                st.set_class(v, ValueClass::Secondary);
+            }
+        }
+        let cell = (0..model.len())
+            .find(|&v| model.vars[v].identity.to_string() == "n[d0=c1,d2=c2]")
+            .unwrap();
+        let relaxed = intervals(&model, &st, &mut IntervalCache::default(), true, 0).unwrap();
+        assert_eq!(relaxed[cell], Some((4, Some(5))));
+        assert!(relaxed.relaxed(cell));
+        let audit = report(&release, &model, &st, &relaxed, AuditMethod::Exact);
+        let row = audit
+            .cells
+            .iter()
+            .find(|c| c.identity == "n[d0=c1,d2=c2]")
+            .unwrap();
+        assert_eq!((row.method, row.pass), (AuditMethod::Relaxation, false));
+        assert_eq!(audit.method, AuditMethod::Relaxation);
+
+        let exact = exact_intervals(&model, &st).unwrap();
+        assert_eq!(exact[cell], Some((5, Some(5))));
+        assert!(!exact.relaxed(cell));
     }
 }

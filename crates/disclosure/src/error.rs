@@ -99,6 +99,16 @@ pub enum DisclosureError {
         /// What went wrong.
         message: String,
     },
+    /// A dimension's margin (total code) is missing, ambiguous or does not add up.
+    #[error("table `{table}`, dimension `{dim}`: {message}")]
+    Margin {
+        /// Table name.
+        table: String,
+        /// Dimension name.
+        dim: String,
+        /// What is wrong, with the evidence.
+        message: String,
+    },
     /// The LP/MILP solver failed in a way that leaves the result unproven.
     #[error("solver failure: {0}")]
     Solver(String),

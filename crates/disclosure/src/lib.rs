@@ -39,6 +39,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod joint;
 pub mod model;
 pub mod policy;
 pub mod primary;
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::{AuditMethod, AuditReport, CellAudit};
 pub use error::{DisclosureError, Result};
+pub use joint::{JointInput, JointProtection, JointTable, LeftOut, Nested, protect_joint};
 pub use model::Identity;
 pub use policy::{CellOutcome, Policy, Primary, ValueClass, protected_rate};
 pub use table::{CellValue, CsvSpec, Dimension, Hierarchy, Release, Table};

@@ -257,20 +257,21 @@ impl Table {
         Ok(())
     }
 
-    /// Parse a standalone table from CSV text: a header naming the dimension
-    /// columns and one count column, then one row per cell *including total
-    /// rows*. See [`CsvSpec`]. Dimensions without a hierarchy in the spec are
-    /// flat (every code is a child of that dimension's total code).
+    /// Parse a standalone table from CSV text (RFC 4180: quoted fields may hold commas,
+    /// quotes and newlines; fields are trimmed; blank lines are skipped): a header naming
+    /// the dimension columns and one count column, then one row per cell *including total
+    /// rows*. See [`CsvSpec`].
+    ///
+    /// Every dimension's margin is declared in the spec or found in the data: the code
+    /// whose rows are the sum of the other codes' rows at every combination of the other
+    /// coordinates (the common labels `Total`, `All`, `Any`, … first, then any code; a code
+    /// is accepted only once that is verified). A dimension with one code that is not such a
+    /// label has no margin. Dimensions without a hierarchy in the spec are flat: every code
+    /// is a child of the margin. A dimension whose margin is neither declared nor found, a
+    /// declared margin that is absent or not the sum of its parts, and a hierarchy that does
+    /// not add up are errors naming the dimension and the reason.
     pub fn from_csv(name: &str, measure: &str, text: &str, spec: &CsvSpec) -> Result<Table> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines.next().ok_or(DisclosureError::Csv {
-            line: 1,
-            message: "empty input".into(),
-        })?;
-        let header = split_csv_line(header, 1)?;
+        let (header, rows) = read_csv_rows(text)?;
         let count_idx = header
             .iter()
             .position(|h| h == &spec.count_column)
@@ -278,64 +279,387 @@ impl Table {
                 line: 1,
                 message: format!("no count column `{}`", spec.count_column),
             })?;
-        let dim_cols: Vec<(usize, String)> = header
+        if header.iter().filter(|h| **h == spec.count_column).count() > 1 {
+            return Err(DisclosureError::Csv {
+                line: 1,
+                message: format!("count column `{}` appears twice", spec.count_column),
+            });
+        }
+        let dim_names: Vec<String> = header
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != count_idx)
-            .map(|(i, h)| (i, h.clone()))
+            .map(|(_, h)| h.clone())
             .collect();
-        let mut rows = Vec::new();
-        let mut codes: Vec<BTreeSet<String>> = vec![BTreeSet::new(); dim_cols.len()];
-        for (lineno, line) in lines {
-            let fields = split_csv_line(line, lineno + 1)?;
-            if fields.len() != header.len() {
-                return Err(DisclosureError::Csv {
-                    line: lineno + 1,
-                    message: format!("{} fields, header has {}", fields.len(), header.len()),
+        for declared in spec.totals.keys().chain(spec.hierarchies.keys()) {
+            if !dim_names.contains(declared) {
+                return Err(DisclosureError::Margin {
+                    table: name.into(),
+                    dim: declared.clone(),
+                    message: format!(
+                        "not a dimension of the table (dimensions: {})",
+                        dim_names.join(", ")
+                    ),
                 });
             }
-            let coords: Vec<String> = dim_cols.iter().map(|(i, _)| fields[*i].clone()).collect();
-            for (k, c) in coords.iter().enumerate() {
-                codes[k].insert(c.clone());
-            }
-            let raw = fields[count_idx].trim();
-            let value = if spec.partner_markers.iter().any(|m| m == raw) {
-                CellValue::Partner { nonempty: false }
-            } else {
-                CellValue::Count(raw.parse().map_err(|_| DisclosureError::Csv {
-                    line: lineno + 1,
-                    message: format!("count `{raw}` is not a non-negative integer"),
-                })?)
-            };
-            rows.push((coords, value));
         }
-        let dims = dim_cols
-            .iter()
-            .enumerate()
-            .map(|(k, (_, dname))| {
-                let h = match spec.hierarchies.get(dname) {
-                    Some(h) => h.clone(),
-                    None => {
-                        let total = spec
-                            .totals
-                            .get(dname)
-                            .cloned()
-                            .unwrap_or_else(|| spec.default_total.clone());
-                        Hierarchy::flat(
-                            total.clone(),
-                            codes[k].iter().filter(|c| **c != total).cloned(),
-                        )
-                    }
+        let rows: Vec<(Vec<String>, CellValue)> = rows
+            .into_iter()
+            .map(|(line, fields)| {
+                let raw = fields[count_idx].as_str();
+                let value = if spec.partner_markers.iter().any(|m| m == raw) {
+                    CellValue::Partner { nonempty: false }
+                } else {
+                    CellValue::Count(raw.parse().map_err(|_| DisclosureError::Csv {
+                        line,
+                        message: format!("count `{raw}` is not a non-negative integer"),
+                    })?)
                 };
-                Dimension::new(dname.clone(), h)
+                let coords = fields
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != count_idx)
+                    .map(|(_, f)| f)
+                    .collect();
+                Ok((coords, value))
             })
-            .collect();
+            .collect::<Result<_>>()?;
+        let margin_error = |dim: &str, message: String| DisclosureError::Margin {
+            table: name.into(),
+            dim: dim.into(),
+            message,
+        };
+        let mut dims = Vec::with_capacity(dim_names.len());
+        for (d, dname) in dim_names.iter().enumerate() {
+            let declared = spec.totals.get(dname).or(spec.default_total.as_ref());
+            if let Some(h) = spec.hierarchies.get(dname) {
+                if let Some(Margin::Code(code)) = declared
+                    && code != h.root()
+                {
+                    return Err(margin_error(
+                        dname,
+                        format!(
+                            "declared margin `{code}` but its hierarchy's total is `{}`",
+                            h.root()
+                        ),
+                    ));
+                }
+                // Additivity of every level is checked on the built table below.
+                dims.push(Dimension::new(dname.clone(), h.clone()));
+                continue;
+            }
+            let margins = Margins::new(&rows, &dim_names, d);
+            let root = match declared {
+                // One code and the margin declared for all dimensions is not it: nothing in
+                // this dimension adds up, so it has no margin and no relation is lost.
+                Some(Margin::Code(code))
+                    if !spec.totals.contains_key(dname)
+                        && margins.codes.len() == 1
+                        && !margins.codes.contains(code.as_str()) =>
+                {
+                    margins.absent_root()
+                }
+                Some(Margin::Code(code)) => {
+                    if !margins.codes.contains(code.as_str()) {
+                        return Err(margin_error(
+                            dname,
+                            format!(
+                                "declared margin `{code}` does not occur (codes: {}); declare \
+                                 `--total {dname}=none` if the dimension has no margin",
+                                margins.listing()
+                            ),
+                        ));
+                    }
+                    if let Some(why) = margins.violation(code) {
+                        return Err(margin_error(
+                            dname,
+                            format!(
+                                "declared margin `{code}` is not the sum of the other codes: {why}"
+                            ),
+                        ));
+                    }
+                    code.clone()
+                }
+                Some(Margin::Absent) => margins.absent_root(),
+                None => margins.detect().map_err(|why| {
+                    margin_error(
+                        dname,
+                        format!(
+                            "{why}; declare its margin with `--total {dname}=CODE`, or \
+                             `--total {dname}=none` if it has none"
+                        ),
+                    )
+                })?,
+            };
+            let codes = margins.codes.iter().filter(|c| **c != root.as_str());
+            dims.push(Dimension::new(
+                dname.clone(),
+                Hierarchy::flat(root.clone(), codes.copied()),
+            ));
+        }
         let mut t = Table::new(name, measure, dims);
         t.validate()?;
         for (coords, v) in rows {
             t.insert(coords, v)?;
         }
-        Ok(t)
+        // Every total must be the sum of its parts (hierarchies included): a table that
+        // does not add up is refused here, before anything is protected or audited.
+        let release = Release::new(vec![t]);
+        crate::model::Model::build(&release)?;
+        Ok(release.tables.into_iter().next().expect("one table"))
+    }
+}
+
+/// Header and data records (1-based line of each record, its trimmed fields).
+type CsvRows = (Vec<String>, Vec<(usize, Vec<String>)>);
+
+/// The header and rows of a CSV text, every row as wide as the header.
+fn read_csv_rows(text: &str) -> Result<CsvRows> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| DisclosureError::Csv {
+            line: e.position().map_or(0, |p| p.line() as usize),
+            message: e.to_string(),
+        })?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        // A line of blanks only.
+        if record.len() == 1 && record[0].is_empty() {
+            continue;
+        }
+        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+        match &header {
+            None => header = Some(fields),
+            Some(h) if fields.len() != h.len() => {
+                return Err(DisclosureError::Csv {
+                    line,
+                    message: format!("{} fields, header has {}", fields.len(), h.len()),
+                });
+            }
+            Some(_) => rows.push((line, fields)),
+        }
+    }
+    let header = header.ok_or(DisclosureError::Csv {
+        line: 1,
+        message: "empty input".into(),
+    })?;
+    Ok((header, rows))
+}
+
+/// Labels tried first when a dimension's margin is found in the data.
+const MARGIN_LABELS: [&str; 8] = ["Total", "All", "all", "total", "Any", "any", "TOTAL", "ALL"];
+
+/// One dimension of a CSV table, grouped for finding and checking its margin: the rows that
+/// agree on every other coordinate form a group.
+struct Margins<'a> {
+    /// Every code of the dimension.
+    codes: BTreeSet<&'a str>,
+    /// Per group (the other coordinates): each code's value there.
+    groups: BTreeMap<Vec<&'a str>, BTreeMap<&'a str, CellValue>>,
+    /// The other dimensions' names, in group-key order.
+    others: Vec<&'a str>,
+}
+
+/// Where a code fails to be a margin.
+struct Violation<'a> {
+    /// The other coordinates of the group.
+    at: String,
+    /// The code's row there (`None`: no row).
+    margin: Option<&'a CellValue>,
+    /// Sum of the other codes' known rows.
+    parts: u128,
+    /// Whether some of the other codes' rows are withheld.
+    partial: bool,
+}
+
+impl std::fmt::Display for Violation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.at.is_empty() {
+            write!(f, "at {}: ", self.at)?;
+        }
+        match self.margin.map(CellValue::count) {
+            Some(Some(x)) => write!(f, "it is {x}")?,
+            Some(None) => write!(f, "it is withheld")?,
+            None => write!(f, "it has no row")?,
+        }
+        if self.partial {
+            write!(
+                f,
+                " but the other codes' published rows sum to {}",
+                self.parts
+            )
+        } else {
+            write!(f, " but the other codes sum to {}", self.parts)
+        }
+    }
+}
+
+impl<'a> Margins<'a> {
+    fn new(rows: &'a [(Vec<String>, CellValue)], dims: &'a [String], d: usize) -> Self {
+        let mut codes = BTreeSet::new();
+        let mut groups: BTreeMap<Vec<&str>, BTreeMap<&str, CellValue>> = BTreeMap::new();
+        for (coords, value) in rows {
+            codes.insert(coords[d].as_str());
+            let key = coords
+                .iter()
+                .enumerate()
+                .filter(|(e, _)| *e != d)
+                .map(|(_, c)| c.as_str())
+                .collect();
+            groups
+                .entry(key)
+                .or_default()
+                .insert(coords[d].as_str(), *value);
+        }
+        let others = dims
+            .iter()
+            .enumerate()
+            .filter(|(e, _)| *e != d)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        Margins {
+            codes,
+            groups,
+            others,
+        }
+    }
+
+    /// The codes, for messages.
+    fn listing(&self) -> String {
+        let mut codes: Vec<&str> = self.codes.iter().copied().take(12).collect();
+        if self.codes.len() > codes.len() {
+            codes.push("…");
+        }
+        codes.join(", ")
+    }
+
+    /// Why `code` is not the margin: the first group where its row is not the sum of the
+    /// other codes' rows (at least the sum of the known ones where some are withheld; a
+    /// missing row counts as an empty cell). `None`: it is the margin wherever the data can
+    /// tell.
+    fn violation(&self, code: &str) -> Option<Violation<'_>> {
+        for (key, cells) in &self.groups {
+            let mut parts: u128 = 0;
+            let mut partial = false;
+            for (_, v) in cells.iter().filter(|(c, _)| **c != code) {
+                match v.count() {
+                    Some(x) => parts += u128::from(x),
+                    None => partial = true,
+                }
+            }
+            let margin = cells.get(code);
+            let fails = match margin.map(CellValue::count) {
+                Some(Some(total)) => {
+                    let total = u128::from(total);
+                    if partial {
+                        total < parts
+                    } else {
+                        total != parts
+                    }
+                }
+                // A withheld margin can be anything at least its known parts.
+                Some(None) => false,
+                None => parts > 0,
+            };
+            if fails {
+                let at = self
+                    .others
+                    .iter()
+                    .zip(key)
+                    .map(|(d, c)| format!("{d}={c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Some(Violation {
+                    at,
+                    margin,
+                    parts,
+                    partial,
+                });
+            }
+        }
+        None
+    }
+
+    /// The margin found in the data, or why there is none.
+    fn detect(&self) -> std::result::Result<String, String> {
+        if self.codes.len() == 1 {
+            let only = *self.codes.first().expect("one code");
+            // One code: nothing to add up. A margin label is the margin, anything else a
+            // category of a dimension without margin; either way no relation is lost.
+            return Ok(if MARGIN_LABELS.contains(&only) {
+                only.to_string()
+            } else {
+                self.absent_root()
+            });
+        }
+        let mut label_failures = Vec::new();
+        for label in MARGIN_LABELS {
+            if self.codes.contains(label) {
+                match self.violation(label) {
+                    None => return Ok(label.to_string()),
+                    Some(why) => label_failures.push(format!("`{label}` {why}")),
+                }
+            }
+        }
+        let found: Vec<&str> = self
+            .codes
+            .iter()
+            .copied()
+            .filter(|c| !MARGIN_LABELS.contains(c) && self.violation(c).is_none())
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.to_string()),
+            [] if label_failures.is_empty() => Err(format!(
+                "no code is the sum of the other codes (codes: {})",
+                self.listing()
+            )),
+            [] => Err(format!(
+                "no code is the sum of the other codes: {}",
+                label_failures.join("; ")
+            )),
+            several => Err(format!(
+                "the margin is ambiguous: {} are each the sum of the other codes",
+                several
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// A root for a dimension without margin: a code that occurs in no row.
+    fn absent_root(&self) -> String {
+        let mut root = String::from("(no margin)");
+        while self.codes.contains(root.as_str()) {
+            root.insert(0, '_');
+        }
+        root
+    }
+}
+
+/// A dimension's margin as declared for [`Table::from_csv`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Margin {
+    /// This code is the dimension's total: its rows are the sum of the other codes' rows.
+    Code(String),
+    /// The dimension has no margin: no code is the sum of the others.
+    Absent,
+}
+
+impl Margin {
+    /// `none` declares a dimension without margin; anything else is the margin's code.
+    pub fn parse(text: &str) -> Margin {
+        if text == "none" {
+            Margin::Absent
+        } else {
+            Margin::Code(text.to_string())
+        }
     }
 }
 
@@ -344,55 +668,28 @@ impl Table {
 pub struct CsvSpec {
     /// Name of the count column (every other column is a dimension).
     pub count_column: String,
-    /// Total code used by dimensions not listed in `totals` (default `Total`).
-    pub default_total: String,
-    /// Per-dimension total code.
-    pub totals: BTreeMap<String, String>,
-    /// Per-dimension hierarchy (overrides the flat default).
+    /// Margin declared for every dimension not in `totals` (and without a hierarchy);
+    /// `None` (the default): each such dimension's margin is found in the data.
+    pub default_total: Option<Margin>,
+    /// Per-dimension margin.
+    pub totals: BTreeMap<String, Margin>,
+    /// Per-dimension hierarchy (overrides the flat default; its root is the margin).
     pub hierarchies: BTreeMap<String, Hierarchy>,
     /// Count-column values meaning "suppressed by the partner" (default `*`).
     pub partner_markers: Vec<String>,
 }
 
 impl CsvSpec {
-    /// Spec with the given count column and defaults otherwise.
+    /// Spec with the given count column and defaults otherwise (margins found in the data).
     pub fn new(count_column: impl Into<String>) -> Self {
         CsvSpec {
             count_column: count_column.into(),
-            default_total: "Total".into(),
+            default_total: None,
             totals: BTreeMap::new(),
             hierarchies: BTreeMap::new(),
             partner_markers: vec!["*".into()],
         }
     }
-}
-
-/// Minimal RFC 4180 field splitter (quotes, doubled quotes); no I/O.
-fn split_csv_line(line: &str, lineno: usize) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    let mut quoted = false;
-    while let Some(ch) = chars.next() {
-        match (quoted, ch) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if cur.is_empty() => quoted = true,
-            (false, ',') => out.push(std::mem::take(&mut cur)),
-            (_, c) => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err(DisclosureError::Csv {
-            line: lineno,
-            message: "unterminated quote".into(),
-        });
-    }
-    out.push(cur);
-    Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
 }
 
 /// Several tables published together: suppression and audit run over all of
@@ -435,6 +732,149 @@ mod tests {
         );
         let bad = Table::from_csv("t", "m", "g,n\nx,-1\n", &CsvSpec::new("n"));
         assert!(matches!(bad, Err(DisclosureError::Csv { line: 2, .. })));
+    }
+
+    /// Margins labelled `All`, the case that once leaked.
+    const ALL_MARGINS: &str = "region,sex,n\nPreston,F,12\nPreston,M,3\nPreston,All,15\n\
+        Chorley,F,20\nChorley,M,25\nChorley,All,45\nAll,F,32\nAll,M,28\nAll,All,60\n";
+
+    fn margin_message(result: Result<Table>) -> (String, String) {
+        match result {
+            Err(DisclosureError::Margin { dim, message, .. }) => (dim, message),
+            other => panic!("expected a margin error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn margins_are_found_whatever_their_label() {
+        let t = Table::from_csv("t", "m", ALL_MARGINS, &CsvSpec::new("n")).unwrap();
+        assert_eq!(t.dims[0].hierarchy.root(), "All");
+        assert_eq!(t.dims[1].hierarchy.root(), "All");
+        // Not a label: found by adding up, in any row order.
+        let text = "age,n\n0-17,4\nEveryone,10\n18+,6\n";
+        let t = Table::from_csv("t", "m", text, &CsvSpec::new("n")).unwrap();
+        assert_eq!(t.dims[0].hierarchy.root(), "Everyone");
+        // A withheld part: the margin is at least the published parts.
+        let text = "age,n\n0-17,*\nAny,10\n18+,6\n";
+        let t = Table::from_csv("t", "m", text, &CsvSpec::new("n")).unwrap();
+        assert_eq!(t.dims[0].hierarchy.root(), "Any");
+    }
+
+    #[test]
+    fn a_dimension_without_a_margin_must_be_declared() {
+        let text = "region,sex,n\nA,F,1\nA,M,2\nB,F,3\nB,M,4\n";
+        let (dim, message) = margin_message(Table::from_csv("t", "m", text, &CsvSpec::new("n")));
+        assert_eq!(dim, "region");
+        assert!(message.contains("--total region=CODE"), "{message}");
+        assert!(message.contains("--total region=none"), "{message}");
+        let mut spec = CsvSpec::new("n");
+        spec.default_total = Some(Margin::Absent);
+        let t = Table::from_csv("t", "m", text, &spec).unwrap();
+        assert!(
+            t.dims
+                .iter()
+                .all(|d| !d.hierarchy.contains("A") || d.hierarchy.root() != "A")
+        );
+        assert_eq!(t.len(), 4);
+    }
+
+    #[test]
+    fn a_margin_that_does_not_add_up_is_refused_with_the_reason() {
+        // Declared: `All` is not the sum of F and M in Preston.
+        let broken = ALL_MARGINS
+            .replace("Preston,All,15", "Preston,All,16")
+            .replace("All,All,60", "All,All,61");
+        let mut spec = CsvSpec::new("n");
+        spec.totals.insert("sex".into(), Margin::Code("All".into()));
+        let (dim, message) = margin_message(Table::from_csv("t", "m", &broken, &spec));
+        assert_eq!(dim, "sex");
+        assert!(
+            message.contains("at region=All: it is 61 but the other codes sum to 60"),
+            "{message}"
+        );
+        // Found: the label is tried, fails, and says why.
+        let (dim, message) = margin_message(Table::from_csv("t", "m", &broken, &CsvSpec::new("n")));
+        assert_eq!(dim, "sex");
+        assert!(
+            message
+                .contains("no code is the sum of the other codes: `All` at region=All: it is 61"),
+            "{message}"
+        );
+        // A declared code that does not occur.
+        let mut spec = CsvSpec::new("n");
+        spec.default_total = Some(Margin::Code("Total".into()));
+        let (dim, message) = margin_message(Table::from_csv("t", "m", ALL_MARGINS, &spec));
+        assert_eq!(dim, "region");
+        assert!(message.contains("`Total` does not occur"), "{message}");
+        // A dimension named in the spec that the table does not have.
+        // A dimension of one code needs no margin, whatever the default.
+        let text = "region,sex,n\nA,M,18\nA,F,2\nA,Total,20\n";
+        let mut spec = CsvSpec::new("n");
+        spec.default_total = Some(Margin::Code("Total".into()));
+        let t = Table::from_csv("t", "m", text, &spec).unwrap();
+        assert_eq!(t.identity_coords(&["A".into(), "F".into()]).len(), 2);
+        spec.totals
+            .insert("region".into(), Margin::Code("Total".into()));
+        assert_eq!(
+            margin_message(Table::from_csv("t", "m", text, &spec)).0,
+            "region"
+        );
+        let mut spec = CsvSpec::new("n");
+        spec.totals.insert("age".into(), Margin::Absent);
+        assert_eq!(
+            margin_message(Table::from_csv("t", "m", ALL_MARGINS, &spec)).0,
+            "age"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_margin_is_refused() {
+        let text = "g,n\nx,5\ny,5\n";
+        let (_, message) = margin_message(Table::from_csv("t", "m", text, &CsvSpec::new("n")));
+        assert!(message.contains("ambiguous"), "{message}");
+        let mut spec = CsvSpec::new("n");
+        spec.totals.insert("g".into(), Margin::Code("y".into()));
+        let t = Table::from_csv("t", "m", text, &spec).unwrap();
+        assert_eq!(t.dims[0].hierarchy.root(), "y");
+    }
+
+    #[test]
+    fn a_hierarchy_that_does_not_add_up_is_refused() {
+        let text = "area,n\nl1,2\nl2,3\nd1,5\nl3,4\nd2,9\nTotal,14\n";
+        let h = Hierarchy::new(
+            "Total",
+            [
+                ("l1", "d1"),
+                ("l2", "d1"),
+                ("l3", "d2"),
+                ("d1", "Total"),
+                ("d2", "Total"),
+            ],
+        );
+        let mut spec = CsvSpec::new("n");
+        spec.hierarchies.insert("area".into(), h);
+        assert!(matches!(
+            Table::from_csv("t", "m", text, &spec),
+            Err(DisclosureError::InconsistentTotal {
+                total: 9,
+                parts: 4,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn csv_quotes_and_newlines_in_fields() {
+        let text = "\u{feff}\"place\",n\r\n\"North,\nEast\",2\r\n\r\n  \n\"Say \"\"hi\"\"\", 3 \r\nTotal,5\r\n";
+        let t = Table::from_csv("t", "m", text, &CsvSpec::new("n")).unwrap();
+        assert_eq!(t.dims[0].name, "place");
+        assert_eq!(t.get(&["North,\nEast".into()]), Some(&CellValue::Count(2)));
+        assert_eq!(t.get(&["Say \"hi\"".into()]), Some(&CellValue::Count(3)));
+        let short = Table::from_csv("t", "m", "a,b,n\nx,y,1\nx,2\n", &CsvSpec::new("n"));
+        assert!(
+            matches!(short, Err(DisclosureError::Csv { line: 3, .. })),
+            "{short:?}"
+        );
     }
 
     #[test]

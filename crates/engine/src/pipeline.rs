@@ -76,6 +76,18 @@ pub struct DisclosureSpec {
     /// counts): `name = count / per_column * per`, withheld when the count is withheld.
     #[serde(default)]
     pub rates: Vec<RateSpec>,
+    /// Dimension columns that hold the same classification as a column of other tables,
+    /// under that column's name (e.g. `area_code = "lad_code"`: the district rows of an area
+    /// table are the district cells of the district tables; `month = "period"` and
+    /// `year = "period"`: months and years are one calendar, months summing to years).
+    /// Disclosure control links the tables through them, as an outsider would.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub same_as: std::collections::BTreeMap<String, String>,
+    /// Count columns that are parts of another count column of the same row: part -> whole
+    /// (e.g. `knife_offences = "offences"`). Checked against the data at publish; the
+    /// attacker knows a part is at most its whole.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub nested: std::collections::BTreeMap<String, String>,
 }
 
 /// A rate derived from a protected count and a public denominator.

@@ -97,6 +97,7 @@ fn policy_text(spec: &DisclosureSpec) -> String {
         "round" => format!("every count rounded to base {}", spec.base.unwrap_or(5)),
         "midpoint6" => "midpoint-6 rounding (0 stays 0; others to 3, 9, 15 ...)".into(),
         "open" => "open: computed from already-public data only, published as it is".into(),
+        "accounting" => "accounting: row counts of whole deliveries (not counts of people or events), published exactly, as the release manifest's file row counts are".into(),
         other => other.to_string(),
     }
 }

@@ -61,9 +61,17 @@ pub enum PublishError {
         second: String,
     },
     #[error(
-        "linked tables {tables} withhold a cell they share and {withheld} cells in all: too sparse to audit jointly in reasonable time; publish coarser tables (fewer categories, years instead of months) or raise k"
+        "table `{table}` declares `{part}` nested in `{whole}`, but both must be count columns of the table"
     )]
-    LinkedTooSparse { tables: String, withheld: usize },
+    Nested {
+        table: String,
+        part: String,
+        whole: String,
+    },
+    #[error(
+        "{attempts} other releases were published into this store while this one was being protected; publish again"
+    )]
+    LedgerBusy { attempts: usize },
     #[error(
         "the disclosure audit failed for {failing} withheld cell(s), e.g. {examples}; the release is not publishable"
     )]

@@ -7,15 +7,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use svna_disclosure::{
-    AuditReport, CellOutcome, CellRef, CellValue, Dimension, Hierarchy, Policy, ProtectOptions,
-    ProtectedTable, Release, Table, audit, protect,
+    AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, JointInput, JointTable, LeftOut,
+    Nested, Policy, ProtectOptions, Release, Table, audit, protect, protect_joint,
 };
 
 use crate::error::PublishError;
-use crate::ledger::{EarlierPart, LedgerEntry, LedgerPart, agrees_with, earlier_parts};
+use crate::ledger::{LedgerEntry, LedgerPart};
 use crate::output_table::OutputTable;
 
-/// Outcomes per table, per count column, per row; plus one audit per policy group.
+/// Outcomes per table, per count column, per row; plus the audits.
 pub struct Protected {
     pub outcomes: Vec<Vec<Vec<CellOutcome>>>,
     pub audits: Vec<(Policy, AuditReport)>,
@@ -23,8 +23,15 @@ pub struct Protected {
     pub ledger_parts: Vec<LedgerPart>,
     /// Earlier releases protected and audited jointly with this one.
     pub linked: BTreeSet<String>,
-    /// Earlier releases of a shared measure whose figures were revised since: not linked.
+    /// Of those, the ones whose figures were revised since (still in the model: the
+    /// attacker may assume each shared figure changed the way the data truly changed).
     pub revised: BTreeSet<String>,
+    /// Tables left out of the release because nothing of them could be safely published.
+    pub left_out: Vec<LeftOut>,
+    /// Per table, per count column: cells published although the policy would withhold
+    /// them, because an earlier release already published the same figure for the same
+    /// data (withholding it again would hide nothing).
+    pub already_public: Vec<Vec<BTreeSet<usize>>>,
 }
 
 /// The policy of a table built only from data that is already public (data.police.uk street
@@ -32,8 +39,16 @@ pub struct Protected {
 /// for any table whose lineage includes partner data (see `gate::check_open_lineage`).
 pub const OPEN_POLICY: &str = "open";
 
+/// The policy of a table of row accounting (rows received, staged and rejected per
+/// delivery): counts of records in whole extracts, not of people or events in a place or
+/// group, so nothing in them is disclosive. Published exactly, as the release manifest
+/// already publishes every staged file's exact row count (rounding them, as before, was
+/// undone by the manifest's figures anyway).
+pub const ACCOUNTING_POLICY: &str = "accounting";
+
+/// Whether a table is published as it is (open data, or row accounting).
 pub fn is_open(table: &OutputTable) -> bool {
-    table.spec.policy == OPEN_POLICY
+    table.spec.policy == OPEN_POLICY || table.spec.policy == ACCOUNTING_POLICY
 }
 
 /// An open table's outcomes: every figure published; a cell its source already withheld
@@ -77,31 +92,24 @@ fn part_name(table: &OutputTable, count: &str) -> String {
     format!("{}.{count}", table.name)
 }
 
-/// Protects every count column of every table. Count columns that count the same
-/// `<measure>.<count>` (in any table) share cells and are protected together in one release;
-/// different measures never share a cell, so they are independent problems, which keeps each
-/// problem small enough for the fast methods.
+fn threshold_k(policy: &Policy) -> Option<u64> {
+    match policy {
+        Policy::Threshold { k, .. } => Some(*k),
+        _ => None,
+    }
+}
+
+/// Protects every count column of every table.
+///
+/// Threshold tables (whatever their k) are protected together with every threshold table
+/// of every earlier release in the ledger, as one model (`svna_disclosure::joint`): the
+/// attacker holds all of them. Rounded tables (nhs, round, midpoint6) publish every cell
+/// rounded; they are protected per measure as before.
 pub fn protect_outputs(
     tables: &[OutputTable],
     ledger: &[LedgerEntry],
 ) -> Result<Protected, PublishError> {
     check_one_policy_per_measure(tables)?;
-    let mut groups: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
-    for (t, table) in tables.iter().enumerate().filter(|(_, t)| !is_open(t)) {
-        let policy = policy_of(table)?;
-        for (c, count) in table.spec.counts.iter().enumerate() {
-            let key = format!(
-                "{}|{}",
-                serde_json::to_string(&policy).expect("policies serialise"),
-                measure_of(table, count)
-            );
-            groups
-                .entry(key)
-                .or_insert_with(|| (policy.clone(), Vec::new()))
-                .1
-                .push((t, c));
-        }
-    }
     let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables
         .iter()
         .map(|t| {
@@ -112,249 +120,253 @@ pub fn protect_outputs(
             }
         })
         .collect();
+    let mut already_public: Vec<Vec<BTreeSet<usize>>> = tables
+        .iter()
+        .map(|t| vec![BTreeSet::new(); t.spec.counts.len()])
+        .collect();
     let mut audits = Vec::new();
-    let (mut ledger_parts, mut linked, mut revised) =
-        (Vec::new(), BTreeSet::new(), BTreeSet::new());
-    for (policy, members) in groups.into_values() {
+    let mut ledger_parts = Vec::new();
+
+    // Rounded policies: every cell is published rounded, per measure.
+    let mut rounded: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
+    let mut threshold: Vec<(usize, usize, u64)> = Vec::new();
+    for (t, table) in tables.iter().enumerate().filter(|(_, t)| !is_open(t)) {
+        let policy = policy_of(table)?;
+        for (c, count) in table.spec.counts.iter().enumerate() {
+            match threshold_k(&policy) {
+                Some(k) => threshold.push((t, c, k)),
+                None => rounded
+                    .entry(measure_of(table, count))
+                    .or_insert_with(|| (policy.clone(), Vec::new()))
+                    .1
+                    .push((t, c)),
+            }
+        }
+    }
+    for (policy, members) in rounded.into_values() {
         let parts = members
             .iter()
             .map(|&(t, c)| disclosure_table(&tables[t], c))
             .collect::<Result<Vec<_>, _>>()?;
-        let options = ProtectOptions::new(policy.clone());
-        let mut earlier: Vec<EarlierPart> = Vec::new();
-        for candidate in earlier_parts(ledger, &parts[0].measure, &policy, &parts) {
-            let known: Vec<Table> = parts
-                .iter()
-                .cloned()
-                .chain(earlier.iter().map(|e| e.table.clone()))
+        let protection = protect(
+            &Release::new(parts.clone()),
+            &ProtectOptions::new(policy.clone()),
+        )?;
+        for (&(t, c), (part, outcome)) in members.iter().zip(parts.iter().zip(&protection.tables)) {
+            let cells: BTreeMap<&Vec<String>, CellOutcome> =
+                outcome.cells.iter().map(|(c, o)| (c, *o)).collect();
+            outcomes[t][c] = (0..tables[t].rows())
+                .map(|row| cells[&coords(&tables[t], row)])
                 .collect();
-            if agrees_with(&candidate.table, &known) {
-                linked.insert(candidate.release.clone());
-                earlier.push(candidate);
-            } else {
-                revised.insert(candidate.release.clone());
-            }
+            ledger_parts.push(LedgerPart::new(policy.clone(), part, Vec::new()));
         }
-        let (protected, audit) = if parts.len() == 1 && earlier.is_empty() {
-            let protection = protect(&Release::new(parts.clone()), &options)?;
-            (protection.tables, protection.audit)
-        } else {
-            protect_linked(parts.clone(), &options, &earlier)?
-        };
-        for (part, outcome) in parts.into_iter().zip(&protected) {
+        audits.push((policy, protection.audit));
+    }
+
+    // Threshold policies: one joint model with every earlier release.
+    let mut input = JointInput::default();
+    let mut members = Vec::new();
+    for &(t, c, k) in &threshold {
+        let table = canonical(&tables[t], disclosure_table(&tables[t], c)?);
+        input.tables.push(JointTable {
+            table,
+            release: 0,
+            k,
+            withheld: BTreeSet::new(),
+        });
+        members.push((t, c, k));
+    }
+    for (t, table) in tables.iter().enumerate() {
+        for (part, whole) in &table.spec.nested {
+            if !table.spec.counts.contains(part) || !table.spec.counts.contains(whole) {
+                return Err(PublishError::Nested {
+                    table: table.name.clone(),
+                    part: part.clone(),
+                    whole: whole.clone(),
+                });
+            }
+            input.nested.push(Nested {
+                part: measure_of(table, part),
+                whole: measure_of(table, whole),
+                whole_extra: Vec::new(),
+            });
+            let _ = t;
+        }
+    }
+    input
+        .nested
+        .sort_by(|a, b| (&a.part, &a.whole).cmp(&(&b.part, &b.whole)));
+    input.nested.dedup();
+    let new_measures: BTreeSet<String> = input
+        .tables
+        .iter()
+        .map(|t| t.table.measure.clone())
+        .collect();
+    let (mut linked, mut revised) = (BTreeSet::new(), BTreeSet::new());
+    for (r, entry) in ledger.iter().enumerate() {
+        for part in &entry.parts {
+            let Some(k) = threshold_k(&part.policy) else {
+                continue;
+            };
+            if !new_measures.contains(&part.measure) {
+                continue;
+            }
+            let table = part.table();
+            if !agrees_with(&table, &input.tables[..members.len()]) {
+                revised.insert(entry.release.clone());
+            }
+            linked.insert(entry.release.clone());
+            input.tables.push(JointTable {
+                table,
+                release: r + 1,
+                k,
+                withheld: part.withheld.iter().cloned().collect(),
+            });
+        }
+    }
+    input.rollups = calendar_rollups(&input.tables);
+    if !members.is_empty() {
+        let protection = protect_joint(&input)?;
+        // A count column that cannot be protected is withheld whole (its cells come back
+        // all withheld); a table all of whose columns are, is left out.
+        let left_columns: BTreeMap<String, String> = protection
+            .left_out
+            .iter()
+            .map(|l| (l.table.clone(), l.reason.clone()))
+            .collect();
+        let left_out_tables: BTreeSet<String> = tables
+            .iter()
+            .filter(|t| {
+                !is_open(t)
+                    && !t.spec.counts.is_empty()
+                    && t.spec
+                        .counts
+                        .iter()
+                        .all(|c| left_columns.contains_key(&part_name(t, c)))
+            })
+            .map(|t| t.name.clone())
+            .collect();
+        for (&(t, c, k), outcome) in members.iter().zip(&protection.tables) {
+            let table = &tables[t];
+            let cells: BTreeMap<&Vec<String>, CellOutcome> =
+                outcome.cells.iter().map(|(c, o)| (c, *o)).collect();
+            outcomes[t][c] = (0..table.rows())
+                .map(|row| cells[&coords(table, row)])
+                .collect();
+            for (row, o) in outcomes[t][c].iter().enumerate() {
+                if let Some(v) = o.value()
+                    && v > 0
+                    && v < k
+                {
+                    already_public[t][c].insert(row);
+                }
+            }
             let withheld = outcome
                 .cells
                 .iter()
                 .filter(|(_, o)| o.value().is_none())
                 .map(|(c, _)| c.clone())
                 .collect();
-            ledger_parts.push(LedgerPart::new(policy.clone(), &part, withheld));
+            let part = &input.tables[members
+                .iter()
+                .position(|m| *m == (t, c, k))
+                .expect("member")]
+            .table;
+            if !left_out_tables.contains(&table.name) {
+                ledger_parts.push(LedgerPart::new(Policy::threshold(k), part, withheld));
+            }
         }
-        let by_table: BTreeMap<&str, BTreeMap<&Vec<String>, CellOutcome>> = protected
-            .iter()
-            .map(|t| {
-                (
-                    t.name.as_str(),
-                    t.cells.iter().map(|(c, o)| (c, *o)).collect(),
-                )
+        let k_max = members.iter().map(|m| m.2).max().unwrap_or(5);
+        audits.push((Policy::threshold(k_max), protection.audit));
+        let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (part, reason) in left_columns {
+            let table = part.rsplit_once('.').map_or(part.as_str(), |(t, _)| t);
+            let name = if left_out_tables.contains(table) {
+                table.to_string()
+            } else {
+                part.clone()
+            };
+            by_name.entry(name).or_default().push(reason);
+        }
+        let left_out = by_name
+            .into_iter()
+            .map(|(table, reasons)| LeftOut {
+                table,
+                reason: reasons.join("; "),
             })
             .collect();
-        for &(t, c) in &members {
-            let table = &tables[t];
-            let cells = &by_table[part_name(table, &table.spec.counts[c]).as_str()];
-            outcomes[t][c] = (0..table.rows())
-                .map(|row| cells[&coords(table, row)])
-                .collect();
-        }
-        audits.push((policy, audit));
+        revised.retain(|r| linked.contains(r));
+        return Ok(Protected {
+            outcomes,
+            audits,
+            ledger_parts,
+            linked,
+            revised,
+            left_out,
+            already_public,
+        });
     }
-    revised.retain(|r| !linked.contains(r));
     Ok(Protected {
         outcomes,
         audits,
         ledger_parts,
-        linked,
-        revised,
+        linked: BTreeSet::new(),
+        revised: BTreeSet::new(),
+        left_out: Vec::new(),
+        already_public,
     })
 }
 
-/// Linked tables (one measure over different dimensions) share cells, typically margins.
-/// Each table is protected on its own, which keeps every problem small; a shared cell
-/// withheld in one table is then withheld in every table that shows it (they are re-protected
-/// with it forced) until the pattern is consistent. Finally one exact audit covers all the
-/// linked tables together, so a pattern that is safe table by table but not jointly is
-/// caught, and publication is refused.
-/// Above this many withheld cells an exact joint audit of linked tables takes too long;
-/// publication is refused with advice instead of hanging.
-const JOINT_AUDIT_LIMIT: usize = 1500;
+/// The table with its dimensions under their canonical names (`same_as`).
+fn canonical(output: &OutputTable, mut table: Table) -> Table {
+    for dim in &mut table.dims {
+        if let Some(name) = output.spec.same_as.get(&dim.name) {
+            dim.name = name.clone();
+        }
+    }
+    table
+}
 
-/// With earlier releases (from the ledger), their tables join the problem as they were
-/// published: what they withheld stays withheld here, what they published is never a
-/// complement here, and the final audit always covers them too.
-fn protect_linked(
-    parts: Vec<Table>,
-    options: &ProtectOptions,
-    earlier: &[EarlierPart],
-) -> Result<(Vec<ProtectedTable>, AuditReport), PublishError> {
-    const MAX_ROUNDS: usize = 20;
-    let identities: Vec<BTreeMap<Vec<String>, Identity>> =
-        parts.iter().map(identities_of).collect();
-    let mut earlier_withheld: BTreeSet<Identity> = BTreeSet::new();
-    let mut earlier_published: BTreeSet<Identity> = BTreeSet::new();
-    for e in earlier {
-        for (coords, _) in e.table.cells() {
-            let id = e.table.identity_coords(coords);
-            if e.withheld.contains(coords) {
-                earlier_withheld.insert(id);
-            } else {
-                earlier_published.insert(id);
+/// Calendar codes roll up: a month `YYYY-MM` and a quarter `YYYY-Qn` lie inside year `YYYY`,
+/// in every dimension that holds them.
+fn calendar_rollups(tables: &[JointTable]) -> Vec<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for jt in tables {
+        for (coords, _) in jt.table.cells() {
+            for (dim, code) in jt.table.dims.iter().zip(coords) {
+                if let Some(year) = calendar_year(code) {
+                    out.insert((dim.name.clone(), code.clone(), year.to_string()));
+                }
             }
         }
     }
-    let matching = |ids: &BTreeMap<Vec<String>, Identity>, set: &BTreeSet<Identity>| {
-        ids.iter()
-            .filter(|(_, id)| set.contains(*id))
-            .map(|(coords, _)| coords.clone())
-            .collect::<BTreeSet<_>>()
+    out.into_iter().collect()
+}
+
+fn calendar_year(code: &str) -> Option<&str> {
+    let b = code.as_bytes();
+    let year = b.len() >= 7 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    let month = b.len() == 7 && b[5..].iter().all(u8::is_ascii_digit);
+    let quarter = b.len() == 7 && b[5] == b'Q' && b[6].is_ascii_digit();
+    (year && (month || quarter)).then(|| &code[..4])
+}
+
+/// Whether an earlier part agrees with the new parts on every quantity they share.
+fn agrees_with(earlier: &Table, new_parts: &[JointTable]) -> bool {
+    let values = |t: &Table| -> BTreeMap<(String, Vec<(String, String)>), CellValue> {
+        t.cells()
+            .map(|(coords, v)| ((t.measure.clone(), t.identity_coords(coords)), *v))
+            .collect()
     };
-    let mut forced: Vec<BTreeSet<Vec<String>>> = identities
-        .iter()
-        .map(|ids| matching(ids, &earlier_withheld))
-        .collect();
-    let fixed: Vec<BTreeSet<Vec<String>>> = identities
-        .iter()
-        .zip(&forced)
-        .map(|(ids, forced)| &matching(ids, &earlier_published) - forced)
-        .collect();
-    for _ in 0..MAX_ROUNDS {
-        let mut protected = Vec::new();
-        let mut audits = Vec::new();
-        for ((part, forced), fixed) in parts.iter().zip(&forced).zip(&fixed) {
-            let mut options = options.clone();
-            options.forced = forced
-                .iter()
-                .map(|coords| CellRef::new(&part.name, coords.clone()))
-                .collect();
-            options.fixed = fixed
-                .iter()
-                .map(|coords| CellRef::new(&part.name, coords.clone()))
-                .collect();
-            let mut protection = protect(&Release::new(vec![part.clone()]), &options)?;
-            protected.push(protection.tables.remove(0));
-            audits.push(protection.audit);
-        }
-        let withheld: BTreeSet<&Identity> = protected
+    let old = values(earlier);
+    new_parts.iter().all(|t| {
+        values(&t.table)
             .iter()
-            .zip(&identities)
-            .flat_map(|(t, ids)| {
-                t.cells
-                    .iter()
-                    .filter(|(_, o)| o.value().is_none())
-                    .map(move |(c, _)| &ids[c])
+            .all(|(id, v)| match (old.get(id), v) {
+                (Some(CellValue::Count(a)), CellValue::Count(b)) => a == b,
+                _ => true,
             })
-            .collect();
-        let mut changed = false;
-        for ((t, ids), forced) in protected.iter().zip(&identities).zip(forced.iter_mut()) {
-            for (coords, outcome) in &t.cells {
-                if outcome.value().is_some() && withheld.contains(&ids[coords]) {
-                    changed |= forced.insert(coords.clone());
-                }
-            }
-        }
-        if !changed {
-            // When every cell the tables share is published, the tables only meet in known
-            // constants: the joint feasible region is the product of the tables' own regions,
-            // so the per-table audits are exact for the release. Otherwise audit jointly.
-            let mut seen_in: BTreeMap<&Identity, usize> = BTreeMap::new();
-            for ids in &identities {
-                for id in ids.values() {
-                    *seen_in.entry(id).or_insert(0) += 1;
-                }
-            }
-            if earlier.is_empty()
-                && !withheld
-                    .iter()
-                    .any(|id| seen_in.get(id).is_some_and(|&n| n > 1))
-            {
-                return Ok((protected, merge_audits(audits)));
-            }
-            let withheld_count: usize = protected
-                .iter()
-                .map(|t| t.cells.iter().filter(|(_, o)| o.value().is_none()).count())
-                .sum::<usize>()
-                + earlier.iter().map(|e| e.withheld.len()).sum::<usize>();
-            if withheld_count > JOINT_AUDIT_LIMIT {
-                return Err(PublishError::LinkedTooSparse {
-                    tables: protected
-                        .iter()
-                        .map(|t| t.name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    withheld: withheld_count,
-                });
-            }
-            let withheld_cells: Vec<CellRef> = protected
-                .iter()
-                .flat_map(|t| {
-                    t.cells
-                        .iter()
-                        .filter(|(_, o)| o.value().is_none())
-                        .map(move |(c, _)| CellRef::new(&t.name, c.clone()))
-                })
-                .chain(earlier.iter().flat_map(|e| {
-                    e.withheld
-                        .iter()
-                        .map(|c| CellRef::new(&e.table.name, c.clone()))
-                }))
-                .collect();
-            let joint = parts
-                .into_iter()
-                .chain(earlier.iter().map(|e| e.table.clone()))
-                .collect();
-            let audit = audit(&Release::new(joint), options, &withheld_cells)?;
-            return Ok((protected, audit));
-        }
-    }
-    Err(PublishError::Disclosure(
-        svna_disclosure::DisclosureError::InvalidOption(format!(
-            "linked tables did not reach a consistent suppression pattern in {MAX_ROUNDS} rounds"
-        )),
-    ))
-}
-
-fn merge_audits(audits: Vec<AuditReport>) -> AuditReport {
-    let mut merged = audits[0].clone();
-    merged.cells.clear();
-    merged.pass = true;
-    (
-        merged.published,
-        merged.primary,
-        merged.secondary,
-        merged.partner,
-        merged.failing,
-    ) = (0, 0, 0, 0, 0);
-    for audit in audits {
-        merged.pass &= audit.pass;
-        merged.published += audit.published;
-        merged.primary += audit.primary;
-        merged.secondary += audit.secondary;
-        merged.partner += audit.partner;
-        merged.failing += audit.failing;
-        if audit.method == svna_disclosure::AuditMethod::Certificate {
-            merged.method = audit.method;
-        }
-        merged.cells.extend(audit.cells);
-    }
-    merged
-}
-
-/// A cell's identity across linked tables: its non-total coordinates by dimension name.
-type Identity = Vec<(String, String)>;
-
-fn identities_of(part: &Table) -> BTreeMap<Vec<String>, Identity> {
-    part.cells()
-        .map(|(coords, _)| (coords.clone(), part.identity_coords(coords)))
-        .collect()
+    })
 }
 
 fn measure_of(table: &OutputTable, count: &str) -> String {

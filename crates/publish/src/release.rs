@@ -1,6 +1,8 @@
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use svna_disclosure::{AuditReport, CellOutcome, Policy};
+use svna_disclosure::CellOutcome;
 use svna_engine::{
     DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
 };
@@ -9,9 +11,9 @@ use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 use crate::dictionary::{TableEntry, table_entry};
 use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
-use crate::ledger::{LedgerEntry, read_ledger, write_entry};
+use crate::ledger::{LedgerEntry, claim_entry, read_ledger};
 use crate::output_table::OutputTable;
-use crate::protect::{is_open, policy_of, protect_outputs};
+use crate::protect::{Protected, is_open, policy_of, protect_outputs};
 use crate::write::{csv_bytes, parquet_bytes, published_batch};
 
 /// What to publish.
@@ -47,9 +49,13 @@ pub struct ReleaseManifest {
     /// Earlier releases (from the ledger) protected and audited jointly with this one.
     #[serde(default)]
     pub linked_releases: Vec<String>,
-    /// Earlier releases sharing a measure whose figures were revised since: not linked.
+    /// Of the linked releases, those whose figures were revised since (still protected
+    /// jointly: each shared figure may be assumed to change the way the data changed).
     #[serde(default)]
     pub revised_releases: Vec<String>,
+    /// Tables of the run that are not published, and why.
+    #[serde(default)]
+    pub left_out: Vec<svna_disclosure::LeftOut>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,55 +116,78 @@ pub async fn publish_run(
 
     check_open_lineage(&record)?;
     let tables = read_outputs(store, &record).await?;
-    let ledger = read_ledger(store).await?;
-    let protected = protect_outputs(&tables, &ledger)?;
-    for (policy, audit) in &protected.audits {
-        if !audit.pass {
-            return Err(PublishError::AuditFailed {
-                failing: audit.failing,
-                examples: audit
-                    .cells
-                    .iter()
-                    .filter(|c| !c.pass)
-                    .take(3)
-                    .map(|c| {
-                        let high = c.high.map_or("unbounded".into(), |h| h.to_string());
-                        format!("{} in [{}, {high}]", c.identity, c.low.unwrap_or(0))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
+    // Protect against the ledger as it is, then claim the next ledger slot; if another
+    // publish claimed it meanwhile, protect again with that release in the model.
+    let mut attempts = 0;
+    let protected = loop {
+        let (ledger, next_slot) = read_ledger(store).await?;
+        let protected = protect_outputs(&tables, &ledger)?;
+        for (policy, audit) in &protected.audits {
+            if !audit.pass {
+                return Err(PublishError::AuditFailed {
+                    failing: audit.failing,
+                    examples: audit
+                        .cells
+                        .iter()
+                        .filter(|c| !c.pass)
+                        .take(3)
+                        .map(|c| {
+                            let high = c.high.map_or("unbounded".into(), |h| h.to_string());
+                            format!("{} in [{}, {high}]", c.identity, c.low.unwrap_or(0))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            let _ = policy;
         }
-        let _ = policy;
-    }
-    for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
-        if !is_open(table) {
-            check_published_counts(table, &policy_of(table)?, outcomes)?;
+        let left_out: BTreeSet<&str> = protected
+            .left_out
+            .iter()
+            .map(|l| l.table.as_str())
+            .collect();
+        for ((table, outcomes), already_public) in tables
+            .iter()
+            .zip(&protected.outcomes)
+            .zip(&protected.already_public)
+        {
+            if !is_open(table) && !left_out.contains(table.name.as_str()) {
+                check_published_counts(table, &policy_of(table)?, outcomes, already_public)?;
+            }
         }
-    }
-
+        let entry = LedgerEntry {
+            release: release.clone(),
+            run_id: run_id.clone(),
+            created_at: chrono::Utc::now().to_rfc3339(),
+            parts: protected.ledger_parts.clone(),
+        };
+        if claim_entry(store, next_slot, &entry).await? {
+            break protected;
+        }
+        attempts += 1;
+        if attempts >= 20 {
+            return Err(PublishError::LedgerBusy { attempts });
+        }
+    };
+    let left_out: BTreeSet<&str> = protected
+        .left_out
+        .iter()
+        .map(|l| l.table.as_str())
+        .collect();
     let prefix = Zone::Published.join(&release);
     let mut published = Vec::new();
     for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
-        published.push(write_table(store, &prefix, table, outcomes).await?);
+        if !left_out.contains(table.name.as_str()) {
+            published.push(write_table(store, &prefix, table, outcomes).await?);
+        }
     }
     // The full audit (true values, primary/secondary classes) stays with the run; the
     // release carries only what an outsider could compute from the release itself.
     let internal = Zone::Runs.join(&format!("{run_id}/disclosure_audit-{release}.json"));
     store.put_json(&internal, &protected.audits).await?;
-    let disclosure_report = write_public_report(store, &prefix, &protected.audits).await?;
+    let disclosure_report = write_public_report(store, &prefix, &protected, &published).await?;
     let data_dictionary = write_dictionary(store, &prefix, &record).await?;
 
-    write_entry(
-        store,
-        &LedgerEntry {
-            release: release.clone(),
-            run_id: run_id.clone(),
-            created_at: chrono::Utc::now().to_rfc3339(),
-            parts: protected.ledger_parts.clone(),
-        },
-    )
-    .await?;
     let withheld_cells = published.iter().map(|t| t.withheld).sum();
     let published_cells = published.iter().map(|t| t.cells - t.withheld).sum();
     let manifest = ReleaseManifest {
@@ -192,6 +221,7 @@ pub async fn publish_run(
         published_cells,
         linked_releases: protected.linked.iter().cloned().collect(),
         revised_releases: protected.revised.iter().cloned().collect(),
+        left_out: protected.left_out.clone(),
     };
     store
         .put_json_new(&release_manifest_path(&release), &manifest)
@@ -285,37 +315,51 @@ async fn entry(
     Ok(entry)
 }
 
-/// One row per withheld cell with the interval an attacker can derive from the release:
-/// no true values, and no primary/secondary distinction (which would mark the small cells).
+/// One row per withheld cell: which quantity, in which tables. No interval, no true value
+/// and no primary/secondary distinction: an interval computed by the publisher rests on the
+/// true values and would tell an outsider more than the tables do (and would mark the
+/// small cells).
 #[derive(Debug, Serialize)]
-struct PublicAuditRow<'a> {
+struct PublicReportRow<'a> {
     quantity: &'a str,
     tables: String,
-    low: Option<u64>,
-    high: Option<u64>,
-    pass: bool,
 }
 
+/// The public disclosure report: the rule, the guarantee, what was withheld and left out,
+/// and the information loss in cells (counts of cells are public anyway: a reader can
+/// count the `[c]` marks). The share of the count withheld is in the internal audit only,
+/// since it is a sum of withheld true values.
 async fn write_public_report(
     store: &Store,
     prefix: &str,
-    audits: &[(Policy, AuditReport)],
+    protected: &Protected,
+    published: &[PublishedTable],
 ) -> Result<Vec<FileEntry>, PublishError> {
-    let rows: Vec<PublicAuditRow> = audits
+    let rows: Vec<PublicReportRow> = protected
+        .audits
         .iter()
         .flat_map(|(_, audit)| audit.cells.iter())
         .filter(|c| c.published.is_none())
-        .map(|c| PublicAuditRow {
+        .map(|c| PublicReportRow {
             quantity: &c.identity,
             tables: c.tables.join(";"),
-            low: c.low,
-            high: c.high,
-            pass: c.pass,
         })
         .collect();
+    let policies: Vec<serde_json::Value> = protected
+        .audits
+        .iter()
+        .map(|(p, _)| serde_json::json!({ "policy": p }))
+        .collect();
     let summary = serde_json::json!({
-        "pass": audits.iter().all(|(_, a)| a.pass),
-        "policies": audits.iter().map(|(p, a)| serde_json::json!({ "policy": p, "protection_level": a.protection_level, "method": a.method })).collect::<Vec<_>>(),
+        "rule": "Counts from 1 to k-1 are withheld (threshold policy), together with enough further cells that no withheld count can be worked out, to within k, from this release, the earlier releases in the same store and the relations between them (margins, hierarchies, the same figure in several tables, months within years, parts within wholes). Rounded tables publish every count rounded. Withheld cells are [c] in CSV and empty (NULL) in Parquet.",
+        "guarantee": "For every count withheld under the threshold policy, two sets of tables consistent with everything published were constructed whose values for that count differ by at least k; this was checked before publication. Counts an earlier release already published are not withheld again.",
+        "pass": protected.audits.iter().all(|(_, a)| a.pass),
+        "policies": policies,
+        "linked_releases": protected.linked,
+        "left_out": protected.left_out,
+        "information_loss": published.iter().map(|t| serde_json::json!({
+            "table": t.name, "cells": t.cells, "withheld": t.withheld,
+        })).collect::<Vec<_>>(),
         "withheld": rows,
     });
     let json = Bytes::from(serde_json::to_vec_pretty(&summary).expect("report serialises"));
@@ -361,6 +405,10 @@ pub struct VerifyReport {
     /// Tables whose figures are rounded (policies nhs, round, midpoint6): checked against
     /// their checksums but not re-audited, since rounded totals need not add up.
     pub rounded_not_reaudited: Vec<String>,
+    /// Withheld cells whose exact interval the outsider's audit could not settle within its
+    /// limits (only a continuous relaxation, which is wide): neither shown safe nor unsafe
+    /// by this check. The publisher's certificates are what prove them protected.
+    pub unproven: Vec<String>,
 }
 
 /// Re-checks a release from its published files alone: the manifest, every file's SHA-256
@@ -399,12 +447,30 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         }
     }
     let mut withheld_cells_checked = 0;
+    let mut unproven = Vec::new();
     for (name, report) in crate::protect::outsider_audit(&tables)? {
         for cell in report.cells.iter().filter(|c| c.published.is_none()) {
             withheld_cells_checked += 1;
-            if !cell.pass {
-                problems.push(format!("{name}: withheld cell {} can be recomputed from the release (it lies in [{}, {}])", cell.identity, cell.low.unwrap_or(0), cell.high.map_or("unbounded".into(), |h| h.to_string())));
+            if cell.pass {
+                continue;
             }
+            let high = cell.high.map_or("unbounded".into(), |h| h.to_string());
+            let width = cell
+                .high
+                .map_or(u64::MAX, |h| h.saturating_sub(cell.low.unwrap_or(0)));
+            // A relaxation interval contains the integer one: narrow, it proves the cell
+            // recomputable; wide, it proves nothing either way.
+            if cell.method == svna_disclosure::AuditMethod::Relaxation
+                && width >= cell.required_width
+            {
+                unproven.push(format!("{name}: {}", cell.identity));
+                continue;
+            }
+            problems.push(format!(
+                "{name}: withheld cell {} can be recomputed from the release (it lies in [{}, {high}])",
+                cell.identity,
+                cell.low.unwrap_or(0)
+            ));
         }
     }
     let mut rounded_not_reaudited = Vec::new();
@@ -419,6 +485,7 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         withheld_cells_checked,
         problems,
         rounded_not_reaudited,
+        unproven,
     })
 }
 

@@ -26,6 +26,8 @@ fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
         parents: BTreeMap::new(),
         context: Vec::new(),
         rates: Vec::new(),
+        same_as: BTreeMap::new(),
+        nested: BTreeMap::new(),
     }
 }
 
@@ -176,7 +178,8 @@ async fn a_small_cell_and_its_complements_are_withheld() {
         manifest.tables[0].csv.sha256,
         svna_storage::sha256_hex(csv.as_bytes())
     );
-    // The public report has intervals but no true values and no primary/secondary label.
+    // The public report has no intervals (they rest on true values), no true values and no
+    // primary/secondary label.
     let report = String::from_utf8(
         f.store
             .get("published/r1/disclosure_report.json")
@@ -187,6 +190,10 @@ async fn a_small_cell_and_its_complements_are_withheld() {
     .unwrap();
     assert!(
         !report.contains("primary") && !report.contains("secondary"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("\"low\"") && !report.contains("\"high\""),
         "{report}"
     );
     assert!(report.contains("\"pass\": true"));

@@ -106,6 +106,7 @@ fn about(manifest: &ManifestView, tables: &Tables) -> String {
             ) {
                 ("threshold", Some(k), _) => format!("threshold (counts under {k} withheld)"),
                 ("round", _, Some(base)) => format!("rounded to base {base}"),
+                ("accounting", _, _) => "exact (row accounting of deliveries)".to_string(),
                 (p, _, _) => p.to_string(),
             };
             vec![
