@@ -942,10 +942,6 @@ impl Joint {
             let Some(&parent) = dim.parent.get(&level) else {
                 break;
             };
-            if round > 0 && parent == dim.root && level != code {
-                // Pairing two children of the root moves nothing cheaper than "up".
-                break;
-            }
             let mut sibs: Vec<(u64, Code)> = dim.children[&parent]
                 .iter()
                 .filter(|&&s| s != level)
@@ -1328,6 +1324,7 @@ impl Joint {
             for (&q, &d) in &dev[r] {
                 let x = self.quantities[q].known[r]?.value?;
                 limits.add(-d, x - 1);
+                let before = limits.plus;
                 for &(o, q_is_part) in &self.quantities[q].pairs {
                     let Some(xo) = self.quantities[o].known[r].and_then(|k| k.value) else {
                         continue;
@@ -1344,6 +1341,12 @@ impl Joint {
                     } else if !dev[r].contains_key(&o) {
                         limits.add(-d, x.saturating_sub(xo));
                     }
+                }
+                if debug && limits.plus == 0 && before > 0 {
+                    eprintln!(
+                        "{choice}: {} = {x} moving {d} stops at a nested pair",
+                        self.describe(q)
+                    );
                 }
             }
         }
