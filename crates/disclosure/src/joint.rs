@@ -646,6 +646,12 @@ impl Joint {
             down: vec![0; n],
             already_public: vec![None; n],
         };
+        let measures0: HashSet<u32> = self
+            .tables
+            .iter()
+            .filter(|t| t.release == 0)
+            .map(|t| t.measure)
+            .collect();
         for (i, q) in self.quantities.iter().enumerate() {
             // Earlier primaries stay withheld and need a certificate that moves them in
             // that release too; earlier secondaries are merely cheap to withhold again.
@@ -660,6 +666,13 @@ impl Joint {
             let public_in = (1..self.releases).find(|&r| {
                 matches!(q.known[r], Some(k) if !k.withheld && k.value.is_some() && k.value == value0)
             });
+            // An earlier primary of a count this release does not publish at all stays as
+            // protected as it was: nothing new is said about it.
+            let earlier_need = if measures0.contains(&q.measure) {
+                earlier_need
+            } else {
+                0
+            };
             let mut need = earlier_need;
             if let Some(k0) = q.known[0] {
                 st.status[i] = match k0.value {
@@ -1294,10 +1307,10 @@ impl Joint {
             if dev[r].is_empty() && !absent[r] {
                 continue;
             }
+            // A zero an earlier release withheld (a column withheld whole) may move up.
             let tandem_ok = !absent[r]
                 && dev[r].keys().all(|&q| {
-                    self.quantities[q].known[r]
-                        .is_some_and(|k| k.withheld && k.value.is_some_and(|v| v > 0))
+                    self.quantities[q].known[r].is_some_and(|k| k.withheld && k.value.is_some())
                 });
             if tandem_ok {
                 tandem[r] = true;
@@ -1323,7 +1336,9 @@ impl Joint {
         for r in 0..self.releases {
             for (&q, &d) in &dev[r] {
                 let x = self.quantities[q].known[r]?.value?;
-                limits.add(-d, x - 1);
+                // Withheld counts are ≥ 1 (zeros are published), except zeros withheld
+                // with a whole column.
+                limits.add(-d, x - x.min(1));
                 let before = limits.plus;
                 for &(o, q_is_part) in &self.quantities[q].pairs {
                     let Some(xo) = self.quantities[o].known[r].and_then(|k| k.value) else {
@@ -1565,6 +1580,22 @@ impl Joint {
                 (Status::Absent, _) => {
                     if st.required[i] > 0 && st.up[i].saturating_add(st.down[i]) < st.required[i] {
                         failing += 1;
+                        cells.push(CellAudit {
+                            identity: format!(
+                                "{} (withheld by an earlier release)",
+                                self.describe(i)
+                            ),
+                            tables: Vec::new(),
+                            coords: Vec::new(),
+                            class: ValueClass::Primary,
+                            value: None,
+                            published: None,
+                            low: None,
+                            high: None,
+                            required_width: st.required[i],
+                            pass: false,
+                            method: AuditMethod::Certificate,
+                        });
                     }
                     continue;
                 }
