@@ -481,11 +481,15 @@ impl Joint {
             index: HashMap::new(),
             wholes: Vec::new(),
         };
+        // Codes no table shows (years above months that only month tables have) weigh what
+        // their heaviest descendant does, so that pairs across them are tried.
         for q in &model.quantities {
             if let Some(Known { value: Some(v), .. }) = q.known[0] {
                 for &(d, c) in &q.coords {
-                    let w = model.weight.entry((d, c)).or_insert(0);
-                    *w = (*w).max(v);
+                    for a in model.dims[d].ancestors_or_self(c) {
+                        let w = model.weight.entry((d, a)).or_insert(0);
+                        *w = (*w).max(v);
+                    }
                 }
             }
         }
