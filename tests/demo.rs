@@ -326,10 +326,9 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
         let truth = csv::Reader::from_path(&extract).unwrap().records().count() as u64;
         let count = |column: &str| -> u64 {
             let value = &row[column];
-            let n = value
+            value
                 .parse()
-                .unwrap_or_else(|_| panic!("{}: {column} = `{value}`", dataset.name));
-            n
+                .unwrap_or_else(|_| panic!("{}: {column} = `{value}`", dataset.name))
         };
         assert_eq!(row["partner"], dataset.partner);
         assert_eq!(row["period"], "all", "svna load gives no period");

@@ -138,6 +138,9 @@ pub fn protect_joint(input: &JointInput) -> Result<JointProtection> {
 
 type Code = u32;
 
+/// Quantities by measure and sorted non-root coordinates.
+type QuantityIndex = HashMap<(u32, Vec<(usize, Code)>), usize>;
+
 /// One canonical dimension: the union of every table's hierarchy and the roll-ups.
 #[derive(Debug, Default)]
 struct Dim {
@@ -219,7 +222,7 @@ struct Joint {
     /// Largest release-0 value of any quantity with that coordinate: descents follow it.
     weight: HashMap<(usize, Code), u64>,
     /// Quantity by measure and coordinates.
-    index: HashMap<(u32, Vec<(usize, Code)>), usize>,
+    index: QuantityIndex,
     /// Measures each measure is declared a part of.
     wholes: Vec<BTreeSet<u32>>,
 }
@@ -387,7 +390,7 @@ impl Joint {
         }
 
         // Quantities and tables.
-        let mut quantity_ids: HashMap<(u32, Vec<(usize, Code)>), usize> = HashMap::new();
+        let mut quantity_ids: QuantityIndex = HashMap::new();
         let mut quantities: Vec<Quantity> = Vec::new();
         let mut tables = Vec::new();
         let mut table_input = Vec::new();
@@ -502,7 +505,7 @@ impl Joint {
     fn apply_nested(
         &mut self,
         nested: &[Nested],
-        ids: &HashMap<(u32, Vec<(usize, Code)>), usize>,
+        ids: &QuantityIndex,
         dim_ids: &BTreeMap<(String, String), usize>,
         code_of: &HashMap<String, Code>,
         family: &dyn Fn(&str) -> String,
@@ -550,14 +553,14 @@ impl Joint {
                     else {
                         continue;
                     };
-                    if let (Some(pv), Some(wv)) = (pk.value, wk.value) {
-                        if pv > wv {
-                            return Err(DisclosureError::InvalidOption(format!(
-                                "{} = {pv} is declared a part of {} = {wv} but exceeds it",
-                                self.describe(pi),
-                                self.describe(wi)
-                            )));
-                        }
+                    if let (Some(pv), Some(wv)) = (pk.value, wk.value)
+                        && pv > wv
+                    {
+                        return Err(DisclosureError::InvalidOption(format!(
+                            "{} = {pv} is declared a part of {} = {wv} but exceeds it",
+                            self.describe(pi),
+                            self.describe(wi)
+                        )));
                     }
                 }
                 links.push((pi, wi));
@@ -1337,8 +1340,8 @@ impl Joint {
             }
         }
         // Within every release that moves: withheld counts stay ≥ 1, parts within wholes.
-        for r in 0..self.releases {
-            for (&q, &d) in &dev[r] {
+        for (r, moved) in dev.iter().enumerate() {
+            for (&q, &d) in moved {
                 let x = self.quantities[q].known[r]?.value?;
                 // Withheld counts are ≥ 1 (zeros are published), except zeros withheld
                 // with a whole column.
@@ -1370,8 +1373,8 @@ impl Joint {
             }
         }
         let mut moves: Vec<(usize, i64)> = dev[0].iter().map(|(&q, &d)| (q, d)).collect();
-        for r in 1..self.releases {
-            for (&q, &d) in &dev[r] {
+        for moved in &dev[1..] {
+            for (&q, &d) in moved {
                 if self.quantities[q].known[0].is_none() && !moves.iter().any(|m| m.0 == q) {
                     moves.push((q, d));
                 }
