@@ -41,6 +41,10 @@ pub struct SynthArgs {
     /// Number of years.
     #[arg(long, default_value_t = 5)]
     pub years: u32,
+    /// How unevenly violence falls across the county: 0 (default) today's county; 1-3 a
+    /// dense city with sparse rural districts (mostly small counts).
+    #[arg(long, default_value_t = 0.0)]
+    pub skew: f64,
 }
 
 impl SynthArgs {
@@ -55,6 +59,7 @@ impl SynthArgs {
             start_year: self.start_year,
             years: self.years,
             geography,
+            skew: self.skew,
         }
     }
 }

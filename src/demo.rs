@@ -37,6 +37,10 @@ pub struct DemoArgs {
     /// Real IMD 2019 ranks (with --lookup).
     #[arg(long)]
     pub imd: Option<PathBuf>,
+    /// How unevenly violence falls across the county: 0 (default) today's county; 1-3 a
+    /// dense city with sparse rural districts (mostly small counts).
+    #[arg(long, default_value_t = 0.0)]
+    pub skew: f64,
     /// Pipeline file.
     #[arg(long, default_value = DEFAULT_PIPELINE)]
     pub pipeline: PathBuf,
@@ -62,6 +66,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         imd: args.imd.clone(),
         start_year: 2019,
         years: 5,
+        skew: args.skew,
     };
     let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| {
         progress.step(&format!("synth {d}: {n} rows"))

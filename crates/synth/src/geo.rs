@@ -84,11 +84,21 @@ impl Geo {
                 (lsoas, lads)
             }
         };
-        Ok(Self::weigh(&mut rng, lsoas, lads))
+        Ok(Self::weigh(&mut rng, lsoas, lads, cfg.skew))
     }
 
-    fn weigh(rng: &mut Stream, lsoas: Vec<Lsoa>, lads: Vec<Lad>) -> Geo {
-        let incident_weights = incident_weights(rng, &lsoas);
+    fn weigh(rng: &mut Stream, lsoas: Vec<Lsoa>, lads: Vec<Lad>, skew: f64) -> Geo {
+        let mut incident_weights = incident_weights(rng, &lsoas);
+        if skew > 0.0 {
+            let top = incident_weights
+                .iter()
+                .copied()
+                .fold(0.0, f64::max)
+                .max(f64::MIN_POSITIVE);
+            for w in &mut incident_weights {
+                *w = (*w / top).powf(1.0 + skew);
+            }
+        }
         let home_weights: Vec<f64> = lsoas
             .iter()
             .map(|l| (0.6 + l.deprivation()) * rng::lognormal(rng, 0.25))

@@ -506,3 +506,42 @@ fn real_geography_uses_only_the_given_districts() {
         );
     }
 }
+
+/// Share of located offences in the busiest 5% of LSOAs.
+fn hotspot_share(t: &BTreeMap<String, Table>) -> f64 {
+    let off = &t["police_offences"];
+    let lsoa = off.col("lsoa_code");
+    let mut per_lsoa: HashMap<&str, usize> = HashMap::new();
+    for r in &off.rows {
+        let l = r.get(lsoa).unwrap();
+        if !l.is_empty() {
+            *per_lsoa.entry(l).or_default() += 1;
+        }
+    }
+    let n_lsoas = t["lsoa_lookup"].rows.len();
+    let mut counts: Vec<usize> = per_lsoa.values().copied().collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    let top: usize = counts.iter().take(n_lsoas / 20).sum();
+    top as f64 / counts.iter().sum::<usize>() as f64
+}
+
+/// The skewed profile (a dense city, sparse rural districts) crowds offences into the
+/// hotspots and leaves more areas with none, the data disclosure control finds hardest.
+#[test]
+fn skew_crowds_violence_into_fewer_areas() {
+    let even = tables(&config(15, 0.05));
+    let skewed = tables(&SynthConfig {
+        skew: 2.0,
+        ..config(15, 0.05)
+    });
+    let (a, b) = (hotspot_share(&even), hotspot_share(&skewed));
+    assert!(
+        b > a + 0.1,
+        "top 5% of LSOAs carry {a} by default, {b} skewed"
+    );
+    let bad = SynthConfig {
+        skew: -1.0,
+        ..config(15, 0.05)
+    };
+    assert!(generate_to_memory(&bad).is_err());
+}
