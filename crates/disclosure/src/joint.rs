@@ -225,7 +225,11 @@ struct Joint {
     index: QuantityIndex,
     /// Measures each measure is declared a part of.
     wholes: Vec<BTreeSet<u32>>,
+    /// Memo of [`Joint::smallest_cell`]: descents ask the same question for every choice.
+    smallest_cache: std::cell::RefCell<SmallestCache>,
 }
+
+type SmallestCache = HashMap<(u32, usize, Vec<(usize, Code)>), u64>;
 
 #[derive(Default)]
 struct Interner {
@@ -483,6 +487,7 @@ impl Joint {
             weight: HashMap::new(),
             index: HashMap::new(),
             wholes: Vec::new(),
+            smallest_cache: Default::default(),
         };
         // Codes no table shows (years above months that only month tables have) weigh what
         // their heaviest descendant does, so that pairs across them are tried.
@@ -883,6 +888,52 @@ impl Joint {
         }
     }
 
+    /// The smallest release-0 cell, over the tables of `measure` that have dimension `e`,
+    /// that contains a record group with these coordinates (other dimensions at their
+    /// totals): a group placed there moves all of them, so none may be zero or absent.
+    fn smallest_cell(&self, measure: u32, coords: &[(usize, Code)], e: usize) -> u64 {
+        let key = (measure, e, coords.to_vec());
+        if let Some(&v) = self.smallest_cache.borrow().get(&key) {
+            return v;
+        }
+        let v = self.smallest_cell_uncached(measure, coords, e);
+        self.smallest_cache.borrow_mut().insert(key, v);
+        v
+    }
+
+    fn smallest_cell_uncached(&self, measure: u32, coords: &[(usize, Code)], e: usize) -> u64 {
+        let mut smallest = u64::MAX;
+        for t in self
+            .tables
+            .iter()
+            .filter(|t| t.release == 0 && t.measure == measure && t.dims.contains(&e))
+        {
+            let key: Vec<Code> = t
+                .dims
+                .iter()
+                .enumerate()
+                .map(|(col, &d)| {
+                    let code = coords
+                        .iter()
+                        .find(|(x, _)| *x == d)
+                        .map_or(self.dims[d].root, |&(_, c)| c);
+                    self.dims[d]
+                        .ancestors_or_self(code)
+                        .into_iter()
+                        .find(|&a| t.depths[col] & (1 << self.dims[d].depth(a).min(63)) != 0)
+                        .unwrap_or(self.dims[d].root)
+                })
+                .collect();
+            let value = t
+                .cells
+                .get(&key)
+                .and_then(|&q| self.quantities[q].known[0].and_then(|k| k.value))
+                .unwrap_or(0);
+            smallest = smallest.min(value);
+        }
+        smallest
+    }
+
     /// Leaf reached from `code` in dimension `d`: at each level the child whose quantity,
     /// with the target's other coordinates (`context`), is largest, so that the record groups
     /// a certificate moves exist; failing that, the heaviest child overall.
@@ -924,15 +975,25 @@ impl Joint {
             .collect();
         while let Some(kids) = dim.children.get(&cur) {
             let Some(&best) = kids.iter().max_by_key(|&&k| {
-                let smallest = coords
-                    .iter_mut()
-                    .map(|c| {
-                        *c.last_mut().expect("pushed") = (e, k);
-                        self.capacity_at(measure, c)
-                    })
-                    .min()
-                    .unwrap_or(0);
+                let mut smallest = u64::MAX;
+                for c in coords.iter_mut() {
+                    *c.last_mut().expect("pushed") = (e, k);
+                    smallest = smallest.min(self.capacity_at(measure, c));
+                }
+                // Where no table shows these coordinates together, the cells the groups
+                // would fall in must still be non-empty.
+                let shown = if smallest > 0 {
+                    u64::MAX
+                } else {
+                    coords
+                        .iter()
+                        .map(|c| self.smallest_cell(measure, c, e))
+                        .min()
+                        .unwrap_or(0)
+                };
                 (
+                    smallest.min(1),
+                    shown,
                     smallest,
                     self.weight.get(&(e, k)).copied().unwrap_or(0),
                     std::cmp::Reverse(k),
