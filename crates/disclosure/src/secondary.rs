@@ -80,8 +80,7 @@ pub(crate) fn failing(st: &State, iv: &Intervals) -> Vec<usize> {
     let mut f: Vec<usize> = (0..st.class.len())
         .filter(|&i| st.withheld(i) && st.required[i] > 0)
         .filter(|&i| match iv[i] {
-            // A bounded relaxation interval proves nothing: keep repairing.
-            Some((lo, Some(hi))) => hi.saturating_sub(lo) < st.required[i] || iv.relaxed(i),
+            Some((lo, Some(hi))) => hi.saturating_sub(lo) < st.required[i],
             Some((_, None)) => false,
             None => true,
         })
