@@ -456,8 +456,12 @@ fn solve_targets(
         .iter()
         .map(|&v| model.vars[v].value.count().map(|x| x as f64))
         .collect();
+    // Only the true table proves a rounded relaxation optimum integral: points other threads
+    // happen to have found first would make the label depend on timing.
+    let mut seeded = Reached::new(members);
     if let Some(truth) = truth {
         reached.lock().expect("not poisoned").add(members, &truth);
+        seeded.add(members, &truth);
     }
     // The optimum (`None`: unbounded) and whether it is the integer attacker's.
     let optimum = |target: usize, maximize: bool| -> Result<(Option<f64>, bool)> {
@@ -498,7 +502,12 @@ fn solve_targets(
             } else {
                 (x - 1e-6).ceil()
             };
-            if reached.attains(target, rounded, maximize) {
+            let own_point = solved.integer_point.as_ref().is_some_and(|p| {
+                let mut own = Reached::new(members);
+                own.add(members, p);
+                own.attains(target, rounded, maximize)
+            });
+            if own_point || seeded.attains(target, rounded, maximize) {
                 return Ok((Some(rounded), true));
             }
         }
