@@ -648,6 +648,18 @@ struct Certificate {
 
 const UNBOUNDED: u64 = u64::MAX / 4;
 
+impl Certificate {
+    /// How far a quantity that moves `dev` per unit of the certificate goes up and down.
+    fn span(&self, dev: i64) -> (u64, u64) {
+        let a = dev.unsigned_abs();
+        if dev > 0 {
+            (self.plus.saturating_mul(a), self.minus.saturating_mul(a))
+        } else {
+            (self.minus.saturating_mul(a), self.plus.saturating_mul(a))
+        }
+    }
+}
+
 impl Joint {
     fn initial_state(&self) -> State {
         let n = self.quantities.len();
@@ -795,12 +807,7 @@ impl Joint {
             if st.status[q] == Status::Published {
                 st.status[q] = Status::Secondary;
             }
-            let a = dev.unsigned_abs();
-            let (u, d) = if dev > 0 {
-                (cert.plus.saturating_mul(a), cert.minus.saturating_mul(a))
-            } else {
-                (cert.minus.saturating_mul(a), cert.plus.saturating_mul(a))
-            };
+            let (u, d) = cert.span(dev);
             // An earlier-release requirement is met only by tandem certificates.
             let earlier_only = self.quantities[q].known[0].is_none();
             let counts = !earlier_only || self.moves_in_every_requiring_release(q, cert);
@@ -1099,12 +1106,7 @@ impl Joint {
             .find(|(m, _)| *m == target)
             .map(|m| m.1)
             .unwrap_or(0);
-        let a = dev.unsigned_abs();
-        if dev > 0 {
-            (cert.plus.saturating_mul(a), cert.minus.saturating_mul(a))
-        } else {
-            (cert.minus.saturating_mul(a), cert.plus.saturating_mul(a))
-        }
+        cert.span(dev)
     }
 
     fn best_certificate_moving(

@@ -176,7 +176,7 @@ pub fn protect_outputs(
         });
         members.push((t, c, k));
     }
-    for (t, table) in tables.iter().enumerate() {
+    for table in tables {
         for (part, whole) in &table.spec.nested {
             if !table.spec.counts.contains(part) || !table.spec.counts.contains(whole) {
                 return Err(PublishError::Nested {
@@ -190,7 +190,6 @@ pub fn protect_outputs(
                 whole: measure_of(table, whole),
                 whole_extra: Vec::new(),
             });
-            let _ = t;
         }
     }
     input
@@ -225,6 +224,7 @@ pub fn protect_outputs(
         }
     }
     input.rollups = calendar_rollups(&input.tables);
+    let mut left_out = Vec::new();
     if !members.is_empty() {
         let protection = protect_joint(&input)?;
         // A count column that cannot be protected is withheld whole (its cells come back
@@ -246,7 +246,8 @@ pub fn protect_outputs(
             })
             .map(|t| t.name.clone())
             .collect();
-        for (&(t, c, k), outcome) in members.iter().zip(&protection.tables) {
+        // Release-0 joint tables are the members, in the same order.
+        for (i, (&(t, c, k), outcome)) in members.iter().zip(&protection.tables).enumerate() {
             let table = &tables[t];
             let cells: BTreeMap<&Vec<String>, CellOutcome> =
                 outcome.cells.iter().map(|(c, o)| (c, *o)).collect();
@@ -267,11 +268,7 @@ pub fn protect_outputs(
                 .filter(|(_, o)| o.value().is_none())
                 .map(|(c, _)| c.clone())
                 .collect();
-            let part = &input.tables[members
-                .iter()
-                .position(|m| *m == (t, c, k))
-                .expect("member")]
-            .table;
+            let part = &input.tables[i].table;
             if !left_out_tables.contains(&table.name) {
                 ledger_parts.push(LedgerPart::new(Policy::threshold(k), part, withheld));
             }
@@ -288,31 +285,22 @@ pub fn protect_outputs(
             };
             by_name.entry(name).or_default().push(reason);
         }
-        let left_out = by_name
+        left_out = by_name
             .into_iter()
             .map(|(table, reasons)| LeftOut {
                 table,
                 reason: reasons.join("; "),
             })
             .collect();
-        revised.retain(|r| linked.contains(r));
-        return Ok(Protected {
-            outcomes,
-            audits,
-            ledger_parts,
-            linked,
-            revised,
-            left_out,
-            already_public,
-        });
     }
+    revised.retain(|r| linked.contains(r));
     Ok(Protected {
         outcomes,
         audits,
         ledger_parts,
-        linked: BTreeSet::new(),
-        revised: BTreeSet::new(),
-        left_out: Vec::new(),
+        linked,
+        revised,
+        left_out,
         already_public,
     })
 }
