@@ -9,12 +9,14 @@ mod dataset;
 mod error;
 mod formats;
 mod header;
+mod names;
 mod typed_batch;
 mod value;
 
 pub use dataset::{Column, ColumnType, Contracts, Dataset, DatasetKind, Reference, Suppression};
 pub use error::{ContractError, HeaderProblem, Rule, Violation};
 pub use header::HeaderMap;
+pub use names::{MAX_NAME_LEN, NameError, NameKind, check_name};
 pub use typed_batch::TypedBatchBuilder;
 pub use value::{Value, days_since_epoch};
 
