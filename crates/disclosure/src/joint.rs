@@ -32,7 +32,60 @@
 //! protect leaves its tables out of the release (with the reason) and the rest is
 //! protected again without them: the release always publishes what can be published.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+/// The joint model hashes small integer keys millions of times: SipHash was a quarter of
+/// publish time, and FxHash put similar keys in long probe chains. This multiply-mix hasher
+/// is compiled with the model (optimised) and finishes with an avalanche, so similar keys
+/// spread; it is seeded the same every run, and nothing iterates these maps into output
+/// without sorting.
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildMixHasher>;
+type HashSet<T> = std::collections::HashSet<T, BuildMixHasher>;
+type BuildMixHasher = std::hash::BuildHasherDefault<MixHasher>;
+
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl MixHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+impl std::hash::Hasher for MixHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    /// MurmurHash3's finaliser: every input bit reaches the top bits the table probes with.
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+}
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -229,7 +282,10 @@ struct Joint {
     smallest_cache: std::cell::RefCell<SmallestCache>,
 }
 
-type SmallestCache = HashMap<(u32, usize, Vec<(usize, Code)>), u64>;
+/// Keyed by `[measure, e, d1, c1, d2, c2, …]`, so that a lookup borrows a slice built on
+/// the stack: descents ask millions of times, and allocating a key each time was most of
+/// the cost.
+type SmallestCache = HashMap<Vec<u64>, u64>;
 
 #[derive(Default)]
 struct Interner {
@@ -259,7 +315,7 @@ impl Joint {
         // nothing about this family's tables.
         // Measures declared nested (a part and its whole) are one family whatever their names.
         let prefix = |measure: &str| measure.split('.').next().unwrap_or(measure).to_string();
-        let mut family_of: HashMap<String, String> = HashMap::new();
+        let mut family_of: HashMap<String, String> = HashMap::default();
         for n in &input.nested {
             let (a, b) = (prefix(&n.part), prefix(&n.whole));
             let root_b = family_of.get(&b).cloned().unwrap_or(b);
@@ -366,7 +422,7 @@ impl Joint {
             }
         }
         for dim in &mut dims {
-            let mut children: HashMap<Code, Vec<Code>> = HashMap::new();
+            let mut children: HashMap<Code, Vec<Code>> = HashMap::default();
             for (&c, &p) in &dim.parent {
                 children.entry(p).or_default().push(c);
             }
@@ -394,7 +450,7 @@ impl Joint {
         }
 
         // Quantities and tables.
-        let mut quantity_ids: QuantityIndex = HashMap::new();
+        let mut quantity_ids: QuantityIndex = HashMap::default();
         let mut quantities: Vec<Quantity> = Vec::new();
         let mut tables = Vec::new();
         let mut table_input = Vec::new();
@@ -415,10 +471,10 @@ impl Joint {
             let mut table = JTable {
                 release: jt.release,
                 measure,
-                codes: vec![HashSet::new(); tdims.len()],
+                codes: vec![HashSet::default(); tdims.len()],
                 depths: vec![0; tdims.len()],
                 dims: tdims,
-                cells: HashMap::new(),
+                cells: HashMap::default(),
             };
             for (coords, value) in jt.table.cells() {
                 let ids: Vec<Code> = coords.iter().map(|c| codes.id(c)).collect();
@@ -484,8 +540,8 @@ impl Joint {
             quantities,
             releases,
             measure_dims: measure_dims_vec,
-            weight: HashMap::new(),
-            index: HashMap::new(),
+            weight: HashMap::default(),
+            index: HashMap::default(),
             wholes: Vec::new(),
             smallest_cache: Default::default(),
         };
@@ -758,7 +814,7 @@ impl Joint {
     }
 
     fn protect(&self, st: &mut State) {
-        let mut cheapest_column: HashMap<u32, f64> = HashMap::new();
+        let mut cheapest_column: HashMap<u32, f64> = HashMap::default();
         for t in self.tables.iter().filter(|t| t.release == 0) {
             let c = self.column_cost(t);
             let e = cheapest_column.entry(t.measure).or_insert(c);
@@ -899,12 +955,23 @@ impl Joint {
     /// that contains a record group with these coordinates (other dimensions at their
     /// totals): a group placed there moves all of them, so none may be zero or absent.
     fn smallest_cell(&self, measure: u32, coords: &[(usize, Code)], e: usize) -> u64 {
-        let key = (measure, e, coords.to_vec());
-        if let Some(&v) = self.smallest_cache.borrow().get(&key) {
+        let mut key = [0u64; 2 + 2 * 12];
+        let len = 2 + 2 * coords.len();
+        if len > key.len() {
+            return self.smallest_cell_uncached(measure, coords, e);
+        }
+        key[0] = u64::from(measure);
+        key[1] = e as u64;
+        for (i, &(d, c)) in coords.iter().enumerate() {
+            key[2 + 2 * i] = d as u64;
+            key[3 + 2 * i] = u64::from(c);
+        }
+        let key = &key[..len];
+        if let Some(&v) = self.smallest_cache.borrow().get(key) {
             return v;
         }
         let v = self.smallest_cell_uncached(measure, coords, e);
-        self.smallest_cache.borrow_mut().insert(key, v);
+        self.smallest_cache.borrow_mut().insert(key.to_vec(), v);
         v
     }
 
@@ -981,31 +1048,44 @@ impl Joint {
             })
             .collect();
         while let Some(kids) = dim.children.get(&cur) {
-            let Some(&best) = kids.iter().max_by_key(|&&k| {
-                let mut smallest = u64::MAX;
-                for c in coords.iter_mut() {
-                    *c.last_mut().expect("pushed") = (e, k);
-                    smallest = smallest.min(self.capacity_at(measure, c));
-                }
+            let capacities: Vec<(Code, u64)> = kids
+                .iter()
+                .map(|&k| {
+                    let mut smallest = u64::MAX;
+                    for c in coords.iter_mut() {
+                        *c.last_mut().expect("pushed") = (e, k);
+                        smallest = smallest.min(self.capacity_at(measure, c));
+                    }
+                    (k, smallest)
+                })
+                .collect();
+            let weight = |k: Code| self.weight.get(&(e, k)).copied().unwrap_or(0);
+            // A child where every group has room wins over any child where one has none.
+            let roomy = capacities
+                .iter()
+                .filter(|(_, smallest)| *smallest > 0)
+                .max_by_key(|&&(k, smallest)| (smallest, weight(k), std::cmp::Reverse(k)));
+            let best = match roomy {
+                Some(&(k, _)) => Some(k),
                 // Where no table shows these coordinates together, the cells the groups
-                // would fall in must still be non-empty.
-                let shown = if smallest > 0 {
-                    u64::MAX
-                } else {
-                    coords
-                        .iter()
-                        .map(|c| self.smallest_cell(measure, c, e))
-                        .min()
-                        .unwrap_or(0)
-                };
-                (
-                    smallest.min(1),
-                    shown,
-                    smallest,
-                    self.weight.get(&(e, k)).copied().unwrap_or(0),
-                    std::cmp::Reverse(k),
-                )
-            }) else {
+                // would fall in must still be non-empty: asked only here, because it is
+                // the costliest question of a descent.
+                None => capacities
+                    .iter()
+                    .max_by_key(|&&(k, _)| {
+                        let shown = coords
+                            .iter_mut()
+                            .map(|c| {
+                                *c.last_mut().expect("pushed") = (e, k);
+                                self.smallest_cell(measure, c, e)
+                            })
+                            .min()
+                            .unwrap_or(0);
+                        (shown, weight(k), std::cmp::Reverse(k))
+                    })
+                    .map(|&(k, _)| k),
+            };
+            let Some(best) = best else {
                 break;
             };
             cur = best;
@@ -1218,7 +1298,7 @@ impl Joint {
         }
         // In every other dimension all groups share one leaf, so that they cancel there:
         // the child where the smallest group is largest.
-        let mut base: HashMap<usize, Code> = HashMap::new();
+        let mut base: HashMap<usize, Code> = HashMap::default();
         for &e in others {
             base.insert(e, self.descend_jointly(tq.measure, &heads, e));
         }
@@ -1307,13 +1387,13 @@ impl Joint {
         choice: &str,
     ) -> Option<Certificate> {
         // Deviation of every cell of every table of the moved measures, by containment.
-        let mut dev: Vec<HashMap<usize, i64>> = vec![HashMap::new(); self.releases];
+        let mut dev: Vec<HashMap<usize, i64>> = vec![HashMap::default(); self.releases];
         let mut absent = vec![false; self.releases];
         for table in &self.tables {
             if !measures.contains(&table.measure) {
                 continue;
             }
-            let mut touched: HashMap<Vec<Code>, i64> = HashMap::new();
+            let mut touched: HashMap<Vec<Code>, i64> = HashMap::default();
             for (profile, sign) in vertices {
                 let mut lists: Vec<Vec<Code>> = Vec::with_capacity(table.dims.len());
                 for (col, &d) in table.dims.iter().enumerate() {
@@ -1729,5 +1809,33 @@ impl Joint {
             failing,
             cells,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// Keys like the model's (small measure, dimension and code numbers) must differ in the
+    /// top seven bits the table probes with, or lookups crawl along long chains.
+    #[test]
+    fn similar_small_keys_spread_over_the_probe_bits() {
+        let build = BuildMixHasher::default();
+        let mut hashes = HashSet::default();
+        let mut top_bits = [0usize; 128];
+        for measure in 0..4u64 {
+            for code in 0..2500u64 {
+                let key: Vec<u64> = vec![measure, 3, 0, code, 1, code % 7];
+                let h = build.hash_one(&key);
+                hashes.insert(h);
+                top_bits[(h >> 57) as usize] += 1;
+            }
+        }
+        assert_eq!(hashes.len(), 10_000, "full 64-bit collisions");
+        let fullest = top_bits.iter().max().copied().unwrap_or(0);
+        // 10,000 keys over 128 buckets: about 78 each; a weak hash piles them up.
+        assert!(fullest < 160, "{fullest} keys share one top-bit pattern");
+        assert!(top_bits.iter().all(|&n| n > 0), "a top-bit pattern is never used");
     }
 }
