@@ -12,7 +12,10 @@ WITH roles AS (
         ON o.offence_id = p.offence_id
 ),
 involvements AS (
-    SELECT offence_id, person_id, role, MIN(age) AS age, MIN(sex) AS sex
+    -- The youngest age recorded for the role in the offence, with the sex recorded at that
+    -- age: the persons of the victims and suspects tables each lie in one of these cells.
+    SELECT offence_id, person_id, role, MIN(age) AS age,
+        first_value(sex ORDER BY age ASC NULLS LAST, sex ASC) AS sex
     FROM roles
     GROUP BY offence_id, person_id, role
 ),

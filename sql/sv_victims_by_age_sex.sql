@@ -1,12 +1,15 @@
 -- Victims of serious violence by age band and sex, as distinct persons, with margins.
 -- Each person is counted once, in the band of their youngest recorded age as a victim
--- (unknown when never recorded), so every margin is the sum of its parts: the disclosure
--- control relies on that additivity.
+-- (unknown when never recorded), with the sex recorded at that age, so that each person
+-- lies in a cell of the involvements table too (the pipeline declares this table a part of
+-- it). Every margin is the sum of its parts: the disclosure control relies on that
+-- additivity.
 -- age_band is a hierarchy (parent in age_group): each band sits under 'under_25' or
 -- '25_and_over' (from the under_25 flag of the age_bands definitions), and those and
 -- 'unknown' sit under 'Total' (whose parent is ''). The under-25 count is thus a margin.
 WITH victims AS (
-    SELECT p.person_id, MIN(p.age) AS age, MIN(p.sex) AS sex
+    SELECT p.person_id, MIN(p.age) AS age,
+        first_value(p.sex ORDER BY p.age ASC NULLS LAST, p.sex ASC) AS sex
     FROM police_persons AS p
     JOIN sv_offences AS o
         ON o.offence_id = p.offence_id

@@ -14,7 +14,8 @@
 //!   whichever tables show it; month codes `YYYY-MM` sum to the year code `YYYY` of the same
 //!   measure and other coordinates;
 //! * nested counts in one row: `knife_offences`, `firearm_offences` and
-//!   `non_domestic_homicides` are each at most `offences`;
+//!   `non_domestic_homicides` are each at most `offences`; distinct victims (suspects) in a
+//!   cell of age band and sex are at most the involvements with role victim (suspect) there;
 //! * across releases: where two releases show the same checksums for every input of a
 //!   measure's tables (by the data dictionary's lineage) and the same SQL, its quantities are
 //!   equal in both; otherwise the attack runs twice, once assuming later >= earlier for every
@@ -73,6 +74,22 @@ pub const NESTED: &[(&str, &str)] = &[
     ("knife_offences", "offences"),
     ("firearm_offences", "offences"),
     ("non_domestic_homicides", "offences"),
+];
+
+/// Distinct persons within involvements: every person counted in a cell of age band and sex
+/// has at least one involvement in that role in the same cell (`<measure>.<count>` of the
+/// persons, of the involvements, and the role code).
+pub const PERSONS_WITHIN_INVOLVEMENTS: &[(&str, &str, &str)] = &[
+    (
+        "sv_victims.victims",
+        "sv_involvements.involvements",
+        "victim",
+    ),
+    (
+        "sv_suspects.suspects",
+        "sv_involvements.involvements",
+        "suspect",
+    ),
 ];
 
 /// Dimension names that denote one geography dimension (a district's `area_code` is its
@@ -879,6 +896,7 @@ fn build_model(
             add_table(&mut b, r, table, report);
         }
         add_months_to_years(&mut b, r);
+        add_persons_within_involvements(&mut b, r);
     }
     add_cross_release(&mut b);
     b.model
@@ -1001,6 +1019,40 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
                 label: format!(
                     "{}: {}: {part} <= {whole} at {:?}",
                     release.name, spec.name, row.coords
+                ),
+            });
+        }
+    }
+}
+
+/// Persons by age band and sex are at most the involvements of their role in the same cell.
+fn add_persons_within_involvements(b: &mut Builder, r: usize) {
+    let keys: Vec<(usize, Key)> = b
+        .model
+        .keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.0 == r)
+        .map(|(i, k)| (i, k.clone()))
+        .collect();
+    for (i, (_, measure, id)) in keys {
+        for (persons, involvements, role) in PERSONS_WITHIN_INVOLVEMENTS {
+            if measure != *persons || id.iter().any(|(d, _)| d != "age_band" && d != "sex") {
+                continue;
+            }
+            let mut whole = id.clone();
+            whole.push(("role".to_string(), role.to_string()));
+            whole.sort();
+            let Some(&w) = b.index.get(&(r, involvements.to_string(), whole)) else {
+                continue;
+            };
+            b.model.relations.push(Relation {
+                terms: vec![(i, 1.0), (w, -1.0)],
+                equality: false,
+                assumption: None,
+                label: format!(
+                    "{}: {persons}{id:?} <= {involvements} of role {role}",
+                    b.releases[r].name
                 ),
             });
         }

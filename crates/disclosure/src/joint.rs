@@ -1836,6 +1836,9 @@ mod tests {
         let fullest = top_bits.iter().max().copied().unwrap_or(0);
         // 10,000 keys over 128 buckets: about 78 each; a weak hash piles them up.
         assert!(fullest < 160, "{fullest} keys share one top-bit pattern");
-        assert!(top_bits.iter().all(|&n| n > 0), "a top-bit pattern is never used");
+        assert!(
+            top_bits.iter().all(|&n| n > 0),
+            "a top-bit pattern is never used"
+        );
     }
 }

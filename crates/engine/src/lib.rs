@@ -14,7 +14,9 @@ mod session;
 mod tables;
 
 pub use error::EngineError;
-pub use pipeline::{DisclosureSpec, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest};
+pub use pipeline::{
+    DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
+};
 pub use record::{
     InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
 };

@@ -88,6 +88,24 @@ pub struct DisclosureSpec {
     /// attacker knows a part is at most its whole.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub nested: std::collections::BTreeMap<String, String>,
+    /// Count columns that are parts of a count in another table: count -> where its whole
+    /// is (e.g. distinct victims by age and sex ≤ involvements with role `victim` by age and
+    /// sex: `victims = { table = "sv_person_offences_by_role_age_sex", count =
+    /// "involvements", at = { role = "victim" } }`). Checked against the data at publish;
+    /// the attacker knows a part is at most its whole.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub part_of: std::collections::BTreeMap<String, PartOf>,
+}
+
+/// Where the whole of a part count lies: a count column of another table, at the same
+/// coordinates plus `at` (the whole table's extra dimensions, by column name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartOf {
+    pub table: String,
+    pub count: String,
+    #[serde(default)]
+    pub at: std::collections::BTreeMap<String, String>,
 }
 
 /// A rate derived from a protected count and a public denominator.

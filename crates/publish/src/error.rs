@@ -69,6 +69,15 @@ pub enum PublishError {
         whole: String,
     },
     #[error(
+        "table `{table}` declares `{part}` a part of `{whole}`, but {reason}: fix `part_of` in the pipeline file"
+    )]
+    PartOf {
+        table: String,
+        part: String,
+        whole: String,
+        reason: String,
+    },
+    #[error(
         "{attempts} other releases were published into this store while this one was being protected; publish again"
     )]
     LedgerBusy { attempts: usize },

@@ -14,6 +14,7 @@ use svna_disclosure::{
 use crate::error::PublishError;
 use crate::ledger::{LedgerEntry, LedgerPart};
 use crate::output_table::OutputTable;
+use svna_engine::PartOf;
 
 /// Outcomes per table, per count column, per row; plus the audits.
 pub struct Protected {
@@ -191,6 +192,9 @@ pub fn protect_outputs(
                 whole_extra: Vec::new(),
             });
         }
+        for (part, whole) in &table.spec.part_of {
+            input.nested.push(part_of(tables, table, part, whole)?);
+        }
     }
     input
         .nested
@@ -354,6 +358,46 @@ fn agrees_with(earlier: &Table, new_parts: &[JointTable]) -> bool {
                 (Some(CellValue::Count(a)), CellValue::Count(b)) => a == b,
                 _ => true,
             })
+    })
+}
+
+/// A part whose whole is a count of another table of the release, with that table's extra
+/// coordinates under their canonical (`same_as`) names.
+fn part_of(
+    tables: &[OutputTable],
+    table: &OutputTable,
+    part: &str,
+    whole: &PartOf,
+) -> Result<Nested, PublishError> {
+    let refuse = |reason: &str| PublishError::PartOf {
+        table: table.name.clone(),
+        part: part.to_string(),
+        whole: format!("{}.{}", whole.table, whole.count),
+        reason: reason.to_string(),
+    };
+    if !table.spec.counts.iter().any(|c| c == part) {
+        return Err(refuse("the part is not a count column of its table"));
+    }
+    let Some(whole_table) = tables.iter().find(|t| t.name == whole.table) else {
+        return Err(refuse("the whole's table is not in this release"));
+    };
+    if !whole_table.spec.counts.iter().any(|c| *c == whole.count) {
+        return Err(refuse("the whole is not a count column of its table"));
+    }
+    let mut whole_extra = Vec::new();
+    for (column, code) in &whole.at {
+        if !whole_table.spec.dimensions.contains(column) {
+            return Err(refuse(&format!(
+                "`{column}` is not a dimension of the whole's table"
+            )));
+        }
+        let name = whole_table.spec.same_as.get(column).unwrap_or(column);
+        whole_extra.push((name.clone(), code.clone()));
+    }
+    Ok(Nested {
+        part: measure_of(table, part),
+        whole: measure_of(whole_table, &whole.count),
+        whole_extra,
     })
 }
 

@@ -28,6 +28,7 @@ fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
         rates: Vec::new(),
         same_as: BTreeMap::new(),
         nested: BTreeMap::new(),
+        part_of: BTreeMap::new(),
     }
 }
 
