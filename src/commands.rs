@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use svna_contracts::v1;
-use svna_engine::{EngineConfig, Pipeline, RunOptions, parse_byte_size, run_pipeline};
+use svna_engine::{EngineConfig, RunOptions, parse_byte_size, run_pipeline};
 use svna_intake::{
     ExtractReader, LoadOutcome, Rejection, load_uploaded_extract, read_extract, upload_local_file,
 };
@@ -12,11 +12,6 @@ use svna_storage::{Store, Zone};
 
 use crate::Outcome;
 use crate::report::{Progress, print_table};
-
-/// The pipeline shipped with svna, used when `--pipeline` is not given.
-pub const DEFAULT_PIPELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/sna.toml");
-/// svna's own definitions (offence codes, age bands), loaded as reference datasets.
-pub const DEFINITIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/definitions");
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -314,9 +309,10 @@ pub struct RunArgs {
     /// Store (directory path or URL).
     #[arg(long)]
     pub store: String,
-    /// Pipeline file (TOML).
-    #[arg(long, default_value = DEFAULT_PIPELINE)]
-    pub pipeline: PathBuf,
+    /// Pipeline file (TOML). Default: pipelines/sna.toml of the current directory if it
+    /// has one (a project made by `svna init`), else the standard pipeline built into svna.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
     /// Run only this stage (and the stages it needs).
     #[arg(long)]
     pub stage: Option<String>,
@@ -357,7 +353,8 @@ impl RunArgs {
 
 pub async fn run(args: RunArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?.restricted_to(&[Zone::Work, Zone::Outputs, Zone::Runs]);
-    let pipeline = Pipeline::load(&args.pipeline)?;
+    let source = crate::project::pipeline_source(args.pipeline.as_deref());
+    let pipeline = crate::project::load_pipeline(&source)?;
     let progress = Progress::new(args.json);
     let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| {
         progress.step(m)

@@ -6,15 +6,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use svna_engine::{EngineConfig, Pipeline, RunOptions, run_pipeline};
+use svna_engine::{EngineConfig, RunOptions, run_pipeline};
 use svna_publish::{PublishOptions, publish_run, verify_release};
 use svna_storage::Store;
 
 use crate::Outcome;
-use crate::commands::{
-    DEFAULT_PIPELINE, DEFINITIONS_DIR, SynthArgs, ensure_clean, load_one, print_loads,
-    print_release,
-};
+use crate::commands::{SynthArgs, ensure_clean, load_one, print_loads, print_release};
 use crate::report::Progress;
 
 /// Marks a directory the demo created, so a rerun may safely replace it.
@@ -41,9 +38,10 @@ pub struct DemoArgs {
     /// dense city with sparse rural districts (mostly small counts).
     #[arg(long, default_value_t = 0.0)]
     pub skew: f64,
-    /// Pipeline file.
-    #[arg(long, default_value = DEFAULT_PIPELINE)]
-    pub pipeline: PathBuf,
+    /// Pipeline file. Default: pipelines/sna.toml of the current directory if it has one,
+    /// else the standard pipeline built into svna.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
 }
 
 pub async fn run(args: DemoArgs) -> Result<Outcome> {
@@ -85,16 +83,10 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         .keys()
         .map(|d| (d.clone(), extracts.join(format!("{d}.csv"))))
         .collect();
-    // svna's own definitions: every definitions/<dataset>.csv is a reference dataset.
-    let mut definitions: Vec<PathBuf> = std::fs::read_dir(DEFINITIONS_DIR)
-        .with_context(|| format!("reading {DEFINITIONS_DIR}"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    definitions.sort();
-    for path in definitions
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-    {
+    // svna's definitions: every definitions/<dataset>.csv is a reference dataset (the
+    // current directory's own, else the built-in ones, written beside the extracts so the
+    // loads name a real file).
+    for path in definition_files(&args.dir)? {
         let dataset = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -116,8 +108,9 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     let snapshot = svna_intake::refresh_deliveries(&store, svna_contracts::v1()).await?;
     println!("    deliveries: {} loads listed", snapshot.rows.len());
 
-    println!("3/5 Analysts: running pipeline {}", args.pipeline.display());
-    let pipeline = Pipeline::load(&args.pipeline)?;
+    let source = crate::project::pipeline_source(args.pipeline.as_deref());
+    println!("3/5 Analysts: running pipeline {source}");
+    let pipeline = crate::project::load_pipeline(&source)?;
     let options = RunOptions {
         target: None,
         config: EngineConfig::default(),
@@ -199,4 +192,29 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(MARKER), "created by svna demo; safe to delete\n")?;
     Ok(())
+}
+
+/// The definitions a demo loads: `definitions/*.csv` of the current directory if it has
+/// them, else the built-in ones written to `<dir>/definitions/`.
+fn definition_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let local = Path::new("definitions");
+    let mut files: Vec<PathBuf> = if local.is_dir() {
+        std::fs::read_dir(local)
+            .context("reading definitions/")?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?
+    } else {
+        let out = dir.join("definitions");
+        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        let mut written = Vec::new();
+        for (name, text) in crate::project::builtin_under("definitions") {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            written.push(path);
+        }
+        written
+    };
+    files.retain(|p| p.extension().is_some_and(|e| e == "csv"));
+    files.sort();
+    Ok(files)
 }

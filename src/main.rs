@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod html_report;
+mod project;
 mod report;
 mod sdc;
 

@@ -1,5 +1,5 @@
 //! The open-data path on the real data.police.uk files for Lincolnshire, with the real ONS
-//! lookup and IMD ranks (read from ../shared, never copied): the published counts per LSOA,
+//! lookup and IMD ranks (in the repository's `data/`): the published counts per LSOA,
 //! district, category and month equal a direct count of the CSV rows.
 
 mod common;
@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared(relative: &str) -> PathBuf {
+fn data(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("data")
         .join(relative)
 }
 
@@ -34,7 +34,7 @@ fn svna(args: &[&str]) -> String {
 }
 
 fn police_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shared("police-uk"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data("police-uk"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
@@ -56,12 +56,11 @@ fn direct_counts() -> BTreeMap<(String, String, String), u64> {
         .into_iter()
         .map(|r| r["lad_code"].clone())
         .collect();
-    let lsoa_district: BTreeMap<String, String> =
-        rows(&shared("reference/lsoa11_ward19_lad19.csv"))
-            .into_iter()
-            .filter(|r| districts.contains(&r["LAD19CD"]))
-            .map(|r| (r["LSOA11CD"].clone(), r["LAD19CD"].clone()))
-            .collect();
+    let lsoa_district: BTreeMap<String, String> = rows(&data("reference/lsoa11_ward19_lad19.csv"))
+        .into_iter()
+        .filter(|r| districts.contains(&r["LAD19CD"]))
+        .map(|r| (r["LSOA11CD"].clone(), r["LAD19CD"].clone()))
+        .collect();
     let mut counts = BTreeMap::new();
     for file in police_files() {
         for row in rows(&file) {
@@ -93,9 +92,9 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let store = store.to_str().unwrap();
-    let lookup = shared("reference/lsoa11_ward19_lad19.csv");
-    let imd = shared("reference/lsoa11_imd19_rank.csv");
-    // No population estimates are in ../shared; synthetic ones for the real LSOAs stand in
+    let lookup = data("reference/lsoa11_ward19_lad19.csv");
+    let imd = data("reference/lsoa11_imd19_rank.csv");
+    // No population estimates are in data/; synthetic ones for the real LSOAs stand in
     // (only the rate column depends on them, and the test checks it against them).
     let synth = tmp.path().join("synth");
     svna(&[

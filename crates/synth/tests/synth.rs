@@ -10,11 +10,11 @@ use svna_synth::{DATASETS, Geography, SynthConfig, generate_to_memory, write_to_
 
 const LOOKUP: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/reference/lsoa11_ward19_lad19.csv"
+    "/../../data/reference/lsoa11_ward19_lad19.csv"
 );
 const IMD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/reference/lsoa11_imd19_rank.csv"
+    "/../../data/reference/lsoa11_imd19_rank.csv"
 );
 
 /// A parsed CSV: header and records, with columns addressed by name.

@@ -1,0 +1,134 @@
+//! The project files svna runs with: a project directory's own copies where they exist
+//! (`pipelines/`, `sql/`, `definitions/` under the current directory), else the ones built
+//! into the binary, so that an installed `svna` works from any directory.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+use svna_engine::Pipeline;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_files.rs"));
+
+/// The standard needs-assessment pipeline, relative to a project directory.
+pub const DEFAULT_PIPELINE: &str = "pipelines/sna.toml";
+
+/// The text of a built-in project file, by its path relative to the project directory.
+pub fn builtin(path: &str) -> Option<&'static str> {
+    BUILTIN_FILES
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, text)| *text)
+}
+
+/// Built-in files under a directory of the project (`definitions`, `sql`, `pipelines`).
+pub fn builtin_under(dir: &str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let prefix = format!("{dir}/");
+    BUILTIN_FILES
+        .iter()
+        .filter(move |(name, _)| name.starts_with(&prefix))
+        .copied()
+}
+
+/// Where a pipeline comes from: a file the user named or the project directory holds, or
+/// the copy built into the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineSource {
+    File(PathBuf),
+    Builtin(&'static str),
+}
+
+impl std::fmt::Display for PipelineSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineSource::File(path) => write!(f, "{}", path.display()),
+            PipelineSource::Builtin(path) => write!(f, "{path} (built into svna)"),
+        }
+    }
+}
+
+/// `--pipeline` if given; else `pipelines/sna.toml` of the current directory if it has one;
+/// else the built-in standard pipeline.
+pub fn pipeline_source(arg: Option<&Path>) -> PipelineSource {
+    match arg {
+        Some(path) => PipelineSource::File(path.to_path_buf()),
+        None if Path::new(DEFAULT_PIPELINE).is_file() => {
+            PipelineSource::File(PathBuf::from(DEFAULT_PIPELINE))
+        }
+        None => PipelineSource::Builtin(DEFAULT_PIPELINE),
+    }
+}
+
+/// Reads a pipeline from its source; a built-in pipeline reads built-in SQL.
+pub fn load_pipeline(source: &PipelineSource) -> Result<Pipeline> {
+    match source {
+        PipelineSource::File(path) => Ok(Pipeline::load(path)?),
+        PipelineSource::Builtin(path) => {
+            let text = builtin(path).with_context(|| format!("no built-in pipeline {path}"))?;
+            let base = Path::new(path).parent().unwrap_or(Path::new(""));
+            let pipeline = Pipeline::from_toml(text, &source.to_string(), &|sql: &Path| {
+                let relative = normalise(&base.join(sql));
+                builtin(&relative)
+                    .map(|text| (PathBuf::from(&relative), text.to_string()))
+                    .ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!("{relative} is not built into svna"),
+                        )
+                    })
+            })?;
+            Ok(pipeline)
+        }
+    }
+}
+
+/// `pipelines/../sql/x.sql` -> `sql/x.sql`, with `/` separators on every platform.
+fn normalise(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_pipeline_and_its_sql_are_built_in() {
+        let pipeline = load_pipeline(&PipelineSource::Builtin(DEFAULT_PIPELINE)).unwrap();
+        assert!(
+            pipeline.stages.len() > 10,
+            "{} stages",
+            pipeline.stages.len()
+        );
+        let from_file =
+            Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PIPELINE)).unwrap();
+        assert_eq!(pipeline.file_sha256, from_file.file_sha256);
+        for (built_in, on_disk) in pipeline.stages.iter().zip(&from_file.stages) {
+            assert_eq!(built_in.sql_sha256, on_disk.sql_sha256, "{}", built_in.name);
+        }
+    }
+
+    #[test]
+    fn the_definitions_are_built_in() {
+        let names: Vec<&str> = builtin_under("definitions").map(|(n, _)| n).collect();
+        assert!(
+            names.contains(&"definitions/sv_offence_codes.csv"),
+            "{names:?}"
+        );
+        assert!(names.contains(&"definitions/age_bands.csv"), "{names:?}");
+    }
+
+    #[test]
+    fn paths_are_normalised_relative_to_the_project() {
+        assert_eq!(normalise(Path::new("pipelines/../sql/x.sql")), "sql/x.sql");
+        assert_eq!(normalise(Path::new("./sql/x.sql")), "sql/x.sql");
+    }
+}
