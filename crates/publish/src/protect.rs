@@ -381,7 +381,7 @@ fn part_of(
     let Some(whole_table) = tables.iter().find(|t| t.name == whole.table) else {
         return Err(refuse("the whole's table is not in this release"));
     };
-    if !whole_table.spec.counts.iter().any(|c| *c == whole.count) {
+    if !whole_table.spec.counts.contains(&whole.count) {
         return Err(refuse("the whole is not a count column of its table"));
     }
     let mut whole_extra = Vec::new();
