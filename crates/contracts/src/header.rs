@@ -1,5 +1,5 @@
 use crate::dataset::Dataset;
-use crate::error::{HeaderProblem, Violation};
+use crate::error::{HeaderProblem, Rule, Violation};
 use crate::value::Value;
 
 /// Where each contract column sits in a particular file's header (column order is free).
@@ -69,7 +69,70 @@ impl Dataset {
                 Err(v) => violations.push(v),
             }
         }
+        if violations.is_empty() {
+            self.check_row_rules(out, &mut violations);
+        }
         violations
+    }
+
+    /// The contract's cross-field rules, on a row whose every value is valid.
+    fn check_row_rules(&self, row: &[Value], violations: &mut Vec<Violation>) {
+        let value = |name: &str| {
+            self.columns
+                .iter()
+                .position(|c| c.name == name)
+                .map_or(&Value::Null, |i| &row[i])
+        };
+        for rule in &self.order {
+            if comes_after(value(&rule.earlier), value(&rule.later)) {
+                violations.push(Violation {
+                    column: rule.earlier.clone(),
+                    rule: Rule::Order,
+                    message: format!(
+                        "`{}` is after `{}`: it must not be later; correct whichever of the \
+                         two is wrong",
+                        rule.earlier, rule.later
+                    ),
+                });
+            }
+        }
+        if let Some(s) = &self.suppression {
+            let flagged = matches!(value(&s.flag), Value::Bool(true));
+            let counted = !matches!(value(&s.count), Value::Null);
+            if let Some(message) = suppression_misuse(&s.count, &s.flag, flagged, counted) {
+                violations.push(Violation {
+                    column: s.count.clone(),
+                    rule: Rule::SuppressionFlag,
+                    message,
+                });
+            }
+        }
+    }
+}
+
+/// The spec's pre-aggregated rule: a suppressed cell is empty with the flag set, so a count
+/// and its flag must agree. A suppressed row with a count would publish what the partner
+/// withheld; an empty unflagged count would be read as known when it is not.
+fn suppression_misuse(count: &str, flag: &str, flagged: bool, counted: bool) -> Option<String> {
+    match (flagged, counted) {
+        (true, true) => Some(format!(
+            "row has `{flag} = true` and a count in `{count}`: leave a suppressed count \
+             empty (or set `{flag}` to false if the count may be shared)"
+        )),
+        (false, false) => Some(format!(
+            "`{count}` is empty but `{flag}` is false: give the count, or set `{flag}` to \
+             true if you withheld it"
+        )),
+        _ => None,
+    }
+}
+
+/// True when `earlier` is known, `later` is known, and `earlier` comes after it.
+fn comes_after(earlier: &Value, later: &Value) -> bool {
+    match (earlier, later) {
+        (Value::Date(a), Value::Date(b)) => a > b,
+        (Value::Timestamp(a), Value::Timestamp(b)) => a > b,
+        _ => false,
     }
 }
 
