@@ -16,7 +16,7 @@ use arrow_schema::ArrowError;
 use thiserror::Error;
 
 use crate::dataset::Dataset;
-use crate::error::{HeaderProblem, Rule, clip};
+use crate::error::{HeaderProblem, Rule, Violation, clip};
 use crate::header::HeaderMap;
 use crate::typed_batch::TypedBatchBuilder;
 use crate::value::Value;
@@ -180,6 +180,19 @@ impl ExtractError {
 pub fn read_extract<E: From<ExtractError>>(
     reader: impl Read,
     options: &ExtractReader<'_>,
+    on_batch: impl FnMut(RecordBatch) -> Result<(), E>,
+    on_reject: impl FnMut(Rejection),
+) -> Result<RowCounts, E> {
+    read_extract_with_rule(reader, options, |_| None, on_batch, on_reject)
+}
+
+/// [`read_extract`] with one more rule, checked on every row the contract accepts (values in
+/// contract order): a rule that needs more than the file itself, such as a reference into
+/// another extract. A row it breaks is rejected with its line like any other.
+pub fn read_extract_with_rule<E: From<ExtractError>>(
+    reader: impl Read,
+    options: &ExtractReader<'_>,
+    mut rule: impl FnMut(&[Value]) -> Option<Violation>,
     mut on_batch: impl FnMut(RecordBatch) -> Result<(), E>,
     mut on_reject: impl FnMut(Rejection),
 ) -> Result<RowCounts, E> {
@@ -209,7 +222,12 @@ pub fn read_extract<E: From<ExtractError>>(
             continue;
         }
         counts.received += 1;
-        let problems = check_row(dataset, &map, &record, &mut values, &mut unique);
+        let mut problems = check_row(dataset, &map, &record, &mut values, &mut unique);
+        if problems.is_empty()
+            && let Some(v) = rule(&values)
+        {
+            problems.push((v.column, v.rule.to_string(), v.message));
+        }
         if problems.is_empty() {
             counts.accepted += 1;
             builder.push(&values);

@@ -24,7 +24,7 @@ pub use dataset::{
 pub use error::{ContractError, HeaderProblem, MAX_ECHO_CHARS, Rule, Violation, clip};
 pub use extract::{
     BadEncoding, ExtractError, ExtractReader, MAX_LINE_BYTES, Rejection, RowCounts, read_extract,
-    validate_extract,
+    read_extract_with_rule, validate_extract,
 };
 pub use header::HeaderMap;
 pub use ho_codes::{HO_OFFENCE_CODES_TXT, is_known_ho_code};
