@@ -110,6 +110,23 @@ impl std::fmt::Display for HeaderProblem {
     }
 }
 
+/// The most header problems spelled out in one message; the rest are counted. A header of
+/// thousands of stray columns must not make a message of thousands of lines.
+pub const MAX_LISTED_PROBLEMS: usize = 6;
+
+/// The header problems as one `; `-separated list, at most [`MAX_LISTED_PROBLEMS`] of them.
+pub fn describe_header_problems(problems: &[HeaderProblem]) -> String {
+    let mut listed: Vec<String> = problems
+        .iter()
+        .take(MAX_LISTED_PROBLEMS)
+        .map(|p| p.to_string())
+        .collect();
+    if problems.len() > MAX_LISTED_PROBLEMS {
+        listed.push(format!("and {} more", problems.len() - MAX_LISTED_PROBLEMS));
+    }
+    listed.join("; ")
+}
+
 /// The most characters of a partner's value (or header name) echoed in a message. Messages
 /// are stored in manifests and rejection files and re-read by every later command, so a
 /// 100 MB field must not become a 100 MB reason.

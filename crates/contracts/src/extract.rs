@@ -16,7 +16,7 @@ use arrow_schema::ArrowError;
 use thiserror::Error;
 
 use crate::dataset::Dataset;
-use crate::error::{HeaderProblem, Rule, Violation, clip};
+use crate::error::{HeaderProblem, Rule, Violation, clip, describe_header_problems};
 use crate::header::HeaderMap;
 use crate::typed_batch::TypedBatchBuilder;
 use crate::value::Value;
@@ -137,7 +137,7 @@ pub enum ExtractError {
     #[error(
         "{file}:1: header does not match contract `{dataset}`: {}; use the column names of \
          `svna contracts {dataset}`",
-        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
+        describe_header_problems(problems)
     )]
     Header {
         file: String,
@@ -294,8 +294,9 @@ fn read_record<R: Read>(
         })?;
     // [`Lines`] ends every record with a `\n` the parser has consumed: the record started
     // that many line breaks (its own, quoted, and its end) before the parser's line count.
+    // (Only a quote left open at the end of the file takes that last `\n` into the record.)
     let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-    Ok(read.then(|| csv.position().line() - breaks - 1))
+    Ok(read.then(|| csv.position().line().saturating_sub(breaks + 1).max(1)))
 }
 
 /// The header row: UTF-8, no column named like a direct identifier, and the contract's

@@ -21,7 +21,10 @@ pub use dataset::{
     Column, ColumnType, Contracts, DEFAULT_TEXT_MAX_LEN, Dataset, DatasetKind, Order, Reference,
     Suppression,
 };
-pub use error::{ContractError, HeaderProblem, MAX_ECHO_CHARS, Rule, Violation, clip};
+pub use error::{
+    ContractError, HeaderProblem, MAX_ECHO_CHARS, MAX_LISTED_PROBLEMS, Rule, Violation, clip,
+    describe_header_problems,
+};
 pub use extract::{
     BadEncoding, ExtractError, ExtractReader, MAX_LINE_BYTES, Rejection, RowCounts, read_extract,
     read_extract_with_rule, validate_extract,

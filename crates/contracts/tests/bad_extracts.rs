@@ -270,6 +270,7 @@ fn corpus() -> Vec<Case> {
         edit("duplicate_column", pp, |t| { t.add_column("role", "victim"); }, refused(Some(1), Some("role"), "appears twice")),
         edit("column_in_wrong_case", pp, |t| t.header[0] = "Offence_ID".into(), refused(Some(1), Some("Offence_ID"), "use the column names")),
         edit("column_with_trailing_space", yj, |t| t.header[0] = "person_id ".into(), refused(Some(1), Some("person_id "), "use the column names")),
+        edit("thousands_of_extra_columns", pp, |t| { for i in 0..5000 { t.add_column(&format!("extra_{i}"), "") } }, refused(Some(1), Some("extra_0"), "and 4994 more")),
         edit("very_long_unknown_column", ed, |t| t.header[0] = "s".repeat(10_000), refused(Some(1), None, "use the column names")),
         bytes("empty_file", po, |_| Vec::new(), refused(None, None, "export it again with its header")),
         // --- Direct identifiers, by column name and by value, in any column ---

@@ -37,11 +37,7 @@ impl From<ExtractError> for IntakeError {
             } => IntakeError::Header {
                 file,
                 dataset,
-                problems: problems
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                problems: svna_contracts::describe_header_problems(&problems),
             },
             ExtractError::DirectIdentifier {
                 file,
