@@ -295,7 +295,7 @@ fn read_record<R: Read>(
     // [`Lines`] ends every record with a `\n` the parser has consumed: the record started
     // that many line breaks (its own, quoted, and its end) before the parser's line count.
     // (Only a quote left open at the end of the file takes that last `\n` into the record.)
-    let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let breaks = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
     Ok(read.then(|| csv.position().line().saturating_sub(breaks + 1).max(1)))
 }
 
@@ -496,35 +496,43 @@ impl<R> Lines<R> {
 
     /// CRLF and CR to LF, in place; returns the new length.
     fn normalise(&mut self, chunk: &mut [u8]) -> usize {
-        if !self.after_cr && !chunk.contains(&b'\r') {
+        let mut read = 0;
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            read = 1;
+        }
+        if read == 0 && memchr::memchr(b'\r', chunk).is_none() {
             return chunk.len();
         }
         let mut out = 0;
-        for i in 0..chunk.len() {
-            let b = chunk[i];
-            if b == b'\n' && self.after_cr {
-                self.after_cr = false;
-                continue;
-            }
-            self.after_cr = b == b'\r';
-            chunk[out] = if b == b'\r' { b'\n' } else { b };
+        while let Some(offset) = memchr::memchr(b'\r', &chunk[read..]) {
+            let cr = read + offset;
+            chunk.copy_within(read..cr, out);
+            out += cr - read;
+            chunk[out] = b'\n';
             out += 1;
+            read = cr + 1;
+            match chunk.get(read) {
+                None => self.after_cr = true,
+                Some(b'\n') => read += 1,
+                Some(_) => {}
+            }
         }
-        out
+        chunk.copy_within(read.., out);
+        out + chunk.len() - read
     }
 
     /// Counts lines in `chunk` and fails on the first one over the limit.
     fn guard(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let mut rest = chunk;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            if self.run + end > MAX_LINE_BYTES {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            if self.run + (end - start) > MAX_LINE_BYTES {
                 return Err(self.too_long());
             }
             self.line += 1;
             self.run = 0;
-            rest = &rest[end + 1..];
+            start = end + 1;
         }
-        self.run += rest.len();
+        self.run += chunk.len() - start;
         if self.run > MAX_LINE_BYTES {
             return Err(self.too_long());
         }
@@ -743,6 +751,9 @@ mod tests {
         for size in [1, 2, 3, 64] {
             let out = through_lines(b"a,b\r\n1,\"x\r\ny\"\r2,3", size).unwrap();
             assert_eq!(out, b"a,b\n1,\"x\ny\"\n2,3\n", "chunks of {size}");
+        }
+        for size in [1, 2, 5] {
+            assert_eq!(through_lines(b"a\r\r\nb\r", size).unwrap(), b"a\n\nb\n");
         }
         assert_eq!(through_lines(b"", 8).unwrap(), b"");
         assert_eq!(through_lines(b"a\n", 8).unwrap(), b"a\n");
