@@ -35,9 +35,12 @@ impl From<ExtractError> for IntakeError {
                 dataset,
                 problems,
             } => IntakeError::Header {
+                problems: format!(
+                    "{}; use the column names of `svna contracts {dataset}`",
+                    svna_contracts::describe_header_problems(&problems)
+                ),
                 file,
                 dataset,
-                problems: svna_contracts::describe_header_problems(&problems),
             },
             ExtractError::DirectIdentifier {
                 file,
@@ -53,11 +56,15 @@ impl From<ExtractError> for IntakeError {
                 file,
                 message: source.to_string(),
             },
-            // Unreadable files (wrong encoding, runaway lines, broken quoting) are refused
-            // as CSV errors: the message is the validator's, the line its line.
+            ExtractError::Csv { file, line, source } => IntakeError::Csv {
+                file,
+                line,
+                message: source.to_string(),
+            },
+            // Files that cannot be read as text lines (wrong encoding, a runaway line) are
+            // refused as CSV errors too: the message is the validator's, the line its line.
             ExtractError::Encoding { ref file, .. }
-            | ExtractError::LineTooLong { ref file, .. }
-            | ExtractError::Csv { ref file, .. } => IntakeError::Csv {
+            | ExtractError::LineTooLong { ref file, .. } => IntakeError::Csv {
                 file: file.clone(),
                 line: error.line().unwrap_or(1),
                 message: strip_location(&message, file),
