@@ -110,6 +110,10 @@ impl std::fmt::Display for HeaderProblem {
     }
 }
 
+/// What to do about a direct identifier, ending every message that reports one.
+pub const PSEUDONYMISE_ADVICE: &str =
+    "a direct identifier: pseudonymise or remove it before sending (svna pseudonymise)";
+
 /// The most header problems spelled out in one message; the rest are counted. A header of
 /// thousands of stray columns must not make a message of thousands of lines.
 pub const MAX_LISTED_PROBLEMS: usize = 6;

@@ -16,7 +16,9 @@ use arrow_schema::ArrowError;
 use thiserror::Error;
 
 use crate::dataset::Dataset;
-use crate::error::{HeaderProblem, Rule, Violation, clip, describe_header_problems};
+use crate::error::{
+    HeaderProblem, PSEUDONYMISE_ADVICE, Rule, Violation, clip, describe_header_problems,
+};
 use crate::header::HeaderMap;
 use crate::typed_batch::TypedBatchBuilder;
 use crate::value::Value;
@@ -321,10 +323,7 @@ fn read_header(
                 file: file.to_string(),
                 line: 1,
                 column: clip(name).into_owned(),
-                what: format!(
-                    "its name says it holds a {reason}, a direct identifier: pseudonymise or \
-                     remove it before sending (svna pseudonymise)"
-                ),
+                what: format!("its name says it holds a {reason}, {PSEUDONYMISE_ADVICE}"),
             });
         }
     }

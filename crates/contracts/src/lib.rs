@@ -22,8 +22,8 @@ pub use dataset::{
     Suppression,
 };
 pub use error::{
-    ContractError, HeaderProblem, MAX_ECHO_CHARS, MAX_LISTED_PROBLEMS, Rule, Violation, clip,
-    describe_header_problems,
+    ContractError, HeaderProblem, MAX_ECHO_CHARS, MAX_LISTED_PROBLEMS, PSEUDONYMISE_ADVICE, Rule,
+    Violation, clip, describe_header_problems,
 };
 pub use extract::{
     BadEncoding, ExtractError, ExtractReader, MAX_LINE_BYTES, Rejection, RowCounts, read_extract,

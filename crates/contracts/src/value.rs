@@ -1,7 +1,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::dataset::{Column, ColumnType};
-use crate::error::{Rule, Violation, clip};
+use crate::error::{PSEUDONYMISE_ADVICE, Rule, Violation, clip};
 use crate::formats;
 use crate::ho_codes::is_known_ho_code;
 
@@ -48,10 +48,7 @@ impl Column {
         if let Some(what) = direct_identifier(raw) {
             return Err(self.violation(
                 Rule::Identifier,
-                format!(
-                    "value looks like {what}, a direct identifier: pseudonymise or remove \
-                     it before sending (svna pseudonymise)"
-                ),
+                format!("value looks like {what}, {PSEUDONYMISE_ADVICE}"),
             ));
         }
         if let Some(max) = self.max_len()

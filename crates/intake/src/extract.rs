@@ -50,7 +50,12 @@ impl From<ExtractError> for IntakeError {
             } => IntakeError::DirectIdentifier {
                 file,
                 column,
-                reason: format!("line {line}: {what}"),
+                // Intake's message gives the advice itself: say it once.
+                reason: format!(
+                    "line {line}: {}",
+                    what.trim_end_matches(svna_contracts::PSEUDONYMISE_ADVICE)
+                        .trim_end_matches([',', ' '])
+                ),
             },
             ExtractError::Arrow { file, source } => IntakeError::Parquet {
                 file,

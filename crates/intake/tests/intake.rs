@@ -301,6 +301,12 @@ fn an_nhs_number_in_a_token_column_and_a_utf16_file_are_refused_with_what_to_do(
         "{err}"
     );
     assert!(err.to_string().contains("NHS number"), "{err}");
+    assert!(err.to_string().contains("line 2"), "{err}");
+    assert_eq!(
+        err.to_string().matches("svna pseudonymise").count(),
+        1,
+        "{err}"
+    );
     assert!(!err.to_string().contains("9434765919"), "{err}");
 
     let utf16: Vec<u8> = "\u{feff}offence_id,person_id,role,age,sex\n"
