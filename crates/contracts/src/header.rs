@@ -53,7 +53,8 @@ impl Dataset {
     }
 
     /// Parses one record (fields in file order) into values in contract order. Returns every
-    /// violation in the row; `out` holds the values only when there are none.
+    /// violation in the row, the cross-field rules' included; `out` holds the row's values
+    /// (for the caller to use only when there are no violations).
     pub fn parse_record<'a>(
         &self,
         map: &HeaderMap,
@@ -66,25 +67,34 @@ impl Dataset {
             let raw = pos.and_then(&field).unwrap_or("");
             match column.parse(raw) {
                 Ok(v) => out.push(v),
-                Err(v) => violations.push(v),
+                Err(v) => {
+                    out.push(Value::Null);
+                    violations.push(v);
+                }
             }
         }
-        if violations.is_empty() {
-            self.check_row_rules(out, &mut violations);
-        }
+        let cross = self.check_row_rules(out, &violations);
+        violations.extend(cross);
         violations
     }
 
-    /// The contract's cross-field rules, on a row whose every value is valid.
-    fn check_row_rules(&self, row: &[Value], violations: &mut Vec<Violation>) {
+    /// The contract's cross-field rules. A rule whose columns hold valid values is checked
+    /// even when another column of the row is bad, so a partner sees every problem of a row
+    /// at once; a rule over a bad value is not (its own violation says what to fix).
+    fn check_row_rules(&self, row: &[Value], bad: &[Violation]) -> Vec<Violation> {
         let value = |name: &str| {
+            let valid = !bad.iter().any(|v| v.column == name);
             self.columns
                 .iter()
                 .position(|c| c.name == name)
-                .map_or(&Value::Null, |i| &row[i])
+                .filter(|_| valid)
+                .map(|i| &row[i])
         };
+        let mut violations = Vec::new();
         for rule in &self.order {
-            if comes_after(value(&rule.earlier), value(&rule.later)) {
+            if let (Some(earlier), Some(later)) = (value(&rule.earlier), value(&rule.later))
+                && comes_after(earlier, later)
+            {
                 violations.push(Violation {
                     column: rule.earlier.clone(),
                     rule: Rule::Order,
@@ -96,9 +106,11 @@ impl Dataset {
                 });
             }
         }
-        if let Some(s) = &self.suppression {
-            let flagged = matches!(value(&s.flag), Value::Bool(true));
-            let counted = !matches!(value(&s.count), Value::Null);
+        if let Some(s) = &self.suppression
+            && let (Some(count), Some(flag)) = (value(&s.count), value(&s.flag))
+        {
+            let flagged = matches!(flag, Value::Bool(true));
+            let counted = !matches!(count, Value::Null);
             if let Some(message) = suppression_misuse(&s.count, &s.flag, flagged, counted) {
                 violations.push(Violation {
                     column: s.count.clone(),
@@ -107,6 +119,7 @@ impl Dataset {
                 });
             }
         }
+        violations
     }
 }
 

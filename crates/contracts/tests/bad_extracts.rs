@@ -595,3 +595,30 @@ fn lines_count_quoted_line_breaks_and_crlf() {
         .collect();
     assert_eq!(lines, [(3, "site_code"), (8, "age_band")]);
 }
+
+/// A cross-field rule is reported alongside another column's problem in the same row, and
+/// not over a value that is itself bad.
+#[test]
+fn a_row_reports_its_cross_field_problem_with_its_other_problems() {
+    let mut table = good("police_offences");
+    table.set(ROW, "ho_code", "8Z");
+    table.set(ROW, "offence_date", "2019-06-02");
+    table.set(ROW, "recorded_date", "2019-06-01");
+    table.set(ROW + 1, "offence_date", "2019-06-32");
+    table.set(ROW + 1, "recorded_date", "2019-06-01");
+    let source = Source::Bytes(table.csv());
+    let (result, rejects) = run("police_offences", &source, "two.csv");
+    assert_eq!(result.unwrap().rejected, 2);
+    let found: Vec<(u64, &str, &str)> = rejects
+        .iter()
+        .map(|r| (r.line, r.column.as_str(), r.rule.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (LINE, "ho_code", "ho_code"),
+            (LINE, "offence_date", "order"),
+            (LINE + 1, "offence_date", "date"),
+        ]
+    );
+}
