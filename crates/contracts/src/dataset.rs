@@ -51,6 +51,19 @@ pub struct Dataset {
     /// For pre-aggregated data: which count may be withheld by the partner, and its flag.
     #[serde(default)]
     pub suppression: Option<Suppression>,
+    /// Cross-field rules within a row: each `earlier` value must not come after its `later`
+    /// value (an offence cannot be committed after it was recorded).
+    #[serde(default)]
+    pub order: Vec<Order>,
+}
+
+/// `earlier <= later` within a row, for two date or two timestamp columns. A row where
+/// either is empty passes: an unknown date cannot contradict the other.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    pub earlier: String,
+    pub later: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,10 +96,29 @@ pub struct Column {
     pub max: Option<i64>,
     #[serde(default)]
     pub values: Vec<String>,
+    /// Longest value accepted, in characters; text columns default to
+    /// [`DEFAULT_TEXT_MAX_LEN`]. Coded types are bounded by their format already.
+    #[serde(default)]
+    pub max_len: Option<usize>,
     #[serde(default)]
     pub source_names: Vec<String>,
     #[serde(default)]
     pub description: String,
+}
+
+/// The longest text value accepted where the contract declares no `max_len`: long enough
+/// for any name or label in a reference file, short enough that a runaway field (a whole
+/// file pasted into one cell) is refused rather than staged.
+pub const DEFAULT_TEXT_MAX_LEN: usize = 256;
+
+impl Column {
+    /// The longest value this column accepts, if its type does not bound it already.
+    pub fn max_len(&self) -> Option<usize> {
+        match self.ty {
+            ColumnType::Text => Some(self.max_len.unwrap_or(DEFAULT_TEXT_MAX_LEN)),
+            _ => self.max_len,
+        }
+    }
 }
 
 /// The value domain of a column; each maps to one Arrow type.
@@ -224,14 +256,36 @@ impl Dataset {
                 return Err(self.invalid(format!("rule names unknown column `{c}`")));
             }
         }
-        if let Some(s) = &self.suppression
-            && !(named(&s.count) && named(&s.flag))
-        {
-            return Err(self.invalid("suppression names unknown columns".into()));
+        if let Some(s) = &self.suppression {
+            let typed = |name: &str, ty| self.column(name).is_some_and(|c| c.ty == ty);
+            if !(typed(&s.count, ColumnType::Int) && typed(&s.flag, ColumnType::Bool)) {
+                return Err(self.invalid(
+                    "suppression must name an int count column and a bool flag column".into(),
+                ));
+            }
+        }
+        for rule in &self.order {
+            self.check_order(rule)?;
         }
         if self.kind != DatasetKind::PersonLevel && self.token_columns().next().is_some() {
             return Err(self.invalid("only person-level datasets may hold tokens".into()));
         }
         Ok(())
+    }
+
+    /// An order rule compares two columns of one temporal type.
+    fn check_order(&self, rule: &Order) -> Result<(), ContractError> {
+        let ty = |name: &str| self.column(name).map(|c| c.ty);
+        match (ty(&rule.earlier), ty(&rule.later)) {
+            (Some(a), Some(b))
+                if a == b && matches!(a, ColumnType::Date | ColumnType::Timestamp) =>
+            {
+                Ok(())
+            }
+            _ => Err(self.invalid(format!(
+                "order rule `{}` <= `{}` needs two date or two timestamp columns",
+                rule.earlier, rule.later
+            ))),
+        }
     }
 }

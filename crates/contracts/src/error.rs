@@ -32,6 +32,14 @@ pub enum Rule {
     Unique,
     Reference,
     SuppressionFlag,
+    /// A value that looks like a direct identifier (NHS number, postcode): refuses the file.
+    Identifier,
+    /// A value longer than its column allows.
+    Length,
+    /// A cross-field rule `earlier <= later` broken within a row.
+    Order,
+    /// A line break, tab or other control character inside a text value.
+    ControlCharacter,
 }
 
 impl Rule {
@@ -54,6 +62,10 @@ impl Rule {
             Rule::Unique => "unique",
             Rule::Reference => "reference",
             Rule::SuppressionFlag => "suppression_flag",
+            Rule::Identifier => "identifier",
+            Rule::Length => "length",
+            Rule::Order => "order",
+            Rule::ControlCharacter => "control_character",
         }
     }
 }
@@ -87,10 +99,63 @@ impl std::fmt::Display for HeaderProblem {
             HeaderProblem::Unknown { column } => {
                 write!(
                     f,
-                    "unknown column `{column}` (extra columns are refused, not dropped)"
+                    "unknown column `{}` (extra columns are refused, not dropped)",
+                    clip(column)
                 )
             }
-            HeaderProblem::Duplicate { column } => write!(f, "column `{column}` appears twice"),
+            HeaderProblem::Duplicate { column } => {
+                write!(f, "column `{}` appears twice", clip(column))
+            }
         }
+    }
+}
+
+/// What to do about a direct identifier, ending every message that reports one.
+pub const PSEUDONYMISE_ADVICE: &str =
+    "a direct identifier: pseudonymise or remove it before sending (svna pseudonymise)";
+
+/// The most header problems spelled out in one message; the rest are counted. A header of
+/// thousands of stray columns must not make a message of thousands of lines.
+pub const MAX_LISTED_PROBLEMS: usize = 6;
+
+/// The header problems as one `; `-separated list, at most [`MAX_LISTED_PROBLEMS`] of them.
+pub fn describe_header_problems(problems: &[HeaderProblem]) -> String {
+    let mut listed: Vec<String> = problems
+        .iter()
+        .take(MAX_LISTED_PROBLEMS)
+        .map(|p| p.to_string())
+        .collect();
+    if problems.len() > MAX_LISTED_PROBLEMS {
+        listed.push(format!("and {} more", problems.len() - MAX_LISTED_PROBLEMS));
+    }
+    listed.join("; ")
+}
+
+/// The most characters of a partner's value (or header name) echoed in a message. Messages
+/// are stored in manifests and rejection files and re-read by every later command, so a
+/// 100 MB field must not become a 100 MB reason.
+pub const MAX_ECHO_CHARS: usize = 80;
+
+/// `text` cut to [`MAX_ECHO_CHARS`] characters, with `…` where it was cut.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(clip("site"), "site");
+        let exact = "é".repeat(MAX_ECHO_CHARS);
+        assert_eq!(clip(&exact), exact);
+        let long = "é".repeat(MAX_ECHO_CHARS + 1);
+        let cut = clip(&long);
+        assert_eq!(cut.chars().count(), MAX_ECHO_CHARS + 1);
+        assert!(cut.ends_with('…'));
     }
 }

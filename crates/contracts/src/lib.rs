@@ -2,20 +2,35 @@
 //!
 //! The contracts live in `contracts/v1.toml` at the repository root and are embedded at build
 //! time, so every part of svna (schemas, validation, synthetic data, staging) reads one
-//! definition of each dataset. This crate does no I/O: it turns contract text into
-//! [`Dataset`]s, Arrow schemas, header mappings and typed values.
+//! definition of each dataset. This crate opens no files: it turns contract text into
+//! [`Dataset`]s, Arrow schemas, header mappings and typed values, and validates a CSV
+//! extract read from any [`std::io::Read`] ([`read_extract`]), the one validation path of
+//! `svna validate`, `svna upload` and the hub's intake.
 
 mod dataset;
 mod error;
+mod extract;
 mod formats;
 mod header;
+mod ho_codes;
 mod names;
 mod typed_batch;
 mod value;
 
-pub use dataset::{Column, ColumnType, Contracts, Dataset, DatasetKind, Reference, Suppression};
-pub use error::{ContractError, HeaderProblem, Rule, Violation};
+pub use dataset::{
+    Column, ColumnType, Contracts, DEFAULT_TEXT_MAX_LEN, Dataset, DatasetKind, Order, Reference,
+    Suppression,
+};
+pub use error::{
+    ContractError, HeaderProblem, MAX_ECHO_CHARS, MAX_LISTED_PROBLEMS, PSEUDONYMISE_ADVICE, Rule,
+    Violation, clip, describe_header_problems,
+};
+pub use extract::{
+    BadEncoding, ExtractError, ExtractReader, MAX_LINE_BYTES, Rejection, RowCounts, read_extract,
+    read_extract_with_rule, validate_extract,
+};
 pub use header::HeaderMap;
+pub use ho_codes::{HO_OFFENCE_CODES_TXT, is_known_ho_code};
 pub use names::{MAX_NAME_LEN, NameError, NameKind, check_name};
 pub use typed_batch::TypedBatchBuilder;
 pub use value::{Value, days_since_epoch};

@@ -96,9 +96,28 @@ fn invalid_values_name_the_rule_they_break() {
         Err(Rule::Required)
     );
     assert_eq!(
-        parse("police_offences", "offence_id", "9434765919"),
+        parse("police_offences", "offence_id", "9434765918"),
         Err(Rule::Token)
     );
+    // A valid NHS number is an identifier that was not pseudonymised, not a bad token.
+    assert_eq!(
+        parse("police_offences", "offence_id", "9434765919"),
+        Err(Rule::Identifier)
+    );
+    assert_eq!(
+        parse("ed_assaults", "site_code", "LN2 5QY"),
+        Err(Rule::Identifier)
+    );
+    assert_eq!(
+        parse("ed_assaults", "site_code", &"R".repeat(33)),
+        Err(Rule::Length)
+    );
+    assert!(parse("ed_assaults", "site_code", &"R".repeat(32)).is_ok());
+    assert_eq!(
+        parse("lsoa_lookup", "lsoa_name", &"n".repeat(257)),
+        Err(Rule::Length)
+    );
+    assert_eq!(parse("police_offences", "ho_code", "8Z"), Err(Rule::HoCode));
     assert_eq!(
         parse("police_offences", "recorded_date", "2019-02-30"),
         Err(Rule::Date)

@@ -4,6 +4,7 @@
 //! rejected row keeps its line, column, rule and reason in the quarantine zone. A staged
 //! dataset becomes visible to pipelines only through its manifest, written last.
 
+mod cross_file;
 mod deliveries;
 mod delivery;
 mod error;
@@ -11,6 +12,7 @@ mod extract;
 mod load;
 mod staged;
 
+pub use cross_file::{ReferencedKeys, orphan_rows, reference_rule, referenced_keys};
 pub use deliveries::{
     DELIVERIES_DATASET, DeliveriesSnapshot, DeliveryRow, delivery_rows, refresh_deliveries,
 };

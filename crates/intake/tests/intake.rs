@@ -58,7 +58,7 @@ fn valid_rows_are_staged_in_batches_and_counted() {
 #[test]
 fn each_bad_row_is_rejected_with_line_column_and_rule() {
     let text = persons(&format!(
-        "{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},9434765919,victim,17,F\n{TOKEN_A},{TOKEN_B},witness,17,F\n{TOKEN_A},{TOKEN_B},victim,200,F\n"
+        "{TOKEN_A},{TOKEN_B},victim,17,F\n{TOKEN_A},9434765918,victim,17,F\n{TOKEN_A},{TOKEN_B},witness,17,F\n{TOKEN_A},{TOKEN_B},victim,200,F\n"
     ));
     let (counts, rejects, staged) = read("police_persons", text.as_bytes());
     let counts = counts.unwrap();
@@ -79,8 +79,8 @@ fn each_bad_row_is_rejected_with_line_column_and_rule() {
             (5, "age", "range")
         ]
     );
-    // A raw identifier in a token column is never echoed back.
-    assert!(!rejects[0].message.contains("9434765919"));
+    // A malformed token is never echoed back (it may be a raw identifier).
+    assert!(!rejects[0].message.contains("9434765918"));
 }
 
 #[test]
@@ -155,7 +155,11 @@ fn a_character_split_across_fields_is_rejected() {
             rejects[0].rule.as_str(),
             rejects[0].message.as_str()
         ),
-        (3, "encoding", "field 4 is not valid UTF-8")
+        (
+            3,
+            "encoding",
+            "field 4 is not valid UTF-8: save the file as UTF-8"
+        )
     );
 }
 
@@ -284,6 +288,38 @@ fn nhs_numbers_in_a_text_column_refuse_the_file() {
         "the identifier itself is never echoed: {err}"
     );
     assert_eq!(staged, 0);
+}
+
+/// Intake refuses through the shared validator: a valid NHS number in a token column is an
+/// identifier that was not pseudonymised, and a UTF-16 file is named as such.
+#[test]
+fn an_nhs_number_in_a_token_column_and_a_utf16_file_are_refused_with_what_to_do() {
+    let text = persons(&format!("{TOKEN_A},9434765919,victim,17,F\n"));
+    let err = read("police_persons", text.as_bytes()).0.unwrap_err();
+    assert!(
+        matches!(&err, IntakeError::DirectIdentifier { column, .. } if column == "person_id"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NHS number"), "{err}");
+    assert!(err.to_string().contains("line 2"), "{err}");
+    assert_eq!(
+        err.to_string().matches("svna pseudonymise").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.to_string().contains("9434765919"), "{err}");
+
+    let utf16: Vec<u8> = "\u{feff}offence_id,person_id,role,age,sex\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let err = read("police_persons", &utf16).0.unwrap_err();
+    assert!(matches!(err, IntakeError::Csv { line: 1, .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("this file is UTF-16 (little-endian), save it as UTF-8"),
+        "{err}"
+    );
 }
 
 #[test]
