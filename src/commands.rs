@@ -355,6 +355,9 @@ pub async fn run(args: RunArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?.restricted_to(&[Zone::Work, Zone::Outputs, Zone::Runs]);
     let source = crate::project::pipeline_source(args.pipeline.as_deref());
     let pipeline = crate::project::load_pipeline(&source)?;
+    for line in crate::project::stage_missing_references(&args.store, &pipeline).await? {
+        eprintln!("{line}");
+    }
     let progress = Progress::new(args.json);
     let record = run_pipeline(&store, &pipeline, &args.options()?, &mut |m| {
         progress.step(m)
@@ -383,6 +386,9 @@ pub async fn run(args: RunArgs) -> Result<Outcome> {
             })
             .collect();
         print_table(&["stage", "sensitivity", "rows", "time", "output"], &rows);
+        for warning in &record.warnings {
+            println!("warning: {warning}");
+        }
     }
     Ok(Outcome::Ok)
 }

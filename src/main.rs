@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod html_report;
+mod init;
 mod project;
 mod report;
 mod sdc;
@@ -41,6 +42,9 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on synthetic data: synth -> load -> run -> publish.
     Demo(demo::DemoArgs),
+    /// Start a partnership's project: pipelines, SQL and definitions to edit, with its
+    /// districts resolved from the ONS lookup built into svna.
+    Init(init::InitArgs),
     /// Write synthetic, contract-conforming partner extracts (deterministic for a seed).
     Synth(commands::SynthArgs),
     /// Check extracts against their data contract; print every problem with file, line and column.
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
+            Command::Init(args) => init::run(args),
             Command::Synth(args) => commands::synth(args),
             Command::Validate(args) => commands::validate(args),
             Command::Load(args) => commands::load(args).await,

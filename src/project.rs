@@ -132,3 +132,83 @@ mod tests {
         assert_eq!(normalise(Path::new("./sql/x.sql")), "sql/x.sql");
     }
 }
+
+/// The ONS LSOA → ward → district lookup and IMD 2019 ranks (`data/reference/`, OGL v3.0),
+/// built in so that a partnership's project needs no reference files of its own.
+pub const BUILTIN_LSOA_LOOKUP: &str = include_str!("../data/reference/lsoa11_ward19_lad19.csv");
+pub const BUILTIN_IMD: &str = include_str!("../data/reference/lsoa11_imd19_rank.csv");
+
+/// Where a reference dataset comes from when the store has none: the project's
+/// `definitions/<dataset>.csv`, else the built-in copy.
+fn reference_text(dataset: &str) -> Option<(String, std::borrow::Cow<'static, str>)> {
+    let local = Path::new("definitions").join(format!("{dataset}.csv"));
+    if let Ok(text) = std::fs::read_to_string(&local) {
+        return Some((local.display().to_string(), text.into()));
+    }
+    let builtin_path = format!("definitions/{dataset}.csv");
+    if let Some(text) = builtin(&builtin_path) {
+        return Some((format!("{builtin_path} (built into svna)"), text.into()));
+    }
+    match dataset {
+        "lsoa_lookup" => Some((
+            "data/reference/lsoa11_ward19_lad19.csv (built into svna)".into(),
+            BUILTIN_LSOA_LOOKUP.into(),
+        )),
+        "imd" => Some((
+            "data/reference/lsoa11_imd19_rank.csv (built into svna)".into(),
+            BUILTIN_IMD.into(),
+        )),
+        _ => None,
+    }
+}
+
+/// Stages every reference dataset the pipeline reads that the store has no data for, from
+/// the project's `definitions/` or the copies built into svna (each an ordinary load,
+/// listed by `svna status`). Returns one line per dataset staged.
+pub async fn stage_missing_references(
+    store_location: &str,
+    pipeline: &Pipeline,
+) -> Result<Vec<String>> {
+    use svna_storage::{Store, Zone};
+    let store = Store::open(store_location)?.restricted_to(&[
+        Zone::Landing,
+        Zone::Staged,
+        Zone::Quarantine,
+    ]);
+    let contracts = svna_contracts::v1();
+    let mut staged = Vec::new();
+    for source in &pipeline.sources {
+        let Ok(contract) = contracts.dataset(&source.dataset) else {
+            continue;
+        };
+        if contract.kind != svna_contracts::DatasetKind::Reference {
+            continue;
+        }
+        let manifest =
+            svna_intake::StagedManifest::read(&store, &source.dataset, contracts.version).await?;
+        if !manifest.active_files().is_empty() {
+            continue;
+        }
+        let Some((origin, text)) = reference_text(&source.dataset) else {
+            continue;
+        };
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let path = dir.path().join(format!("{}.csv", source.dataset));
+        std::fs::write(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        let outcome = crate::commands::load_one(&store, &source.dataset, &path)
+            .await
+            .with_context(|| {
+                format!(
+                    "staging reference dataset `{}` from {origin}",
+                    source.dataset
+                )
+            })?;
+        crate::commands::ensure_clean(std::slice::from_ref(&outcome))?;
+        staged.push(format!(
+            "staged reference dataset `{}` from {origin} ({} rows)",
+            source.dataset, outcome.record.rows_staged
+        ));
+    }
+    Ok(staged)
+}

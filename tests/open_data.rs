@@ -48,11 +48,19 @@ fn police_files() -> Vec<PathBuf> {
 /// districts of the partnership, 'Outside area', 'Unknown' and 'Total', with 'Total'
 /// margins for category and month.
 fn direct_counts() -> BTreeMap<(String, String, String), u64> {
-    let proxies: BTreeMap<String, String> = rows(&project("definitions/open_data_crime_types.csv"))
+    direct_counts_of(&police_files(), &project("definitions"))
+}
+
+/// The direct count of `files` for the partnership of `definitions/`.
+fn direct_counts_of(
+    files: &[PathBuf],
+    definitions: &Path,
+) -> BTreeMap<(String, String, String), u64> {
+    let proxies: BTreeMap<String, String> = rows(&definitions.join("open_data_crime_types.csv"))
         .into_iter()
         .map(|r| (r["crime_type"].clone(), r["category"].clone()))
         .collect();
-    let districts: BTreeSet<String> = rows(&project("definitions/partnership_districts.csv"))
+    let districts: BTreeSet<String> = rows(&definitions.join("partnership_districts.csv"))
         .into_iter()
         .map(|r| r["lad_code"].clone())
         .collect();
@@ -62,8 +70,8 @@ fn direct_counts() -> BTreeMap<(String, String, String), u64> {
         .map(|r| (r["LSOA11CD"].clone(), r["LAD19CD"].clone()))
         .collect();
     let mut counts = BTreeMap::new();
-    for file in police_files() {
-        for row in rows(&file) {
+    for file in files {
+        for row in rows(file) {
             let Some(category) = proxies.get(&row["Crime type"]) else {
                 continue;
             };
@@ -201,4 +209,147 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
 
     let verified = svna(&["verify", &format!("{store}/published/open")]);
     assert!(verified.contains("verified:"), "{verified}");
+}
+
+/// A force nobody tuned for, in data.police.uk's layout: the real Lincolnshire rows moved to
+/// LSOAs of Preston, Lancaster and Blackpool (each Lincolnshire LSOA to one Lancashire LSOA),
+/// every 40th row left in its Lincolnshire LSOA (outside the partnership), rows without a
+/// location kept without one.
+fn lancashire_force(dir: &Path) -> Vec<PathBuf> {
+    let lancashire: Vec<String> = rows(&data("reference/lsoa11_ward19_lad19.csv"))
+        .into_iter()
+        .filter(|r| ["E07000123", "E07000121", "E06000009"].contains(&r["LAD19CD"].as_str()))
+        .map(|r| r["LSOA11CD"].clone())
+        .collect();
+    assert!(lancashire.len() > 200, "{} LSOAs", lancashire.len());
+    let mut moved: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut n = 0usize;
+    for file in police_files() {
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let lsoa = header.iter().position(|h| h == "LSOA code").unwrap();
+        let name = file
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace("lincolnshire", "lancashire");
+        let path = dir.join(name);
+        let mut writer = csv::Writer::from_path(&path).unwrap();
+        writer.write_record(&header).unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            n += 1;
+            let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+            for field in fields.iter_mut() {
+                if field == "Lincolnshire Police" {
+                    *field = "Lancashire Constabulary".into();
+                }
+            }
+            if !fields[lsoa].is_empty() && n % 40 != 0 {
+                let next = moved.len();
+                fields[lsoa] = moved
+                    .entry(fields[lsoa].clone())
+                    .or_insert_with(|| lancashire[next % lancashire.len()].clone())
+                    .clone();
+            }
+            writer.write_record(&fields).unwrap();
+        }
+        writer.flush().unwrap();
+        out.push(path);
+    }
+    out
+}
+
+fn svna_in(dir: &Path, binary: &Path, args: &[&str]) -> String {
+    let output = Command::new(binary)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "svna {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Issue 15's path for a partnership outside Lincolnshire, run from a directory with nothing
+/// but a copy of the binary: `svna init`, then load, run and publish; the reference data come
+/// from the binary, population is left out (counts publish, rates stay empty).
+#[test]
+fn a_partnership_outside_lincolnshire_gets_its_table_from_init_and_three_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let binary = tmp.path().join("svna");
+    std::fs::copy(env!("CARGO_BIN_EXE_svna"), &binary).unwrap();
+    let force = tmp.path().join("force");
+    std::fs::create_dir(&force).unwrap();
+    let files = lancashire_force(&force);
+
+    svna_in(
+        tmp.path(),
+        &binary,
+        &[
+            "init",
+            "--dir",
+            "sna",
+            "--districts",
+            "Preston, lancaster, E06000009",
+        ],
+    );
+    let project_dir = tmp.path().join("sna");
+    let mut load = vec!["load", "--store", "store", "--dataset", "police_open_data"];
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    load.extend(names.iter().map(String::as_str));
+    svna_in(&project_dir, &binary, &load);
+    let run = svna_in(
+        &project_dir,
+        &binary,
+        &[
+            "run",
+            "--store",
+            "store",
+            "--pipeline",
+            "pipelines/open_data.toml",
+        ],
+    );
+    assert!(run.contains("rates stay empty"), "{run}");
+    svna_in(
+        &project_dir,
+        &binary,
+        &["publish", "--store", "store", "--release", "open"],
+    );
+
+    let published =
+        rows(&project_dir.join("store/published/open/tables/open_offences_by_area_month.csv"));
+    let expected = direct_counts_of(&files, &project_dir.join("definitions"));
+    let total = expected[&("Total".into(), "Total".into(), "Total".into())];
+    let outside = expected[&("Outside area".into(), "Total".into(), "Total".into())];
+    assert!(
+        total > 9000 && outside > 100 && outside * 10 < total,
+        "{total} {outside}"
+    );
+    for district in ["E07000123", "E07000121", "E06000009"] {
+        assert!(
+            expected[&(district.into(), "Total".into(), "Total".into())] > 1000,
+            "{district}"
+        );
+    }
+    let mut compared = BTreeSet::new();
+    for row in &published {
+        let area = &row["area_code"];
+        if area.starts_with("E05") {
+            continue;
+        }
+        let key = (area.clone(), row["category"].clone(), row["month"].clone());
+        let shown: u64 = row["offences"].parse().unwrap();
+        assert_eq!(shown, expected.get(&key).copied().unwrap_or(0), "{key:?}");
+        assert_eq!(row["rate_per_1000"], "", "no population, no rate: {row:?}");
+        compared.insert(key);
+    }
+    let missing: Vec<_> = expected.keys().filter(|k| !compared.contains(*k)).collect();
+    assert!(missing.is_empty(), "not published: {missing:?}");
 }

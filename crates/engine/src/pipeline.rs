@@ -26,6 +26,11 @@ pub struct Source {
     pub dataset: String,
     #[serde(default)]
     pub description: String,
+    /// A source the pipeline can run without (e.g. population: without it rates stay
+    /// empty): when nothing is staged its stages read an empty table, and the run record
+    /// says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// Whether a stage's output holds row-level records (never publishable) or aggregates.

@@ -20,6 +20,9 @@ pub struct RunRecord {
     /// Staged files each source read, with checksums.
     pub inputs: Vec<InputRecord>,
     pub stages: Vec<StageRecord>,
+    /// What a reader of the outputs must know: optional sources that were not staged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

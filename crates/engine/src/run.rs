@@ -51,6 +51,7 @@ pub async fn run_pipeline(
         memory_limit_bytes: options.config.memory_limit,
         inputs: Vec::new(),
         stages: Vec::new(),
+        warnings: Vec::new(),
     };
     let result = run_stages(store, pipeline, options, &mut record, progress).await;
     record.finished_at = chrono::Utc::now().to_rfc3339();
@@ -79,6 +80,16 @@ async fn run_stages(
     let runtime = options.config.runtime(store)?;
     let inputs = resolve_inputs(store, pipeline, &stages).await?;
     record.inputs = inputs.values().cloned().collect();
+    for input in inputs.values().filter(|i| i.files.is_empty()) {
+        let warning = format!(
+            "optional source `{}` has no staged data (dataset `{}`): the stages that read it \
+             ran on an empty table (for population: counts are published, rates stay empty); \
+             load it with svna load --dataset {} to fill them",
+            input.source, input.dataset, input.dataset
+        );
+        progress(&format!("warning: {warning}"));
+        record.warnings.push(warning);
+    }
     // Where each finished stage's output lives, for the stages that need it.
     let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     for (index, stage) in stages.iter().enumerate() {
@@ -164,7 +175,7 @@ async fn resolve_inputs(
             .await
             .map_err(|e| EngineError::Config(e.to_string()))?;
         let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
-        if files.is_empty() {
+        if files.is_empty() && !source.optional {
             return Err(EngineError::MissingSource {
                 source_name: source.name.clone(),
                 dataset: source.dataset.clone(),
@@ -194,6 +205,14 @@ async fn register_needs(
                 .map_err(|e| EngineError::Config(e.to_string()))?
                 .arrow_schema();
             let files: Vec<String> = input.files.iter().map(|f| f.path.clone()).collect();
+            if files.is_empty() {
+                // An optional source with nothing staged: an empty table of its contract.
+                let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
+                    .map_err(|e| EngineError::Config(format!("table `{need}`: {e}")))?;
+                ctx.register_table(need.as_str(), Arc::new(empty))
+                    .map_err(|e| EngineError::Config(format!("table `{need}`: {e}")))?;
+                continue;
+            }
             register_parquet_files(ctx, store, need, &files, Some(schema)).await?;
         } else if let Some(path) = outputs.get(need) {
             register_parquet_files(ctx, store, need, std::slice::from_ref(path), None).await?;

@@ -125,6 +125,7 @@ impl Fixture {
                 tests_ms: 0,
                 tests: Vec::new(),
             }],
+            warnings: Vec::new(),
         };
         self.store
             .put_json(&run_record_path(run_id), &record)
