@@ -247,7 +247,7 @@ fn lancashire_force(dir: &Path) -> Vec<PathBuf> {
                     *field = "Lancashire Constabulary".into();
                 }
             }
-            if !fields[lsoa].is_empty() && n % 40 != 0 {
+            if !fields[lsoa].is_empty() && !n.is_multiple_of(40) {
                 let next = moved.len();
                 fields[lsoa] = moved
                     .entry(fields[lsoa].clone())
