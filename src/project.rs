@@ -96,43 +96,6 @@ fn normalise(path: &Path) -> String {
     parts.join("/")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_standard_pipeline_and_its_sql_are_built_in() {
-        let pipeline = load_pipeline(&PipelineSource::Builtin(DEFAULT_PIPELINE)).unwrap();
-        assert!(
-            pipeline.stages.len() > 10,
-            "{} stages",
-            pipeline.stages.len()
-        );
-        let from_file =
-            Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PIPELINE)).unwrap();
-        assert_eq!(pipeline.file_sha256, from_file.file_sha256);
-        for (built_in, on_disk) in pipeline.stages.iter().zip(&from_file.stages) {
-            assert_eq!(built_in.sql_sha256, on_disk.sql_sha256, "{}", built_in.name);
-        }
-    }
-
-    #[test]
-    fn the_definitions_are_built_in() {
-        let names: Vec<&str> = builtin_under("definitions").map(|(n, _)| n).collect();
-        assert!(
-            names.contains(&"definitions/sv_offence_codes.csv"),
-            "{names:?}"
-        );
-        assert!(names.contains(&"definitions/age_bands.csv"), "{names:?}");
-    }
-
-    #[test]
-    fn paths_are_normalised_relative_to_the_project() {
-        assert_eq!(normalise(Path::new("pipelines/../sql/x.sql")), "sql/x.sql");
-        assert_eq!(normalise(Path::new("./sql/x.sql")), "sql/x.sql");
-    }
-}
-
 /// The ONS LSOA → ward → district lookup and IMD 2019 ranks (`data/reference/`, OGL v3.0),
 /// built in so that a partnership's project needs no reference files of its own.
 pub const BUILTIN_LSOA_LOOKUP: &str = include_str!("../data/reference/lsoa11_ward19_lad19.csv");
@@ -211,4 +174,41 @@ pub async fn stage_missing_references(
         ));
     }
     Ok(staged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_pipeline_and_its_sql_are_built_in() {
+        let pipeline = load_pipeline(&PipelineSource::Builtin(DEFAULT_PIPELINE)).unwrap();
+        assert!(
+            pipeline.stages.len() > 10,
+            "{} stages",
+            pipeline.stages.len()
+        );
+        let from_file =
+            Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PIPELINE)).unwrap();
+        assert_eq!(pipeline.file_sha256, from_file.file_sha256);
+        for (built_in, on_disk) in pipeline.stages.iter().zip(&from_file.stages) {
+            assert_eq!(built_in.sql_sha256, on_disk.sql_sha256, "{}", built_in.name);
+        }
+    }
+
+    #[test]
+    fn the_definitions_are_built_in() {
+        let names: Vec<&str> = builtin_under("definitions").map(|(n, _)| n).collect();
+        assert!(
+            names.contains(&"definitions/sv_offence_codes.csv"),
+            "{names:?}"
+        );
+        assert!(names.contains(&"definitions/age_bands.csv"), "{names:?}");
+    }
+
+    #[test]
+    fn paths_are_normalised_relative_to_the_project() {
+        assert_eq!(normalise(Path::new("pipelines/../sql/x.sql")), "sql/x.sql");
+        assert_eq!(normalise(Path::new("./sql/x.sql")), "sql/x.sql");
+    }
 }
