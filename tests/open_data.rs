@@ -77,7 +77,7 @@ fn direct_counts_of(
             };
             let lsoa = &row["LSOA code"];
             let areas: Vec<String> = match lsoa_district.get(lsoa) {
-                Some(district) => vec![lsoa.clone(), district.clone()],
+                Some(district) => vec![lsoa.clone(), district.clone(), "Partnership".into()],
                 None if lsoa.is_empty() => vec!["Unknown".into()],
                 None => vec!["Outside area".into()],
             };
@@ -202,7 +202,8 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
         let residents: f64 = row["residents"].parse().unwrap();
         let offences: f64 = row["offences"].parse().unwrap();
         assert!(
-            (rate - offences * 1000.0 / residents).abs() < 0.01,
+            // Published to one decimal place.
+            (rate - offences * 1000.0 / residents).abs() <= 0.05 + 1e-9,
             "{row:?}"
         );
     }

@@ -122,10 +122,18 @@ pub struct RateSpec {
     pub denominator: String,
     #[serde(default = "default_per")]
     pub per: f64,
+    /// Decimal places published (default 1: a rate per 1,000 to 16 places claims a
+    /// precision the counts do not have).
+    #[serde(default = "default_decimals")]
+    pub decimals: u32,
 }
 
 fn default_per() -> f64 {
     1000.0
+}
+
+fn default_decimals() -> u32 {
+    1
 }
 
 fn default_total() -> String {
@@ -138,6 +146,10 @@ fn default_total() -> String {
 pub struct StageTest {
     pub name: String,
     pub sql: String,
+    /// A warning, not a failure: when the query returns rows the run goes on and its
+    /// record (and `svna run`'s output) carries the test's name as a warning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warn: bool,
 }
 
 /// One SQL stage.

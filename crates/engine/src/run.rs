@@ -131,7 +131,26 @@ async fn run_stages(
             tests_ms,
             tests: tests.clone(),
         });
-        if let Some(failed) = tests.iter().find(|t| !t.passed) {
+        for (test, result) in stage.tests.iter().zip(&tests) {
+            if test.warn && !result.passed {
+                let warning = format!(
+                    "stage `{}`: {} ({} row(s))",
+                    stage.name, test.name, result.failing_rows
+                );
+                progress(&format!("warning: {warning}"));
+                record.warnings.push(warning);
+            }
+        }
+        let warns: std::collections::BTreeSet<&str> = stage
+            .tests
+            .iter()
+            .filter(|t| t.warn)
+            .map(|t| t.name.as_str())
+            .collect();
+        if let Some(failed) = tests
+            .iter()
+            .find(|t| !t.passed && !warns.contains(t.name.as_str()))
+        {
             return Err(EngineError::TestFailed {
                 stage: stage.name.clone(),
                 test: failed.name.clone(),

@@ -142,8 +142,8 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
             column: rate.name.clone(),
             role: "rate",
             meaning: format!(
-                "{} per {} {}, from the published count; empty where the count is withheld",
-                rate.count, rate.per, rate.denominator
+                "{} per {} {}, from the published count, to {} decimal place(s); empty where the count is withheld or the denominator is unknown",
+                rate.count, rate.per, rate.denominator, rate.decimals
             ),
         });
     }

@@ -86,8 +86,9 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
                         .as_ref()?
                         .as_any()
                         .downcast_ref::<Float64Array>()?;
+                    let scale = 10f64.powi(rate.decimals.min(9) as i32);
                     (den.is_valid(row) && den.value(row) > 0.0)
-                        .then(|| value / den.value(row) * rate.per)
+                        .then(|| (value / den.value(row) * rate.per * scale).round() / scale)
                 })
                 .collect()
         })

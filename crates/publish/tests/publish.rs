@@ -347,6 +347,7 @@ async fn rates_come_from_protected_counts() {
         count: "n".into(),
         denominator: "residents".into(),
         per: 1000.0,
+        decimals: 1,
     }];
     f.run_with(&batch, s, RunStatus::Finished).await;
     f.publish().await.unwrap();
@@ -354,7 +355,7 @@ async fn rates_come_from_protected_counts() {
     // A (3) is primary; the cheapest complement is C (30); both rates are withheld too.
     assert_eq!(
         csv,
-        "area,residents,n,rate\nA,1000,[c],[c]\nB,2000,40,20.0\nC,500,[c],[c]\nTotal,3500,73,20.857142857142858\n"
+        "area,residents,n,rate\nA,1000,[c],[c]\nB,2000,40,20.0\nC,500,[c],[c]\nTotal,3500,73,20.9\n"
     );
 }
 
