@@ -428,7 +428,7 @@ pub async fn publish(args: PublishArgs) -> Result<Outcome> {
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:  svna verify ./svna-demo/published/sna-20261123T101500Z\n\n\
+    after_help = "Example:  svna verify ./svna-demo/store/published/sna-run-20261123T101500Z-3f2a1c\n\n\
 Exit 0 when every file matches the manifest and no withheld cell can be recomputed, 1 when a\n\
 problem is found (each is listed), 2 when the release cannot be read."
 )]
