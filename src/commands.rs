@@ -364,7 +364,18 @@ pub async fn run(args: RunArgs) -> Result<Outcome> {
     })
     .await;
     progress.finish();
-    let record = record?;
+    let record = record.map_err(|e| {
+        let missing = matches!(e, svna_engine::EngineError::MissingSource { .. });
+        let hint = if missing && args.pipeline.is_none() {
+            format!(
+                "; svna ran {source} because no --pipeline was given: for police open data use \
+                 --pipeline pipelines/open_data.toml (svna init writes it)"
+            )
+        } else {
+            String::new()
+        };
+        anyhow::anyhow!("{e}{hint}")
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

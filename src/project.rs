@@ -139,6 +139,22 @@ pub async fn stage_missing_references(
         Zone::Quarantine,
     ]);
     let contracts = svna_contracts::v1();
+    // Nothing is staged for a pipeline that cannot run anyway (its partner or open data is
+    // missing): the run's own error says what to load, and the store is left as it was.
+    for source in pipeline.sources.iter().filter(|s| !s.optional) {
+        let kind = contracts.dataset(&source.dataset).map(|c| c.kind);
+        if matches!(
+            kind,
+            Ok(svna_contracts::DatasetKind::Reference | svna_contracts::DatasetKind::Metadata)
+        ) {
+            continue;
+        }
+        let manifest =
+            svna_intake::StagedManifest::read(&store, &source.dataset, contracts.version).await?;
+        if manifest.active_files().is_empty() {
+            return Ok(Vec::new());
+        }
+    }
     let mut staged = Vec::new();
     for source in &pipeline.sources {
         let Ok(contract) = contracts.dataset(&source.dataset) else {
