@@ -353,4 +353,41 @@ fn a_partnership_outside_lincolnshire_gets_its_table_from_init_and_three_command
     }
     let missing: Vec<_> = expected.keys().filter(|k| !compared.contains(*k)).collect();
     assert!(missing.is_empty(), "not published: {missing:?}");
+
+    // The report reads as an open-data report: the partnership's districts by name, and no
+    // wording about partner data.
+    svna_in(
+        &project_dir,
+        &binary,
+        &["report", "--out", "report", "store/published/open"],
+    );
+    let page = std::fs::read_to_string(project_dir.join("report/index.html")).unwrap();
+    for expected in [
+        "Where: districts",
+        "Preston",
+        "Lancaster",
+        "Blackpool",
+        "data.police.uk",
+    ] {
+        assert!(page.contains(expected), "report lacks {expected:?}");
+    }
+    assert!(
+        !page.contains("pseudonymised"),
+        "partner-data wording in an open-data report"
+    );
+    let partnership = expected[&("Partnership".into(), "Total".into(), "Total".into())];
+    let shown = partnership.to_string();
+    let shown = if shown.len() > 3 {
+        format!(
+            "{},{}",
+            &shown[..shown.len() - 3],
+            &shown[shown.len() - 3..]
+        )
+    } else {
+        shown
+    };
+    assert!(
+        page.contains(&shown),
+        "the partnership's {shown} crimes are not in the report"
+    );
 }

@@ -6,6 +6,7 @@
 
 mod error;
 mod html;
+mod open_data;
 mod page;
 mod release;
 mod sections;
@@ -43,8 +44,15 @@ pub async fn write_report(
     out_dir: &Path,
 ) -> Result<ReportSummary, ReportError> {
     let manifest = read_manifest(store, release).await?;
-    let tables = release::read_tables(store, &manifest, &sections::TABLES).await?;
-    let sections = build_sections(&tables);
+    let mut wanted: Vec<&str> = sections::TABLES.to_vec();
+    wanted.push(open_data::OPEN_TABLE);
+    let tables = release::read_tables(store, &manifest, &wanted).await?;
+    let open = open_data::is_open_data(&tables);
+    let sections = if open {
+        open_data::sections(&tables)
+    } else {
+        build_sections(&tables)
+    };
     let html = page::render(&manifest, &tables, &sections);
     let index_html = write_page(out_dir, &html)?;
     Ok(ReportSummary {
@@ -52,11 +60,15 @@ pub async fn write_report(
         release: manifest.release.clone(),
         sections: sections.iter().map(|s| s.title.to_string()).collect(),
         tables_used: tables.keys().cloned().collect(),
-        tables_missing: sections::TABLES
-            .iter()
-            .filter(|t| !tables.contains_key(**t))
-            .map(|t| t.to_string())
-            .collect(),
+        tables_missing: if open {
+            &[open_data::OPEN_TABLE][..]
+        } else {
+            &sections::TABLES[..]
+        }
+        .iter()
+        .filter(|t| !tables.contains_key(**t))
+        .map(|t| t.to_string())
+        .collect(),
         suppressed_marks: html.matches("class=\"sup\" data-t=").count(),
     })
 }
