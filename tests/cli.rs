@@ -157,6 +157,9 @@ fn an_invalid_nhs_number_stops_pseudonymisation_with_its_line() {
     assert!(!dir.path().join("o.csv").exists(), "no half-written output");
 }
 
+/// A linkage-key fingerprint in the contract's layout (16 lowercase hex characters).
+const FINGERPRINT: &str = "0123456789abcdef";
+
 #[test]
 fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +181,7 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "--period",
         "2023-01-01..2023-12-31",
         "--key-fingerprint",
-        "f",
+        FINGERPRINT,
         &bad,
     ]);
     assert_eq!(output.status.code(), Some(1));
@@ -200,7 +203,7 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "--period",
         "2023-01-01..2023-12-31",
         "--key-fingerprint",
-        "f",
+        FINGERPRINT,
         &good,
     ]);
     assert_eq!(
@@ -209,6 +212,16 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // The coordinator registers the partnership's key; intake checks deliveries against it.
+    let register = svna(&[
+        "key",
+        "register",
+        "--store",
+        store,
+        "--fingerprint",
+        FINGERPRINT,
+    ]);
+    assert_eq!(register.status.code(), Some(0), "{}", stdout(&register));
     assert_eq!(svna(&["intake", "--store", store]).status.code(), Some(0));
     let status = svna(&["status", "--store", store, "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
