@@ -312,8 +312,10 @@ pub fn print_loads(dataset: &str, outcomes: &[LoadOutcome]) {
                 _ => String::new(),
             };
             if !o.superseded.is_empty() {
-                let replaced = format!("replaces {}", o.superseded.join(", "));
-                note = [note, replaced].join(if note.is_empty() { "" } else { "; " });
+                if !note.is_empty() {
+                    note.push_str("; ");
+                }
+                note.push_str(&format!("replaces {}", o.superseded.join(", ")));
             }
             vec![
                 dataset.to_string(),

@@ -259,7 +259,13 @@ pub(crate) async fn commit_loads(
         let mut outcomes = Vec::new();
         let mut changed = false;
         for record in &records {
-            if let Some(previous) = manifest.find_resend(&record.source.sha256, record.period()) {
+            let taken_in = record
+                .delivery
+                .as_ref()
+                .and_then(|d| manifest.find_delivered(d, &record.source.sha256));
+            if let Some(previous) =
+                taken_in.or_else(|| manifest.find_resend(&record.source.sha256, record.period()))
+            {
                 outcomes.push(LoadOutcome {
                     record: previous.clone(),
                     resend_of: Some(previous.load_id.clone()),

@@ -168,9 +168,25 @@ impl StagedManifest {
                     version: found.number,
                     ..found.value
                 },
-                None => Self::empty(dataset, contract_version),
+                None => Self::legacy(store, dataset)
+                    .await?
+                    .unwrap_or_else(|| Self::empty(dataset, contract_version)),
             },
         )
+    }
+
+    /// The single `_manifest.json` earlier svna versions overwrote in place, read as version
+    /// 0 of a store that has no numbered version yet; the next commit carries its loads on.
+    async fn legacy(store: &Store, dataset: &str) -> Result<Option<Self>, IntakeError> {
+        let path = Zone::Staged.join(&format!("{dataset}/_manifest.json"));
+        if !store.exists(&path).await? {
+            return Ok(None);
+        }
+        let manifest: StagedManifest = store.get_json(&path, "a staged-dataset manifest").await?;
+        Ok(Some(StagedManifest {
+            version: 0,
+            ..manifest
+        }))
     }
 
     /// Applies `change` to the newest manifest and commits the result as the next version.
@@ -219,6 +235,18 @@ impl StagedManifest {
         self.loads
             .iter()
             .find(|l| l.is_active() && l.source.sha256 == sha256 && l.period() == period)
+    }
+
+    /// The load of these bytes from this upload, if the upload was taken in already (by an
+    /// intake running at the same time, or one killed before its record): whatever became
+    /// of it since (superseded by a newer upload, retracted) stands.
+    pub fn find_delivered(&self, delivery: &Delivery, sha256: &str) -> Option<&LoadRecord> {
+        self.loads.iter().find(|l| {
+            l.source.sha256 == sha256
+                && l.delivery
+                    .as_ref()
+                    .is_some_and(|d| d.upload_id == delivery.upload_id)
+        })
     }
 
     /// An active load of these bytes, whatever period it stands for.
