@@ -222,7 +222,8 @@ impl Landed {
         }
     }
 
-    /// Whether every segment is a plain name, safe to use in paths the hub writes.
+    /// Whether every segment is a plain name, safe to use in paths the hub writes. (The
+    /// upload id, `up-<hex>`, is held to the same rule; `NameKind` has no kind for it.)
     fn has_plain_names(&self) -> bool {
         check_name(NameKind::Partner, &self.partner).is_ok()
             && check_name(NameKind::Dataset, &self.dataset).is_ok()
