@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use svna_contracts::v1;
 use svna_engine::{EngineConfig, RunOptions, parse_byte_size, run_pipeline};
 use svna_intake::{
-    ExtractReader, LoadOutcome, Rejection, load_uploaded_extract, read_extract, upload_local_file,
+    ExtractReader, LoadOutcome, LoadRequest, Rejection, load_extract_for, read_extract,
+    upload_local_file,
 };
 use svna_publish::{PublishOptions, ReleaseManifest, publish_run, verify_release};
 use svna_storage::{Store, Zone};
@@ -213,6 +214,12 @@ pub struct LoadArgs {
     /// Contract dataset of the files.
     #[arg(long)]
     pub dataset: String,
+    /// The period the files stand for, START..END (e.g. 2023-04-01..2024-03-31). Without it:
+    /// the months the rows cover (datasets with a date or month column), else the whole
+    /// dataset (reference data). A load replaces earlier loads of the dataset whose period
+    /// overlaps it; the files of one command never replace each other.
+    #[arg(long)]
+    pub period: Option<String>,
     /// CSV extracts to upload and stage.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -220,8 +227,14 @@ pub struct LoadArgs {
     pub json: bool,
 }
 
-/// Uploads a local file to `landing/<dataset>/<name>` and stages it.
-pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadOutcome> {
+/// Uploads a local file to `landing/<dataset>/<name>` and stages it, superseding earlier
+/// loads of the dataset for an overlapping period (see [`LoadArgs::period`]).
+pub async fn load_one(
+    store: &Store,
+    dataset: &str,
+    path: &Path,
+    request: &LoadRequest,
+) -> Result<LoadOutcome> {
     let contract = v1().dataset(dataset)?;
     if contract.kind == svna_contracts::DatasetKind::Metadata {
         bail!(
@@ -234,16 +247,23 @@ pub async fn load_one(store: &Store, dataset: &str, path: &Path) -> Result<LoadO
         .context("file has no name")?;
     let landing = Zone::Landing.join(&format!("{dataset}/{name}"));
     let uploaded = upload_local_file(store, path, &landing).await?;
-    Ok(load_uploaded_extract(store, contract, v1().version, uploaded).await?)
+    Ok(load_extract_for(store, contract, v1().version, uploaded, request).await?)
 }
 
 pub async fn load(args: LoadArgs) -> Result<Outcome> {
     let store =
         Store::open(&args.store)?.restricted_to(&[Zone::Landing, Zone::Staged, Zone::Quarantine]);
+    // The files of one command are parts of one load: they never replace each other.
+    let request = LoadRequest::one_command(
+        args.period
+            .as_deref()
+            .map(svna_intake::parse_period)
+            .transpose()?,
+    );
     let mut outcomes = Vec::new();
     for path in &args.files {
         outcomes.push(
-            load_one(&store, &args.dataset, path)
+            load_one(&store, &args.dataset, path, &request)
                 .await
                 .with_context(|| format!("loading {}", path.display()))?,
         );
@@ -256,7 +276,7 @@ pub async fn load(args: LoadArgs) -> Result<Outcome> {
     if args.json {
         let records: Vec<_> = outcomes
             .iter()
-            .map(|o| serde_json::json!({ "record": o.record_json(), "resend_of": o.resend_of }))
+            .map(|o| serde_json::json!({ "record": o.record_json(), "resend_of": o.resend_of, "superseded": o.superseded }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
@@ -280,12 +300,18 @@ pub fn print_loads(dataset: &str, outcomes: &[LoadOutcome]) {
         .iter()
         .map(|o| {
             let r = &o.record;
-            let note = match (&o.resend_of, &r.refused, &r.rejects_path) {
+            let mut note = match (&o.resend_of, &r.refused, &r.rejects_path) {
                 (Some(previous), _, _) => format!("resend of {previous}: not staged again"),
                 (_, Some(reason), _) => format!("REFUSED: {reason}"),
                 (_, _, Some(path)) => format!("rejected rows listed in {path}"),
                 _ => String::new(),
             };
+            if !o.superseded.is_empty() {
+                if !note.is_empty() {
+                    note.push_str("; ");
+                }
+                note.push_str(&format!("replaces {}", o.superseded.join(", ")));
+            }
             vec![
                 dataset.to_string(),
                 r.source.path.clone(),
@@ -584,10 +610,42 @@ pub enum KeyCommand {
         /// Key file.
         file: PathBuf,
     },
+    /// Coordinator: register the partnership key's fingerprint in the store. Intake takes in
+    /// person-level data only when it declares this fingerprint.
+    Register {
+        /// Store (directory path or URL).
+        #[arg(long)]
+        store: String,
+        /// The fingerprint, 16 lowercase hex characters (`svna key fingerprint KEYFILE`).
+        #[arg(long)]
+        fingerprint: String,
+        /// Replace a different fingerprint registered before (a key rotation).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
-pub fn key(command: KeyCommand) -> Result<Outcome> {
+pub async fn key(command: KeyCommand) -> Result<Outcome> {
     match command {
+        KeyCommand::Register {
+            store,
+            fingerprint,
+            replace,
+        } => {
+            let store = Store::open(&store)?.restricted_to(&[Zone::Staged]);
+            match svna_intake::register_key(&store, &fingerprint, replace).await? {
+                svna_intake::KeyRegistered::New => {
+                    println!("Registered the partnership's key fingerprint {fingerprint}")
+                }
+                svna_intake::KeyRegistered::Unchanged => {
+                    println!("The partnership's key fingerprint is already {fingerprint}")
+                }
+                svna_intake::KeyRegistered::Replaced { previous } => println!(
+                    "Registered the partnership's key fingerprint {fingerprint} (replaces {previous}; deliveries already staged are unchanged)"
+                ),
+            }
+            Ok(Outcome::Ok)
+        }
         KeyCommand::Fingerprint { file } => {
             let key = svna_pseudonymise::load_key(&file)?;
             if let Some(mode) = svna_pseudonymise::insecure_permissions(&file)? {
@@ -761,6 +819,11 @@ pub struct UploadArgs {
 }
 
 pub async fn upload(args: UploadArgs) -> Result<Outcome> {
+    // Refused before any file is read: the partner id becomes a path segment of the store.
+    svna_contracts::check_name(svna_contracts::NameKind::Partner, &args.partner)?;
+    if let Some(fingerprint) = &args.key_fingerprint {
+        svna_intake::check_fingerprint(fingerprint)?;
+    }
     let period = svna_intake::parse_period(&args.period)?;
     let dataset = v1().dataset(&args.dataset)?;
     let mut files = Vec::new();
@@ -850,7 +913,10 @@ pub async fn intake(args: StoreArgs) -> Result<Outcome> {
                     sum(|f| f.rows_received),
                     sum(|f| f.rows_staged),
                     sum(|f| f.rows_rejected),
-                    r.reason.clone().unwrap_or_default(),
+                    r.reason
+                        .clone()
+                        .or(r.linkage_warning.clone())
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
@@ -862,8 +928,11 @@ pub async fn intake(args: StoreArgs) -> Result<Outcome> {
             &rows,
         );
     }
+    // A quarantined upload, a rejected row or tokens that link with nobody's is a finding
+    // (exit 1): the other uploads were taken in all the same.
     let clean = records.iter().all(|r| {
         r.status == svna_intake::IntakeStatus::Staged
+            && r.linkage_warning.is_none()
             && r.files
                 .iter()
                 .all(|f| f.rows_rejected == 0 && f.refused.is_none())
@@ -885,19 +954,64 @@ pub async fn status(args: StoreArgs) -> Result<Outcome> {
                 l.partner.clone(),
                 l.dataset.clone(),
                 l.period.clone(),
+                l.kind.clone(),
+                l.upload_id.clone(),
                 l.state.clone(),
                 l.rows_received.to_string(),
                 l.rows_staged.to_string(),
                 l.rows_rejected.to_string(),
                 l.reason.clone().unwrap_or_default(),
+                l.linkage.clone().unwrap_or_default(),
             ]
         })
         .collect();
     print_table(
         &[
-            "partner", "dataset", "period", "state", "received", "staged", "rejected", "reason",
+            "partner", "dataset", "period", "kind", "id", "state", "received", "staged",
+            "rejected", "reason", "linkage",
         ],
         &rows,
     );
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["delivery", "load"])))]
+pub struct RetractArgs {
+    /// Store (directory path or URL).
+    #[arg(long)]
+    pub store: String,
+    /// Upload id of a delivery (`svna status` lists them): all its files.
+    #[arg(long)]
+    pub delivery: Option<String>,
+    /// Load id of a `svna load` (`svna status` lists them).
+    #[arg(long)]
+    pub load: Option<String>,
+    /// Why, kept in the staged manifest with the time.
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub async fn retract(args: RetractArgs) -> Result<Outcome> {
+    let store = Store::open(&args.store)?.restricted_to(&[Zone::Staged]);
+    let target = match (args.delivery, args.load) {
+        (Some(id), None) => svna_intake::RetractTarget::Delivery(id),
+        (None, Some(id)) => svna_intake::RetractTarget::Load(id),
+        _ => bail!("give exactly one of --delivery and --load"),
+    };
+    let retracted = svna_intake::retract(&store, v1(), &target, &args.reason).await?;
+    for r in &retracted {
+        if r.already {
+            println!(
+                "{} / {}: already retracted (the earlier record is kept)",
+                r.dataset, r.load_id
+            );
+        } else {
+            println!(
+                "{} / {}: retracted; its files are kept, runs no longer read it",
+                r.dataset, r.load_id
+            );
+        }
+    }
     Ok(Outcome::Ok)
 }

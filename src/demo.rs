@@ -96,7 +96,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
     }
     for (dataset, path) in &files {
         progress.step(&format!("load {dataset}"));
-        let outcome = load_one(&store, dataset, path)
+        let outcome = load_one(&store, dataset, path, &Default::default())
             .await
             .with_context(|| format!("loading {}", path.display()))?;
         ensure_clean(std::slice::from_ref(&outcome))?;

@@ -55,6 +55,8 @@ enum Command {
     Intake(commands::StoreArgs),
     /// Which partner delivered which dataset for which period; what is quarantined and why.
     Status(commands::StoreArgs),
+    /// Take a delivery or load back: kept and recorded with the reason, no longer read by runs.
+    Retract(commands::RetractArgs),
     /// Upload extracts into a store's landing zone and stage their valid rows as typed Parquet
     /// in one step (for reference data and single-machine use).
     Load(commands::LoadArgs),
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
             Command::Upload(args) => commands::upload(args).await,
             Command::Intake(args) => commands::intake(args).await,
             Command::Status(args) => commands::status(args).await,
+            Command::Retract(args) => commands::retract(args).await,
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
             Command::Verify(args) => commands::verify(args).await,
@@ -110,7 +113,7 @@ fn main() -> ExitCode {
             Command::Protect(args) => sdc::protect_table(args),
             Command::Audit(args) => sdc::audit_table(args),
             Command::Keygen(args) => commands::keygen(args),
-            Command::Key(cmd) => commands::key(cmd),
+            Command::Key(cmd) => commands::key(cmd).await,
             Command::Pseudonymise(args) => commands::pseudonymise(args),
             Command::Contracts(args) => commands::contracts(args),
         }

@@ -157,6 +157,9 @@ fn an_invalid_nhs_number_stops_pseudonymisation_with_its_line() {
     assert!(!dir.path().join("o.csv").exists(), "no half-written output");
 }
 
+/// A linkage-key fingerprint in the contract's layout (16 lowercase hex characters).
+const FINGERPRINT: &str = "0123456789abcdef";
+
 #[test]
 fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +181,7 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "--period",
         "2023-01-01..2023-12-31",
         "--key-fingerprint",
-        "f",
+        FINGERPRINT,
         &bad,
     ]);
     assert_eq!(output.status.code(), Some(1));
@@ -200,7 +203,7 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "--period",
         "2023-01-01..2023-12-31",
         "--key-fingerprint",
-        "f",
+        FINGERPRINT,
         &good,
     ]);
     assert_eq!(
@@ -209,11 +212,135 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // The coordinator registers the partnership's key; intake checks deliveries against it.
+    let register = svna(&[
+        "key",
+        "register",
+        "--store",
+        store,
+        "--fingerprint",
+        FINGERPRINT,
+    ]);
+    assert_eq!(register.status.code(), Some(0), "{}", stdout(&register));
     assert_eq!(svna(&["intake", "--store", store]).status.code(), Some(0));
     let status = svna(&["status", "--store", store, "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json[0]["state"], "staged");
     assert_eq!(json[0]["rows_staged"], 1);
+}
+
+/// Issue 14 through the command line: the coordinator registers the key, a bad upload is
+/// quarantined (exit 1) beside a good one, loads replace each other and show in status, and
+/// a load is retracted on the record.
+#[test]
+fn the_hub_quarantines_a_bad_upload_alone_and_loads_replace_and_retract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let register = |fingerprint: &str| {
+        svna(&[
+            "key",
+            "register",
+            "--store",
+            store,
+            "--fingerprint",
+            fingerprint,
+        ])
+    };
+    let refused = register("fp1");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("16 lowercase hex"));
+    assert_eq!(register(FINGERPRINT).status.code(), Some(0));
+
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!("offence_id,person_id,role,age,sex\n{TOKEN},{TOKEN},victim,20,F\n"),
+    );
+    let upload = |partner: &str| {
+        svna(&[
+            "upload",
+            "--store",
+            store,
+            "--partner",
+            partner,
+            "--dataset",
+            "police_persons",
+            "--period",
+            "2023-01-01..2023-12-31",
+            "--key-fingerprint",
+            FINGERPRINT,
+            &good,
+        ])
+    };
+    let bad_name = upload("police#2");
+    assert_eq!(bad_name.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_name.stderr).contains("partner id"));
+    assert_eq!(upload("police").status.code(), Some(0));
+    let broken = dir.path().join("store/landing/evil/police_persons/up-bad");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("manifest.json"), "{").unwrap();
+
+    let intake = svna(&["intake", "--store", store]);
+    assert_eq!(intake.status.code(), Some(1), "{}", stdout(&intake));
+    let status = svna(&["status", "--store", store, "--json"]);
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let state = |partner: &str| {
+        lines
+            .iter()
+            .find(|l| l["partner"] == partner)
+            .unwrap_or_else(|| panic!("{partner}: {lines:#?}"))
+            .clone()
+    };
+    assert_eq!(state("police")["state"], "staged");
+    assert_eq!(state("evil")["state"], "quarantined");
+    assert!(
+        state("evil")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid upload manifest")
+    );
+
+    // A corrected reference file replaces the first; status shows both loads.
+    let load = |text: &str| {
+        let file = write(dir.path(), "age_bands.csv", text);
+        let output = svna(&[
+            "load",
+            "--store",
+            store,
+            "--dataset",
+            "age_bands",
+            "--json",
+            &file,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json[0]["record"]["load_id"].as_str().unwrap().to_string()
+    };
+    let first = load("age,age_band,under_25\n20,18-24,true\n");
+    let second = load("age,age_band,under_25\n20,18-24,true\n21,18-24,true\n");
+    let retract = |id: &str| {
+        svna(&[
+            "retract",
+            "--store",
+            store,
+            "--load",
+            id,
+            "--reason",
+            "wrong file",
+        ])
+    };
+    assert_eq!(retract(&second).status.code(), Some(0));
+    assert_eq!(retract("load-none").status.code(), Some(2));
+    let status = svna(&["status", "--store", store, "--json"]);
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let load_state = |id: &str| {
+        let line = lines.iter().find(|l| l["upload_id"] == id).unwrap();
+        assert_eq!(line["kind"], "load");
+        line["state"].as_str().unwrap().to_string()
+    };
+    assert_eq!(load_state(&first), "superseded");
+    assert_eq!(load_state(&second), "retracted");
 }
 
 #[test]

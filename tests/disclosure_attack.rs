@@ -619,8 +619,12 @@ fn late_offences(p: &Partnership, n: usize) -> PathBuf {
             csv::StringRecord::from(fields)
         })
         .collect();
+    // Sent as a revised extract (every record, the late ones too): a load replaces the
+    // staged offences whose months it overlaps rather than adding to them.
+    let mut revised = rows.clone();
+    revised.extend(late);
     let path = p.root.join("police_offences_late.csv");
-    write_rows(&path, &header, &late);
+    write_rows(&path, &header, &revised);
     path
 }
 
@@ -705,6 +709,18 @@ fn scenario_revision_removes_records() {
     .unwrap()
     .trim()
     .to_string();
+    // The coordinator registers the partnership's key before any intake.
+    ok(
+        svna(&[
+            "key",
+            "register",
+            "--store",
+            &p.store,
+            "--fingerprint",
+            &fingerprint,
+        ]),
+        "key register",
+    );
     let upload = |file: &Path| {
         ok(
             svna(&[

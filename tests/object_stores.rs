@@ -261,11 +261,12 @@ async fn intake_and_pipeline(var: &str) {
     );
     let rejects = record.rejects_path.as_ref().expect("a rejects file");
     assert!(store.exists(rejects).await.unwrap(), "{rejects} is missing");
-    let manifest = store
-        .get(&svna_intake::staged_manifest_path("sv_offence_codes"))
+    // The manifest is committed as a numbered version created conditionally in this store.
+    let manifest = svna_intake::StagedManifest::read(&store, "sv_offence_codes", 1)
         .await
         .unwrap();
-    assert!(String::from_utf8_lossy(&manifest).contains(&record.load_id));
+    assert!(manifest.version >= 1);
+    assert!(manifest.loads.iter().any(|l| l.load_id == record.load_id));
 
     // The same file again is recognised, not staged twice.
     let again = svna_intake::load_extract(&store, dataset, 1, "landing/codes.csv")

@@ -16,7 +16,7 @@ use svna_contracts::{Contracts, Dataset, TypedBatchBuilder, Value};
 use svna_storage::{Store, Zone, sha256_hex};
 
 use crate::error::IntakeError;
-use crate::staged::{LoadRecord, StagedManifest};
+use crate::staged::{LoadRecord, StagedManifest, period_dates, staged_manifest_prefix};
 
 /// The contract dataset the snapshot is staged as.
 pub const DELIVERIES_DATASET: &str = "deliveries";
@@ -54,8 +54,8 @@ pub async fn delivery_rows(
     let mut rows = Vec::new();
     for dataset in contracts.datasets.iter().filter(|d| d.kind.is_delivered()) {
         let manifest = StagedManifest::read(store, &dataset.name, contracts.version).await?;
-        for load in manifest.loads.iter().filter(|l| l.superseded_by.is_none()) {
-            rows.push(delivery_row(dataset, load)?);
+        for load in manifest.loads.iter().filter(|l| l.is_active()) {
+            rows.push(delivery_row(dataset, load));
         }
     }
     rows.sort_by(|a, b| {
@@ -65,44 +65,27 @@ pub async fn delivery_rows(
     Ok(rows)
 }
 
-fn delivery_row(dataset: &Dataset, load: &LoadRecord) -> Result<DeliveryRow, IntakeError> {
+fn delivery_row(dataset: &Dataset, load: &LoadRecord) -> DeliveryRow {
     let (partner, period) = match &load.delivery {
         Some(d) => (d.partner.clone(), Some(d.period.clone())),
         None => (dataset.partner.clone(), None),
     };
-    // Periods were checked as `YYYY-MM-DD..YYYY-MM-DD` on upload; a manifest edited by hand
-    // into something else is an error here rather than a wrong month range later.
-    let months = match &period {
-        Some(p) => {
-            let (start, end) = p.split_once("..").ok_or_else(|| IntakeError::Deliveries {
-                dataset: dataset.name.clone(),
-                load_id: load.load_id.clone(),
-                message: format!("period `{p}` is not YYYY-MM-DD..YYYY-MM-DD"),
-            })?;
-            let month = |d: &str| {
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map(|d| d.format("%Y-%m").to_string())
-                    .map_err(|_| IntakeError::Deliveries {
-                        dataset: dataset.name.clone(),
-                        load_id: load.load_id.clone(),
-                        message: format!("period `{p}`: `{d}` is not a date YYYY-MM-DD"),
-                    })
-            };
-            (Some(month(start)?), Some(month(end)?))
-        }
-        None => (None, None),
-    };
-    Ok(DeliveryRow {
+    // Intake quarantines an upload whose period is not `YYYY-MM-DD..YYYY-MM-DD`, so a bad
+    // one can only come from an older svna or a hand-edited manifest: its months are left
+    // unknown rather than stopping every later intake and load.
+    let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+    let months = period.as_deref().and_then(period_dates);
+    DeliveryRow {
         partner,
         dataset: dataset.name.clone(),
         period,
-        period_start: months.0,
-        period_end: months.1,
+        period_start: months.map(|(start, _)| month(start)),
+        period_end: months.map(|(_, end)| month(end)),
         load_id: load.load_id.clone(),
         rows_received: load.rows_received,
         rows_staged: load.rows_staged,
         rows_rejected: load.rows_rejected,
-    })
+    }
 }
 
 /// Regenerates the `deliveries` snapshot from every staged manifest. Idempotent: when the
@@ -112,26 +95,61 @@ pub async fn refresh_deliveries(
     contracts: &Contracts,
 ) -> Result<DeliveriesSnapshot, IntakeError> {
     let contract = contracts.dataset(DELIVERIES_DATASET)?;
-    let rows = delivery_rows(store, contracts).await?;
-    // Named by content, so an unchanged snapshot is recognised and not written again.
-    let content = serde_json::to_vec(&rows).expect("delivery rows serialise");
-    let load_id = format!("snapshot-{}", &sha256_hex(&content)[..16]);
-    let mut manifest = StagedManifest::read(store, DELIVERIES_DATASET, contracts.version).await?;
-    let active: Vec<&str> = manifest
-        .loads
-        .iter()
-        .filter(|l| l.superseded_by.is_none())
-        .map(|l| l.load_id.as_str())
-        .collect();
-    if active == [load_id.as_str()] {
-        return Ok(DeliveriesSnapshot {
-            rows,
-            load_id,
-            written: false,
-        });
+    let prefix = staged_manifest_prefix(DELIVERIES_DATASET);
+    loop {
+        // The snapshot's own manifest is read before the manifests it summarises: if another
+        // command commits a snapshot meanwhile, this commit fails and everything is read
+        // again, so the snapshot committed last has seen every load committed before it.
+        let mut manifest =
+            StagedManifest::read(store, DELIVERIES_DATASET, contracts.version).await?;
+        let rows = delivery_rows(store, contracts).await?;
+        // Named by content, so an unchanged snapshot is recognised and not written again.
+        let content = serde_json::to_vec(&rows).expect("delivery rows serialise");
+        let load_id = format!("snapshot-{}", &sha256_hex(&content)[..16]);
+        let active: Vec<&str> = manifest
+            .loads
+            .iter()
+            .filter(|l| l.is_active())
+            .map(|l| l.load_id.as_str())
+            .collect();
+        if active == [load_id.as_str()] {
+            return Ok(DeliveriesSnapshot {
+                rows,
+                load_id,
+                written: false,
+            });
+        }
+        let record = snapshot_record(store, contract, &rows, &load_id, &content).await?;
+        for load in &mut manifest.loads {
+            if load.is_active() {
+                load.superseded_by = Some(load_id.clone());
+            }
+        }
+        manifest.loads.push(record);
+        if store
+            .create_version(&prefix, manifest.version + 1, &manifest)
+            .await?
+        {
+            return Ok(DeliveriesSnapshot {
+                rows,
+                load_id,
+                written: true,
+            });
+        }
     }
+}
 
-    let path = Zone::Staged.join(&format!("{DELIVERIES_DATASET}/{load_id}.parquet"));
+/// Writes the snapshot's Parquet file (under a fresh name, so concurrent refreshes never
+/// write the same object) and returns its load record.
+async fn snapshot_record(
+    store: &Store,
+    contract: &Dataset,
+    rows: &[DeliveryRow],
+    load_id: &str,
+    content: &[u8],
+) -> Result<LoadRecord, IntakeError> {
+    let attempt = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let path = Zone::Staged.join(&format!("{DELIVERIES_DATASET}/{load_id}-{attempt}.parquet"));
     let count = rows.len() as u64;
     // An empty snapshot has no file, like a load with no accepted row: a pipeline that needs
     // `deliveries` then says the source is missing rather than reporting on nothing.
@@ -139,27 +157,22 @@ pub async fn refresh_deliveries(
         None
     } else {
         store
-            .put(&path, parquet_bytes(contract, &rows, &path)?)
+            .put(&path, parquet_bytes(contract, rows, &path)?)
             .await?;
         Some(store.file_entry(&path, Some(count)).await?)
     };
-    for load in &mut manifest.loads {
-        if load.superseded_by.is_none() {
-            load.superseded_by = Some(load_id.clone());
-        }
-    }
     let source = match &staged {
         Some(entry) => entry.clone(),
         // Nothing was written: the snapshot's "source" is the (empty) row list itself.
         None => svna_storage::FileEntry {
             path: path.clone(),
-            sha256: sha256_hex(&content),
+            sha256: sha256_hex(content),
             size: 0,
             rows: Some(0),
         },
     };
-    manifest.loads.push(LoadRecord {
-        load_id: load_id.clone(),
+    Ok(LoadRecord {
+        load_id: load_id.to_string(),
         // A snapshot has no partner extract behind it: it is generated from the staged
         // manifests, so it is its own source.
         source,
@@ -172,13 +185,10 @@ pub async fn refresh_deliveries(
         refused: None,
         loaded_at: chrono::Utc::now().to_rfc3339(),
         delivery: None,
+        period: None,
+        batch: None,
         superseded_by: None,
-    });
-    manifest.commit(store).await?;
-    Ok(DeliveriesSnapshot {
-        rows,
-        load_id,
-        written: true,
+        retracted: None,
     })
 }
 

@@ -7,6 +7,25 @@ pub enum IntakeError {
     Storage(#[from] svna_storage::StorageError),
     #[error(transparent)]
     Contract(#[from] svna_contracts::ContractError),
+    #[error(transparent)]
+    Name(#[from] svna_contracts::NameError),
+    #[error(
+        "`{path}`: gave up committing after {attempts} attempts, each beaten by another command; nothing of this command was committed: run it again"
+    )]
+    Contention { path: String, attempts: usize },
+    #[error(
+        "linkage-key fingerprint {fingerprint:?} is not 16 lowercase hex characters; print the right one with `svna key fingerprint KEYFILE`"
+    )]
+    Fingerprint { fingerprint: String },
+    #[error(
+        "the partnership's linkage key is already registered as {registered}; to replace it with {requested}, run `svna key register` again with --replace"
+    )]
+    KeyRegistered {
+        registered: String,
+        requested: String,
+    },
+    #[error("{what} `{id}` is not in any staged manifest; `svna status --store S` lists them")]
+    NotStaged { what: &'static str, id: String },
     #[error("{file}: cannot read CSV at line {line}: {message}")]
     Csv {
         file: String,

@@ -2,27 +2,43 @@
 //!
 //! Every row is accounted for: `rows_received = rows_staged + rows_rejected`, and every
 //! rejected row keeps its line, column, rule and reason in the quarantine zone. A staged
-//! dataset becomes visible to pipelines only through its manifest, written last.
+//! dataset becomes visible to pipelines only through its manifest, written last as a new
+//! numbered version that no concurrent command can overwrite.
 
 mod cross_file;
 mod deliveries;
 mod delivery;
 mod error;
 mod extract;
+mod keys;
+mod linkage;
 mod load;
+mod period;
+mod retract;
 mod staged;
+mod status;
 
 pub use cross_file::{ReferencedKeys, orphan_rows, reference_rule, referenced_keys};
 pub use deliveries::{
     DELIVERIES_DATASET, DeliveriesSnapshot, DeliveryRow, delivery_rows, refresh_deliveries,
 };
 pub use delivery::{
-    DeliveryStatus, IntakeFile, IntakeRecord, IntakeStatus, UploadFile, UploadManifest,
-    delivery_status, intake_all, parse_period, upload,
+    IntakeFile, IntakeRecord, IntakeStatus, UploadFile, UploadManifest, intake_all, parse_period,
+    upload,
 };
 pub use error::IntakeError;
 pub use extract::{ExtractReader, Rejection, RowCounts, read_extract};
-pub use load::{
-    LoadOutcome, load_delivered_extract, load_extract, load_uploaded_extract, upload_local_file,
+pub use keys::{
+    FINGERPRINT_LEN, KeyRegistered, KeyRegistration, check_fingerprint, register_key,
+    registered_key,
 };
-pub use staged::{Delivery, LoadRecord, StagedManifest, staged_manifest_path};
+pub use linkage::Linkage;
+pub use load::{
+    LoadOutcome, LoadRequest, load_extract, load_extract_for, load_uploaded_extract,
+    upload_local_file,
+};
+pub use retract::{RetractTarget, Retracted, retract};
+pub use staged::{
+    Delivery, Edit, LoadRecord, Retraction, StagedManifest, periods_overlap, staged_manifest_prefix,
+};
+pub use status::{DeliveryStatus, delivery_status};

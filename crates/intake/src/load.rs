@@ -9,7 +9,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::IntakeError;
 use crate::extract::{ExtractReader, Rejection, RowCounts, read_extract};
-use crate::staged::{Delivery, LoadRecord, StagedManifest};
+use crate::period::{Coverage, period_column};
+use crate::staged::{Edit, LoadRecord, StagedManifest};
 
 /// Rows per Arrow batch and Parquet write.
 const BATCH_ROWS: usize = 65_536;
@@ -23,6 +24,8 @@ pub struct LoadOutcome {
     pub record: LoadRecord,
     /// True when the same file (same SHA-256) had been loaded before: nothing was staged again.
     pub resend_of: Option<String>,
+    /// Loads this one replaced (same partner and dataset, overlapping period).
+    pub superseded: Vec<String>,
 }
 
 /// Copies a local file into the store (streamed in parts; the object appears only when
@@ -78,6 +81,26 @@ pub async fn upload_local_file(
     })
 }
 
+/// How a load is grouped and which period it stands for.
+#[derive(Debug, Clone, Default)]
+pub struct LoadRequest {
+    /// `YYYY-MM-DD..YYYY-MM-DD` (checked with [`crate::parse_period`]); `None`: the months
+    /// the file's rows cover for datasets with a period column, else the whole dataset.
+    pub period: Option<String>,
+    /// Loads of one command share a batch and never supersede each other.
+    pub batch: Option<String>,
+}
+
+impl LoadRequest {
+    /// The request of one command: its files share a fresh batch id.
+    pub fn one_command(period: Option<String>) -> Self {
+        LoadRequest {
+            period,
+            batch: Some(format!("batch-{}", uuid::Uuid::new_v4().simple())),
+        }
+    }
+}
+
 /// Validates an extract already in the store (normally under `landing/`) and stages its
 /// valid rows as typed Parquet; rejected rows are listed in the quarantine zone. The staged
 /// manifest is committed last. A file whose checksum was loaded before is not staged twice.
@@ -88,7 +111,14 @@ pub async fn load_extract(
     source: &str,
 ) -> Result<LoadOutcome, IntakeError> {
     let source_entry = store.file_entry(source, None).await?;
-    load_delivered_extract(store, dataset, contract_version, source_entry, None).await
+    load_extract_for(
+        store,
+        dataset,
+        contract_version,
+        source_entry,
+        &LoadRequest::default(),
+    )
+    .await
 }
 
 /// Like [`load_extract`] for a file whose checksum the caller has just computed (an upload)
@@ -99,52 +129,88 @@ pub async fn load_uploaded_extract(
     contract_version: u32,
     source_entry: FileEntry,
 ) -> Result<LoadOutcome, IntakeError> {
-    load_delivered_extract(store, dataset, contract_version, source_entry, None).await
+    load_extract_for(
+        store,
+        dataset,
+        contract_version,
+        source_entry,
+        &LoadRequest::default(),
+    )
+    .await
 }
 
-/// Like [`load_uploaded_extract`], for a file of a partner upload: loads of earlier uploads
-/// for the same partner, dataset and period are superseded (kept, no longer read) in the
-/// same commit.
-pub async fn load_delivered_extract(
+/// Stages one extract as a load of the dataset's contract partner: earlier loads and
+/// deliveries of that partner and dataset whose period overlaps this one's are superseded
+/// (kept, no longer read) in the same commit, so a corrected or re-encoded file replaces the
+/// old one instead of being counted beside it.
+pub async fn load_extract_for(
     store: &Store,
     dataset: &Dataset,
     contract_version: u32,
     source_entry: FileEntry,
-    delivery: Option<Delivery>,
+    request: &LoadRequest,
 ) -> Result<LoadOutcome, IntakeError> {
-    let source = source_entry.path.clone();
-    let source = source.as_str();
-    let mut manifest = StagedManifest::read(store, &dataset.name, contract_version).await?;
-    if let Some(delivery) = &delivery {
-        manifest.supersede(delivery);
-    }
-    if let Some(previous) = manifest.find_by_source_checksum(&source_entry.sha256) {
+    // The same bytes for the same period, still active: nothing to stage. (A file's own
+    // period is a function of its bytes, so with no --period the bytes decide alone.)
+    let manifest = StagedManifest::read(store, &dataset.name, contract_version).await?;
+    let previous = match &request.period {
+        Some(period) => manifest.find_resend(&source_entry.sha256, Some(period)),
+        None => manifest.find_by_source_checksum(&source_entry.sha256),
+    };
+    if let Some(previous) = previous {
         return Ok(LoadOutcome {
             record: previous.clone(),
             resend_of: Some(previous.load_id.clone()),
+            superseded: Vec::new(),
         });
     }
-    let load_id = match &delivery {
-        Some(d) => format!("load-{}-{}", d.upload_id, &source_entry.sha256[..12]),
-        None => format!("load-{}", &source_entry.sha256[..16]),
-    };
-    // Partitioned by dataset and, for partner deliveries, by period (Hive style), so a reader
-    // or a lifecycle rule can select one period's files by prefix.
-    let partition = match &delivery {
-        Some(d) => format!("period={}/", d.period.replace("..", "_")),
-        None => String::new(),
-    };
-    let staged_path = Zone::Staged.join(&format!("{}/{partition}{load_id}.parquet", dataset.name));
+    let load_id = format!("load-{}", &source_entry.sha256[..16]);
+    let mut record = stage_file(store, dataset, source_entry, load_id, "").await?;
+    if request.period.is_some() {
+        record.period = request.period.clone();
+    }
+    record.batch = request.batch.clone();
+    let mut committed = commit_loads(store, dataset, contract_version, vec![record]).await?;
+    Ok(committed.remove(0))
+}
 
-    let (counts, rejects, staged, refused) = match stage_rows(store, dataset, source, &staged_path)
-        .await
-    {
-        Ok((counts, rejects, staged)) => (counts, rejects, staged, None),
-        Err(
-            e @ (IntakeError::Header { .. } | IntakeError::Empty { .. } | IntakeError::Csv { .. }),
-        ) => (RowCounts::default(), Vec::new(), None, Some(e.to_string())),
-        Err(e) => return Err(e),
-    };
+/// Validates one extract and writes its accepted rows as a new staged Parquet file (and its
+/// rejected rows to the quarantine zone), without committing anything: the returned record
+/// is read by nobody until [`commit_loads`] lists it. Its `period` is the months the rows
+/// cover, for datasets with a period column.
+pub(crate) async fn stage_file(
+    store: &Store,
+    dataset: &Dataset,
+    source_entry: FileEntry,
+    load_id: String,
+    partition: &str,
+) -> Result<LoadRecord, IntakeError> {
+    let source = source_entry.path.clone();
+    let source = source.as_str();
+    // A fresh name per attempt: two commands staging the same file at once each write their
+    // own object, and only the one whose manifest commit wins is ever listed.
+    let attempt = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let staged_path = Zone::Staged.join(&format!(
+        "{}/{partition}{load_id}-{attempt}.parquet",
+        dataset.name
+    ));
+
+    let (counts, rejects, staged, refused, covered) =
+        match stage_rows(store, dataset, source, &staged_path).await {
+            Ok((counts, rejects, staged, covered)) => (counts, rejects, staged, None, covered),
+            Err(
+                e @ (IntakeError::Header { .. }
+                | IntakeError::Empty { .. }
+                | IntakeError::Csv { .. }),
+            ) => (
+                RowCounts::default(),
+                Vec::new(),
+                None,
+                Some(e.to_string()),
+                None,
+            ),
+            Err(e) => return Err(e),
+        };
     let rejects_path = write_rejects(store, &dataset.name, &load_id, &rejects).await?;
     let mut rejected_by_rule = BTreeMap::new();
     for r in &rejects {
@@ -159,7 +225,7 @@ pub async fn load_delivered_extract(
             )
             .await?;
     }
-    let record = LoadRecord {
+    Ok(LoadRecord {
         load_id,
         source: source_entry,
         staged,
@@ -170,15 +236,59 @@ pub async fn load_delivered_extract(
         rejects_path,
         refused,
         loaded_at: chrono::Utc::now().to_rfc3339(),
-        delivery,
+        delivery: None,
+        period: covered.and_then(|c| c.period()),
+        batch: None,
         superseded_by: None,
-    };
-    manifest.loads.push(record.clone());
-    manifest.commit(store).await?;
-    Ok(LoadOutcome {
-        record,
-        resend_of: None,
+        retracted: None,
     })
+}
+
+/// Lists staged records in the dataset's manifest in one conditional commit, each
+/// superseding the active loads of its partner whose period overlaps its own; a record whose
+/// bytes are already active for the same period (a resend, or another command that took the
+/// same upload in first) is not listed twice. On a conflicting commit the decision is made
+/// again on the newer manifest, so concurrent loads and intakes all land.
+pub(crate) async fn commit_loads(
+    store: &Store,
+    dataset: &Dataset,
+    contract_version: u32,
+    records: Vec<LoadRecord>,
+) -> Result<Vec<LoadOutcome>, IntakeError> {
+    StagedManifest::update(store, &dataset.name, contract_version, |manifest| {
+        let mut outcomes = Vec::new();
+        let mut changed = false;
+        for record in &records {
+            let taken_in = record
+                .delivery
+                .as_ref()
+                .and_then(|d| manifest.find_delivered(d, &record.source.sha256));
+            if let Some(previous) =
+                taken_in.or_else(|| manifest.find_resend(&record.source.sha256, record.period()))
+            {
+                outcomes.push(LoadOutcome {
+                    record: previous.clone(),
+                    resend_of: Some(previous.load_id.clone()),
+                    superseded: Vec::new(),
+                });
+                continue;
+            }
+            let superseded = manifest.supersede(record, &dataset.partner);
+            manifest.loads.push(record.clone());
+            changed = true;
+            outcomes.push(LoadOutcome {
+                record: record.clone(),
+                resend_of: None,
+                superseded,
+            });
+        }
+        Ok(if changed {
+            Edit::Write(outcomes)
+        } else {
+            Edit::Keep(outcomes)
+        })
+    })
+    .await
 }
 
 /// Streams the source through the contract reader on a blocking thread and writes accepted
@@ -188,7 +298,15 @@ async fn stage_rows(
     dataset: &Dataset,
     source: &str,
     staged_path: &str,
-) -> Result<(RowCounts, Vec<Rejection>, Option<FileEntry>), IntakeError> {
+) -> Result<
+    (
+        RowCounts,
+        Vec<Rejection>,
+        Option<FileEntry>,
+        Option<Coverage>,
+    ),
+    IntakeError,
+> {
     let reader = store.open_read(source).await?.into_blocking_reader();
     let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
     let dataset_for_reader = dataset.clone();
@@ -219,7 +337,12 @@ async fn stage_rows(
     });
 
     let mut writer: Option<ParquetObject> = None;
+    let period_column = period_column(dataset);
+    let mut covered: Option<Coverage> = None;
     while let Some(batch) = receiver.recv().await {
+        if let Some(column) = period_column {
+            Coverage::extend(&mut covered, &batch, column);
+        }
         if writer.is_none() {
             writer = Some(store.parquet_writer(staged_path, dataset.arrow_schema())?);
         }
@@ -233,7 +356,7 @@ async fn stage_rows(
         Some(writer) => Some(writer.finish().await?),
         None => None,
     };
-    Ok((counts, rejects, staged))
+    Ok((counts, rejects, staged, covered))
 }
 
 async fn write_rejects(

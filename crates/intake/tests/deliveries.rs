@@ -7,7 +7,7 @@ use arrow_array::{Array, Int32Array, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use svna_intake::{
     DELIVERIES_DATASET, DeliveryRow, StagedManifest, UploadFile, intake_all, load_extract,
-    refresh_deliveries, upload,
+    refresh_deliveries, register_key, upload,
 };
 use svna_storage::Store;
 
@@ -38,13 +38,16 @@ impl Hub {
     }
 
     async fn send(&self, file: UploadFile) {
+        register_key(&self.store, "0123456789abcdef", false)
+            .await
+            .unwrap();
         upload(
             &self.store,
             svna_contracts::v1(),
             "police",
             "police_persons",
             PERIOD,
-            Some("fp1".into()),
+            Some("0123456789abcdef".into()),
             &[file],
         )
         .await

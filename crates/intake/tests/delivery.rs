@@ -2,12 +2,17 @@
 
 use std::path::PathBuf;
 
-use svna_intake::{IntakeStatus, StagedManifest, UploadFile, delivery_status, intake_all, upload};
+use svna_intake::{
+    IntakeStatus, StagedManifest, UploadFile, delivery_status, intake_all, register_key, upload,
+};
 use svna_storage::Store;
 
 const TOKEN_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const TOKEN_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const PERIOD: &str = "2023-01-01..2023-12-31";
+/// The partnership's key fingerprint, registered by the coordinator in every hub here.
+const FP1: &str = "0123456789abcdef";
+const FP2: &str = "fedcba9876543210";
 
 struct Hub {
     dir: tempfile::TempDir,
@@ -32,6 +37,7 @@ impl Hub {
     }
 
     async fn send(&self, file: UploadFile, fingerprint: &str) -> svna_intake::UploadManifest {
+        register_key(&self.store, FP1, false).await.unwrap();
         upload(
             &self.store,
             svna_contracts::v1(),
@@ -66,7 +72,7 @@ async fn an_upload_is_taken_in_once_with_its_rows_accounted_for() {
     let hub = Hub::new();
     let a = row(TOKEN_A, "F");
     let b = row(TOKEN_B, "Q");
-    let manifest = hub.send(hub.extract("p.csv", &[&a, &b]), "fp1").await;
+    let manifest = hub.send(hub.extract("p.csv", &[&a, &b]), FP1).await;
     let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
     assert_eq!(records.len(), 1);
     let file = &records[0].files[0];
@@ -92,7 +98,7 @@ async fn an_upload_is_taken_in_once_with_its_rows_accounted_for() {
     );
 
     // Retrying the same upload lands on the same id and is not taken in again.
-    let again = hub.send(hub.extract("p.csv", &[&a, &b]), "fp1").await;
+    let again = hub.send(hub.extract("p.csv", &[&a, &b]), FP1).await;
     assert_eq!(again.upload_id, manifest.upload_id);
     assert!(
         intake_all(&hub.store, svna_contracts::v1())
@@ -131,13 +137,13 @@ async fn an_upload_without_its_manifest_is_invisible() {
 async fn a_new_upload_for_the_same_period_supersedes_the_old() {
     let hub = Hub::new();
     let first = hub
-        .send(hub.extract("v1.csv", &[&row(TOKEN_A, "F")]), "fp1")
+        .send(hub.extract("v1.csv", &[&row(TOKEN_A, "F")]), FP1)
         .await;
     intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
     let second = hub
         .send(
             hub.extract("v2.csv", &[&row(TOKEN_A, "F"), &row(TOKEN_B, "M")]),
-            "fp1",
+            FP1,
         )
         .await;
     intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
@@ -165,7 +171,7 @@ async fn a_new_upload_for_the_same_period_supersedes_the_old() {
 #[tokio::test]
 async fn a_different_linkage_key_is_refused() {
     let hub = Hub::new();
-    hub.send(hub.extract("a.csv", &[&row(TOKEN_A, "F")]), "fp1")
+    hub.send(hub.extract("a.csv", &[&row(TOKEN_A, "F")]), FP1)
         .await;
     intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
     let other = upload(
@@ -174,7 +180,7 @@ async fn a_different_linkage_key_is_refused() {
         "youth",
         "police_persons",
         "2022-01-01..2022-12-31",
-        Some("fp2".into()),
+        Some(FP2.into()),
         &[hub.extract("b.csv", &[&row(TOKEN_B, "M")])],
     )
     .await
@@ -187,7 +193,7 @@ async fn a_different_linkage_key_is_refused() {
             .reason
             .as_ref()
             .unwrap()
-            .contains("fingerprint fp2 differs"),
+            .contains(&format!("fingerprint {FP2} differs")),
         "{:?}",
         records[0].reason
     );
@@ -206,7 +212,7 @@ async fn a_different_linkage_key_is_refused() {
 async fn a_file_changed_after_upload_is_quarantined() {
     let hub = Hub::new();
     let manifest = hub
-        .send(hub.extract("a.csv", &[&row(TOKEN_A, "F")]), "fp1")
+        .send(hub.extract("a.csv", &[&row(TOKEN_A, "F")]), FP1)
         .await;
     hub.store
         .put(

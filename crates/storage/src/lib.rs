@@ -9,6 +9,7 @@ mod error;
 mod manifest;
 mod parquet_object;
 mod store;
+mod versioned;
 mod zone;
 
 pub use checksum::{Checksummed, checksum_reader, sha256_hex};
@@ -16,6 +17,7 @@ pub use error::StorageError;
 pub use manifest::FileEntry;
 pub use parquet_object::ParquetObject;
 pub use store::{ObjectReader, Store};
+pub use versioned::{Versioned, version_path};
 pub use zone::Zone;
 
 pub use object_store;

@@ -1,0 +1,154 @@
+//! How a delivery's person tokens link with other partners' person data.
+//!
+//! The key fingerprint is a declaration the hub cannot prove: a file tokenised with another
+//! key and declared with the right fingerprint is well-formed and passes every check, yet
+//! none of its people can ever be linked. What gives it away is that its tokens meet nobody
+//! else's, so intake measures, per other partner, the share of the delivery's distinct
+//! person tokens found in that partner's active person data.
+
+use std::collections::{BTreeMap, HashSet};
+
+use arrow_array::cast::AsArray;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::{Deserialize, Serialize};
+use svna_contracts::{ColumnType, Contracts, Dataset};
+use svna_storage::{FileEntry, Store};
+
+use crate::error::IntakeError;
+use crate::load::LoadOutcome;
+use crate::staged::StagedManifest;
+
+/// The column that holds person tokens (offence tokens are one partner's own).
+const PERSON_COLUMN: &str = "person_id";
+
+/// The overlap of one delivery with one other partner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Linkage {
+    pub partner: String,
+    /// The delivery's distinct person tokens.
+    pub tokens: u64,
+    /// How many of them the other partner's active person data holds.
+    pub found: u64,
+    /// `found / tokens`.
+    pub share: f64,
+}
+
+type Token = [u8; 32];
+
+fn has_person_tokens(dataset: &Dataset) -> bool {
+    dataset
+        .column(PERSON_COLUMN)
+        .is_some_and(|c| c.ty == ColumnType::Token)
+}
+
+/// The overlap of the delivery just staged with every other partner holding person data,
+/// and a warning when it links with none of them.
+pub(crate) async fn measure_linkage(
+    store: &Store,
+    contracts: &Contracts,
+    dataset: &Dataset,
+    partner: &str,
+    staged: &[LoadOutcome],
+) -> Result<(Vec<Linkage>, Option<String>), IntakeError> {
+    if !has_person_tokens(dataset) {
+        return Ok((Vec::new(), None));
+    }
+    let mut mine = HashSet::new();
+    for outcome in staged {
+        if let Some(file) = &outcome.record.staged {
+            read_tokens(store, file, &mut mine).await?;
+        }
+    }
+    if mine.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut linkage = Vec::new();
+    for (other, files) in others_person_files(store, contracts, partner).await? {
+        let mut theirs = HashSet::new();
+        for file in &files {
+            read_tokens(store, file, &mut theirs).await?;
+        }
+        let found = mine.intersection(&theirs).count() as u64;
+        linkage.push(Linkage {
+            partner: other,
+            tokens: mine.len() as u64,
+            found,
+            share: found as f64 / mine.len() as f64,
+        });
+    }
+    let warning = (!linkage.is_empty() && linkage.iter().all(|l| l.found == 0)).then(|| {
+        format!(
+            "none of its {} distinct person tokens appears in any other partner's person data ({}): it was probably pseudonymised with another key; check the key's fingerprint with the partner, then retract it (`svna retract`) and have it sent again",
+            mine.len(),
+            linkage
+                .iter()
+                .map(|l| l.partner.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    Ok((linkage, warning))
+}
+
+/// Active staged files holding person tokens, per partner other than `partner`.
+async fn others_person_files(
+    store: &Store,
+    contracts: &Contracts,
+    partner: &str,
+) -> Result<BTreeMap<String, Vec<FileEntry>>, IntakeError> {
+    let mut files: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
+    for dataset in contracts.datasets.iter().filter(|d| has_person_tokens(d)) {
+        let manifest = StagedManifest::read(store, &dataset.name, contracts.version).await?;
+        for load in manifest.loads.iter().filter(|l| l.is_active()) {
+            let owner = load.partner(&dataset.partner);
+            if let (true, Some(file)) = (owner != partner, &load.staged) {
+                files
+                    .entry(owner.to_string())
+                    .or_default()
+                    .push(file.clone());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Adds the distinct person tokens of a staged Parquet file (only that column is decoded).
+async fn read_tokens(
+    store: &Store,
+    file: &FileEntry,
+    tokens: &mut HashSet<Token>,
+) -> Result<(), IntakeError> {
+    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
+        file: file.path.clone(),
+        message: e.to_string(),
+    };
+    let bytes = store.get(&file.path).await?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
+    let Some(index) = builder
+        .schema()
+        .fields()
+        .iter()
+        .position(|f| f.name() == PERSON_COLUMN)
+    else {
+        return Ok(());
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(parquet_error)?;
+    for batch in reader {
+        let batch = batch.map_err(|e| IntakeError::Parquet {
+            file: file.path.clone(),
+            message: e.to_string(),
+        })?;
+        for text in batch.column(0).as_string::<i32>().iter().flatten() {
+            let mut token = [0u8; 32];
+            if hex::decode_to_slice(text, &mut token).is_ok() {
+                tokens.insert(token);
+            }
+        }
+    }
+    Ok(())
+}
