@@ -175,14 +175,15 @@ pub async fn stage_missing_references(
         let path = dir.path().join(format!("{}.csv", source.dataset));
         std::fs::write(&path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
-        let outcome = crate::commands::load_one(&store, &source.dataset, &path)
-            .await
-            .with_context(|| {
-                format!(
-                    "staging reference dataset `{}` from {origin}",
-                    source.dataset
-                )
-            })?;
+        let outcome =
+            crate::commands::load_one(&store, &source.dataset, &path, &Default::default())
+                .await
+                .with_context(|| {
+                    format!(
+                        "staging reference dataset `{}` from {origin}",
+                        source.dataset
+                    )
+                })?;
         crate::commands::ensure_clean(std::slice::from_ref(&outcome))?;
         staged.push(format!(
             "staged reference dataset `{}` from {origin} ({} rows)",
