@@ -36,11 +36,7 @@ pub fn token_lineage(plan: &LogicalPlan, known: &KnownTaint) -> Vec<String> {
 /// Per output field of `plan`, whether its values carry token lineage.
 fn plan_taint(plan: &LogicalPlan, known: &KnownTaint) -> Vec<bool> {
     let width = plan.schema().fields().len();
-    let inputs: Vec<Vec<bool>> = plan
-        .inputs()
-        .iter()
-        .map(|p| plan_taint(p, known))
-        .collect();
+    let inputs: Vec<Vec<bool>> = plan.inputs().iter().map(|p| plan_taint(p, known)).collect();
     let computed = match plan {
         LogicalPlan::TableScan(scan) => {
             let tainted = known.get(scan.table_name.table());
@@ -57,12 +53,22 @@ fn plan_taint(plan: &LogicalPlan, known: &KnownTaint) -> Vec<bool> {
             if matches!(a.group_expr.as_slice(), [Expr::GroupingSet(_)]) {
                 taint.push(false); // the internal grouping id: which set, not a value
             }
-            taint.extend(exprs_taint(&a.aggr_expr, a.input.schema(), &inputs[0], known));
+            taint.extend(exprs_taint(
+                &a.aggr_expr,
+                a.input.schema(),
+                &inputs[0],
+                known,
+            ));
             taint
         }
         LogicalPlan::Window(w) => {
             let mut taint = inputs[0].clone();
-            taint.extend(exprs_taint(&w.window_expr, w.input.schema(), &inputs[0], known));
+            taint.extend(exprs_taint(
+                &w.window_expr,
+                w.input.schema(),
+                &inputs[0],
+                known,
+            ));
             taint
         }
         LogicalPlan::Distinct(Distinct::On(d)) => {

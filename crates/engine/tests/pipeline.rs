@@ -309,9 +309,8 @@ async fn store_with_persons() -> (tempfile::TempDir, Store) {
     let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
     let a = "a".repeat(64);
     let b = "b".repeat(64);
-    let csv = format!(
-        "offence_id,person_id,role,age,sex\n{a},{b},victim,20,F\n{b},{a},suspect,30,M\n"
-    );
+    let csv =
+        format!("offence_id,person_id,role,age,sex\n{a},{b},victim,20,F\n{b},{a},suspect,30,M\n");
     store
         .put("landing/persons.csv", csv.into_bytes().into())
         .await
@@ -336,16 +335,36 @@ async fn a_run_records_which_output_columns_are_computed_from_tokens() {
             &["persons"],
             &["who"],
         ),
-        ("prefixed", "SELECT 'p' || person_id AS who, role FROM persons", &["persons"], &["who"]),
-        ("sub", "SELECT substr(person_id, 1, 63) AS who, role FROM persons", &["persons"], &["who"]),
-        ("downstream", "SELECT lower(who) AS w, role FROM sub", &["sub"], &["w"]),
+        (
+            "prefixed",
+            "SELECT 'p' || person_id AS who, role FROM persons",
+            &["persons"],
+            &["who"],
+        ),
+        (
+            "sub",
+            "SELECT substr(person_id, 1, 63) AS who, role FROM persons",
+            &["persons"],
+            &["who"],
+        ),
+        (
+            "downstream",
+            "SELECT lower(who) AS w, role FROM sub",
+            &["sub"],
+            &["w"],
+        ),
         (
             "bucket",
             "SELECT length(person_id) % 3 AS b, count(*) AS n FROM persons GROUP BY 1",
             &["persons"],
             &["b"],
         ),
-        ("maxed", "SELECT role, max(offence_id) AS m FROM persons GROUP BY role", &["persons"], &["m"]),
+        (
+            "maxed",
+            "SELECT role, max(offence_id) AS m FROM persons GROUP BY role",
+            &["persons"],
+            &["m"],
+        ),
         (
             "windowed",
             "SELECT role, count(*) OVER (PARTITION BY person_id) AS k, first_value(person_id) OVER (ORDER BY age) AS f FROM persons",

@@ -117,7 +117,12 @@ impl Staging {
     pub async fn commit(self, store: &Store, manifest: Bytes) -> Result<(), PublishError> {
         self.claim(store).await?;
         let result = self.copy_and_commit(store, manifest).await;
-        if result.is_err() && !store.exists(&self.final_path(MANIFEST)).await.unwrap_or(true) {
+        if result.is_err()
+            && !store
+                .exists(&self.final_path(MANIFEST))
+                .await
+                .unwrap_or(true)
+        {
             // Not committed, and no other publish committed the name: the files this one
             // copied must not stay public. (A committed release's files are never touched.)
             let _ = remove_prefix(store, &release_prefix(&self.release)).await;
@@ -237,9 +242,8 @@ pub async fn clean_leftovers(store: &Store) -> Result<Cleaned, PublishError> {
     }
     for (release, publish_id) in staging_prefixes(store).await? {
         let started: Option<i64> = publish_id.split('-').next().and_then(|s| s.parse().ok());
-        let old = started.is_none_or(|s: i64| {
-            now.timestamp().saturating_sub(s) > STALE_AFTER.as_secs() as i64
-        });
+        let old = started
+            .is_none_or(|s: i64| now.timestamp().saturating_sub(s) > STALE_AFTER.as_secs() as i64);
         if old {
             let prefix = incoming(&format!("{release}/{publish_id}/"));
             remove_prefix(store, &prefix).await?;
@@ -353,6 +357,8 @@ fn is_temporary(path: &std::path::Path) -> bool {
 
 /// Whether a release folder exists without a manifest: a publish that never committed.
 pub async fn is_uncommitted(store: &Store, release: &str) -> Result<bool, PublishError> {
-    Ok(!store.exists(&format!("{}{MANIFEST}", release_prefix(release))).await?
+    Ok(!store
+        .exists(&format!("{}{MANIFEST}", release_prefix(release)))
+        .await?
         && !store.list(&release_prefix(release)).await?.is_empty())
 }

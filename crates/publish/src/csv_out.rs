@@ -39,7 +39,8 @@ fn is_plain_number(cell: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let mantissa_ok = match mantissa.split_once('.') {
         Some((whole, fraction)) => {
-            (digits(whole) || whole.is_empty()) && (digits(fraction) || fraction.is_empty())
+            (digits(whole) || whole.is_empty())
+                && (digits(fraction) || fraction.is_empty())
                 && !(whole.is_empty() && fraction.is_empty())
         }
         None => digits(mantissa),
@@ -123,7 +124,17 @@ mod tests {
     #[test]
     fn numbers_and_ordinary_text_are_left_alone() {
         for cell in [
-            "-3", "+4", "-0.5", "1.5e3", "-2E-4", "12", "E01026359", "Total", "[c]", "", "a=b",
+            "-3",
+            "+4",
+            "-0.5",
+            "1.5e3",
+            "-2E-4",
+            "12",
+            "E01026359",
+            "Total",
+            "[c]",
+            "",
+            "a=b",
             "0-15",
         ] {
             assert_eq!(neutralise(cell), cell, "{cell:?}");

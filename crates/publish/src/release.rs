@@ -2,11 +2,11 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use svna_contracts::{NameKind, check_name};
 use svna_disclosure::CellOutcome;
 use svna_engine::{
     DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
 };
-use svna_contracts::{NameKind, check_name};
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
 use crate::commit::{Staging, clean_leftovers, is_uncommitted};
@@ -285,7 +285,12 @@ async fn write_table(
     let csv_name = format!("tables/{}.csv", table.name);
     let rows = Some(table.rows() as u64);
     let parquet = staging
-        .put(store, &parquet_name, parquet_bytes(&table.name, &batch)?, rows)
+        .put(
+            store,
+            &parquet_name,
+            parquet_bytes(&table.name, &batch)?,
+            rows,
+        )
         .await?;
     let csv = staging
         .put(store, &csv_name, csv_bytes(table, outcomes)?, rows)

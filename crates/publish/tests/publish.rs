@@ -786,7 +786,11 @@ async fn text_cells_that_start_a_formula_are_neutralised_in_every_published_csv(
         "{report}"
     );
     // Every cell of every published CSV: none starts a formula.
-    for name in ["tables/t.csv", "data_dictionary.csv", "disclosure_report.csv"] {
+    for name in [
+        "tables/t.csv",
+        "data_dictionary.csv",
+        "disclosure_report.csv",
+    ] {
         let text = published_text(&f, name).await;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -918,7 +922,10 @@ async fn a_column_whose_lineage_reaches_a_token_is_refused() {
     assert!(f.nothing_published().await);
 }
 
-async fn publish_as(f: &Fixture, release: &str) -> Result<svna_publish::ReleaseManifest, PublishError> {
+async fn publish_as(
+    f: &Fixture,
+    release: &str,
+) -> Result<svna_publish::ReleaseManifest, PublishError> {
     publish_run(
         &f.store,
         &PublishOptions {
@@ -985,10 +992,7 @@ fn files_on_disk(f: &Fixture, relative: &str) -> Vec<String> {
         for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                out.push(format!(
-                    "{}/",
-                    path.strip_prefix(&root).unwrap().display()
-                ));
+                out.push(format!("{}/", path.strip_prefix(&root).unwrap().display()));
                 pending.push(path);
             } else {
                 out.push(path.strip_prefix(&root).unwrap().display().to_string());
@@ -1120,5 +1124,8 @@ async fn two_publishes_of_one_name_never_mix_their_files() {
     let report = verify_release(&f.store, "same").await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
     let published = files_on_disk(&f, "published");
-    assert!(published.iter().all(|p| p.starts_with("published/same")), "{published:#?}");
+    assert!(
+        published.iter().all(|p| p.starts_with("published/same")),
+        "{published:#?}"
+    );
 }
