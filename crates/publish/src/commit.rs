@@ -153,40 +153,8 @@ impl Staging {
         }
     }
 
-    /// Takes the release name, or says who holds it. A claim older than [`STALE_AFTER`] was
-    /// left by a killed publish and is taken over.
     async fn claim(&self, store: &Store) -> Result<(), PublishError> {
-        let claim = Claim {
-            publish_id: self.publish_id.clone(),
-            claimed_at: chrono::Utc::now().to_rfc3339(),
-        };
-        let path = claim_path(&self.release);
-        for _ in 0..2 {
-            match store.put_json_new(&path, &claim).await {
-                Ok(()) => return Ok(()),
-                Err(StorageError::AlreadyExists { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            if store.exists(&self.final_path(MANIFEST)).await? {
-                return Err(self.exists());
-            }
-            let holder: Option<Claim> = store.get_json(&path, "a release claim").await.ok();
-            match holder {
-                Some(holder) if !holder.is_stale(chrono::Utc::now()) => {
-                    return Err(PublishError::ReleaseBusy {
-                        name: self.release.clone(),
-                        since: holder.claimed_at,
-                        stale_after_minutes: STALE_AFTER.as_secs() / 60,
-                    });
-                }
-                _ => store.delete(&path).await?,
-            }
-        }
-        Err(PublishError::ReleaseBusy {
-            name: self.release.clone(),
-            since: "just now".into(),
-            stale_after_minutes: STALE_AFTER.as_secs() / 60,
-        })
+        claim_name(store, &self.release, &self.publish_id).await
     }
 
     fn exists(&self) -> PublishError {
@@ -194,6 +162,45 @@ impl Staging {
             name: self.release.clone(),
         }
     }
+}
+
+/// Takes a release name for `publish_id`, or says who holds it. A claim older than
+/// [`STALE_AFTER`] was left by a killed publish and is taken over.
+async fn claim_name(store: &Store, release: &str, publish_id: &str) -> Result<(), PublishError> {
+    let claim = Claim {
+        publish_id: publish_id.to_string(),
+        claimed_at: chrono::Utc::now().to_rfc3339(),
+    };
+    let path = claim_path(release);
+    let busy = |since: String| PublishError::ReleaseBusy {
+        name: release.to_string(),
+        since,
+        stale_after_minutes: STALE_AFTER.as_secs() / 60,
+    };
+    for _ in 0..2 {
+        match store.put_json_new(&path, &claim).await {
+            Ok(()) => return Ok(()),
+            Err(StorageError::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if store.exists(&manifest_path(release)).await? {
+            return Err(PublishError::ReleaseExists {
+                name: release.to_string(),
+            });
+        }
+        let holder: Option<Claim> = store.get_json(&path, "a release claim").await.ok();
+        match holder {
+            Some(holder) if !holder.is_stale(chrono::Utc::now()) => {
+                return Err(busy(holder.claimed_at));
+            }
+            _ => store.delete(&path).await?,
+        }
+    }
+    Err(busy("just now".into()))
+}
+
+fn manifest_path(release: &str) -> String {
+    format!("{}{MANIFEST}", release_prefix(release))
 }
 
 /// Deletes every object under a prefix.
@@ -235,10 +242,21 @@ pub async fn clean_leftovers(store: &Store) -> Result<Cleaned, PublishError> {
         if committed || live.contains(&folder) {
             continue;
         }
-        for file in &files {
-            store.delete(file).await?;
+        // Hold the name's claim while deleting, as a publish does while copying: a publish
+        // that claimed it since the claims were read is then never undercut.
+        let cleaner = format!("cleanup-{}", uuid::Uuid::new_v4().simple());
+        match claim_name(store, &folder, &cleaner).await {
+            Ok(()) => {}
+            Err(PublishError::ReleaseBusy { .. } | PublishError::ReleaseExists { .. }) => continue,
+            Err(e) => return Err(e),
         }
-        cleaned.uncommitted_releases.push(folder);
+        if !store.exists(&manifest_path(&folder)).await? {
+            for file in &files {
+                store.delete(file).await?;
+            }
+            cleaned.uncommitted_releases.push(folder.clone());
+        }
+        store.delete(&claim_path(&folder)).await?;
     }
     for (release, publish_id) in staging_prefixes(store).await? {
         let started: Option<i64> = publish_id.split('-').next().and_then(|s| s.parse().ok());
