@@ -447,14 +447,21 @@ pub struct PublishArgs {
 
 pub async fn publish(args: PublishArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?.restricted_to(&[Zone::Published, Zone::Runs]);
-    let manifest = publish_run(
+    let manifest = match publish_run(
         &store,
         &PublishOptions {
             run_id: args.run.clone(),
             release: args.release.clone(),
         },
     )
-    .await?;
+    .await
+    {
+        Err(e) if e.is_finding() => {
+            eprintln!("refused: {e}");
+            return Ok(Outcome::Finding);
+        }
+        result => result?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     } else {

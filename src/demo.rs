@@ -134,7 +134,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         &store,
         &PublishOptions {
             run_id: Some(record.run_id.clone()),
-            release: Some(format!("demo-{}", record.run_id)),
+            release: Some(format!("demo-{}", record.run_id).to_ascii_lowercase()),
         },
     )
     .await?;

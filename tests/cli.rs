@@ -683,3 +683,57 @@ fn intake_killed_at_any_point_loses_and_doubles_nothing() {
         .collect();
     assert_eq!(periods.len(), UPLOADS, "each upload once: {periods:?}");
 }
+
+/// Issue 14: `--spill-dir` inside the store (its `published/`) left spill files holding
+/// person tokens there when a run was killed.
+#[test]
+fn run_refuses_a_spill_directory_inside_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let spill = store.join("published/spill");
+    let pipeline = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/open_data.toml");
+    let output = svna(&[
+        "run",
+        "--store",
+        store.to_str().unwrap(),
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--spill-dir",
+        spill.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("inside the local store"), "{err}");
+    assert!(err.contains("outside the store"), "{err}");
+    assert!(!spill.exists());
+}
+
+/// Issue 14: release names `../escape`, `/abs/rel` and the empty name were accepted.
+#[test]
+fn publish_and_verify_refuse_a_release_name_that_escapes_the_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    for name in ["../escape", "/abs/rel", ""] {
+        let output = svna(&["publish", "--store", store, "--release", name]);
+        assert_eq!(output.status.code(), Some(2), "{name:?}");
+        let err = stderr(&output);
+        assert!(err.contains("release name"), "{name:?}: {err}");
+    }
+    assert!(!dir.path().join("escape").exists());
+    assert!(!dir.path().join("store/published/manifest.json").exists());
+}
+
+/// Issue 14: a release folder a killed publish left without its manifest is not a release.
+#[test]
+fn verify_refuses_a_release_that_was_never_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("store/published/half/tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    std::fs::write(tables.join("t.csv"), "area,n\nA,1\n").unwrap();
+    let release = dir.path().join("store/published/half");
+    let output = svna(&["verify", release.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("never committed"), "{err}");
+}

@@ -49,6 +49,27 @@ pub enum EngineError {
         test: String,
         rows: usize,
     },
+    #[error("pipeline file {file}: {source}")]
+    StageName {
+        file: String,
+        #[source]
+        source: svna_contracts::NameError,
+    },
+    #[error(
+        "the spill directory {} lies inside the local store {}: spill files hold row-level data (person tokens) and would be left there if the run is killed; use a directory outside the store (e.g. the default, the OS temporary directory)",
+        spill_dir.display(),
+        store_root.display()
+    )]
+    SpillInsideStore {
+        spill_dir: std::path::PathBuf,
+        store_root: std::path::PathBuf,
+    },
+    #[error("cannot check the spill directory {}", spill_dir.display())]
+    SpillDir {
+        spill_dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Storage(#[from] svna_storage::StorageError),
     #[error("{0}")]

@@ -7,6 +7,7 @@
 //! can later run on a Ballista cluster unchanged.
 
 mod error;
+mod lineage;
 mod pipeline;
 mod record;
 mod run;
@@ -14,6 +15,7 @@ mod session;
 mod tables;
 
 pub use error::EngineError;
+pub use lineage::{KnownTaint, token_lineage};
 pub use pipeline::{
     DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
 };

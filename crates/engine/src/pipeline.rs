@@ -222,6 +222,14 @@ impl Pipeline {
         })?;
         let mut stages = Vec::new();
         for s in parsed.stages {
+            // A stage's name becomes an object path (`work/<run>/<stage>.parquet`), read back
+            // by the stages that need it: `../../x` would read and write outside the store.
+            svna_contracts::check_name(svna_contracts::NameKind::Stage, &s.name).map_err(
+                |source| EngineError::StageName {
+                    file: file.to_string(),
+                    source,
+                },
+            )?;
             let (sql_file, sql) = read_sql(&s.sql).map_err(|e| EngineError::Pipeline {
                 file: file.to_string(),
                 message: format!(

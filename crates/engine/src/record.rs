@@ -52,6 +52,11 @@ pub struct StageRecord {
     pub disclosure: Option<DisclosureSpec>,
     pub output: FileEntry,
     pub columns: Vec<String>,
+    /// Output columns whose values are computed from a person or offence token column
+    /// (other than by counting), from the stage's logical plan. Publish refuses them. Empty
+    /// in records written before it was recorded.
+    #[serde(default)]
+    pub token_lineage: Vec<String>,
     pub duration_ms: u128,
     /// Of `duration_ms`, the time spent running the stage's tests on its output.
     #[serde(default)]

@@ -9,6 +9,7 @@ use svna_intake::StagedManifest;
 use svna_storage::{FileEntry, Store, Zone};
 
 use crate::error::EngineError;
+use crate::lineage::{KnownTaint, token_lineage};
 use crate::pipeline::{Pipeline, Sensitivity, Stage};
 use crate::record::{
     InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
@@ -104,7 +105,9 @@ async fn run_stages(
         register_needs(&ctx, store, stage, &inputs, &outputs).await?;
         check_table_references(&ctx, stage)?;
         let output_path = output_path(&record.run_id, stage);
-        let (entry, columns) = materialise(&ctx, store, stage, &output_path).await?;
+        let known = known_taint(&inputs, &record.stages);
+        let (entry, columns, token_lineage) =
+            materialise(&ctx, store, stage, &output_path, &known).await?;
         register_parquet_files(
             &ctx,
             store,
@@ -127,6 +130,7 @@ async fn run_stages(
             disclosure: stage.disclosure.clone(),
             output: entry,
             columns,
+            token_lineage,
             duration_ms: started.elapsed().as_millis(),
             tests_ms,
             tests: tests.clone(),
@@ -159,6 +163,25 @@ async fn run_stages(
         }
     }
     Ok(())
+}
+
+/// Token-carrying columns of what a stage may read: each source's token columns (its
+/// contract) and each earlier stage's recorded token lineage.
+fn known_taint(inputs: &BTreeMap<String, InputRecord>, stages: &[StageRecord]) -> KnownTaint {
+    let contracts = svna_contracts::v1();
+    let mut known = KnownTaint::new();
+    for (source, input) in inputs {
+        let tokens = contracts
+            .dataset(&input.dataset)
+            .map(|d| d.token_columns().map(|c| c.name.clone()).collect())
+            .unwrap_or_default();
+        known.insert(source.clone(), tokens);
+    }
+    for stage in stages {
+        let tainted = stage.token_lineage.iter().cloned().collect();
+        known.insert(stage.name.clone(), tainted);
+    }
+    known
 }
 
 fn new_run_id() -> String {
@@ -296,11 +319,13 @@ async fn materialise(
     store: &Store,
     stage: &Stage,
     path: &str,
-) -> Result<(FileEntry, Vec<String>), EngineError> {
+    known: &KnownTaint,
+) -> Result<(FileEntry, Vec<String>, Vec<String>), EngineError> {
     let df: DataFrame = ctx
         .sql_with_options(&stage.sql, read_only_sql_options())
         .await
         .map_err(|e| sql_error(stage, e))?;
+    let tainted = token_lineage(df.logical_plan(), known);
     let schema = Arc::new(df.schema().as_arrow().clone());
     let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut stream = df.execute_stream().await.map_err(|e| sql_error(stage, e))?;
@@ -309,7 +334,7 @@ async fn materialise(
         let batch = batch.map_err(|e| sql_error(stage, e))?;
         object.write(&batch).await?;
     }
-    Ok((object.finish().await?, columns))
+    Ok((object.finish().await?, columns, tainted))
 }
 
 async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord>, EngineError> {

@@ -1,4 +1,5 @@
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::execution::context::SQLOptions;
@@ -32,6 +33,9 @@ impl EngineConfig {
     /// The runtime shared by every stage of a run: one memory pool, one disk manager, and the
     /// store registered by URL so tables can be addressed the same way on a cluster.
     pub fn runtime(&self, store: &Store) -> Result<Arc<RuntimeEnv>, EngineError> {
+        if let Some(dir) = &self.spill_dir {
+            check_spill_dir(dir, store)?;
+        }
         let mut builder = RuntimeEnvBuilder::new();
         if let Some(limit) = self.memory_limit {
             // Tracked, so that running out of memory names the operators holding it.
@@ -90,6 +94,55 @@ impl EngineConfig {
             Arc::clone(runtime),
         ))
     }
+}
+
+/// Refuses a spill directory inside a local store: spill files hold the rows being sorted
+/// or joined (person tokens included), and a run killed mid-way leaves them behind, where
+/// anyone who copies a zone (e.g. `published/`) takes them along.
+fn check_spill_dir(dir: &Path, store: &Store) -> Result<(), EngineError> {
+    let Some(root) = store.local_root() else {
+        return Ok(()); // a cloud store: a local directory cannot lie inside it
+    };
+    let io = |source| EngineError::SpillDir {
+        spill_dir: dir.to_path_buf(),
+        source,
+    };
+    let root = std::fs::canonicalize(&root).map_err(io)?;
+    let spill = resolve(dir).map_err(io)?;
+    if spill.starts_with(&root) {
+        return Err(EngineError::SpillInsideStore {
+            spill_dir: dir.to_path_buf(),
+            store_root: root,
+        });
+    }
+    Ok(())
+}
+
+/// The absolute path `dir` names once symlinks are followed, for a directory that may not
+/// exist yet (DataFusion creates it): its nearest existing ancestor resolved, the rest
+/// appended. `..` is resolved against that ancestor too, so `store/../store/x` is caught.
+fn resolve(dir: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(dir)?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        let Some(parent) = existing.parent() else {
+            break;
+        };
+        rest.push(existing.file_name().map(|n| n.to_os_string()));
+        existing = parent;
+    }
+    let mut resolved = std::fs::canonicalize(existing)?;
+    for part in rest.into_iter().rev() {
+        match part {
+            Some(name) => resolved.push(name),
+            // A trailing `..` of a missing path: step up.
+            None => {
+                resolved.pop();
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 const SINGLE_PARTITION_JOIN_ROWS: usize = 2_000_000;

@@ -114,6 +114,67 @@ fn the_shipped_pipeline_parses() {
     assert!(p.stages.iter().any(|s| s.disclosure.is_some()));
 }
 
+#[test]
+fn every_bundled_pipeline_parses_with_valid_stage_names() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+    let mut parsed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Pipeline::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            parsed += 1;
+        }
+    }
+    assert!(parsed >= 2, "sna.toml and open_data.toml");
+}
+
+/// Issue 14: a stage named `../../../planted/evil` made the next stage read
+/// `<store>/../planted/evil.parquet`, outside the store.
+#[test]
+fn a_stage_name_that_is_not_one_path_segment_is_refused() {
+    for name in ["../../../planted/evil", "a/b", "", "Evil", "_hidden"] {
+        let text = format!("{SOURCES}{}", stage(name, "SELECT 1", &[]));
+        let err = pipeline(&text).unwrap_err();
+        assert!(
+            matches!(&err, EngineError::StageName { source, .. } if source.name == name),
+            "{name:?}: {err}"
+        );
+        assert!(err.to_string().contains("stage name"), "{err}");
+    }
+}
+
+/// Issue 14: `--spill-dir` inside the store (e.g. its `published/`) left spill files with
+/// person tokens there when a run was killed.
+#[tokio::test]
+async fn a_spill_directory_inside_a_local_store_is_refused() {
+    let (dir, store) = store_with_codes().await;
+    let root = dir.path().join("store");
+    let inside = [
+        root.join("published"),
+        root.join("published/not-yet/created"),
+        root.clone(),
+        root.join("missing/../published"),
+    ];
+    for spill in inside {
+        let config = svna_engine::EngineConfig {
+            spill_dir: Some(spill.clone()),
+            ..Default::default()
+        };
+        let err = config.runtime(&store).unwrap_err();
+        assert!(
+            matches!(err, EngineError::SpillInsideStore { .. }),
+            "{}: {err}",
+            spill.display()
+        );
+        assert!(err.to_string().contains("outside the store"), "{err}");
+    }
+    let outside = svna_engine::EngineConfig {
+        spill_dir: Some(dir.path().join("spill")),
+        ..Default::default()
+    };
+    assert!(outside.runtime(&store).is_ok());
+}
+
 /// A store with the offence-code definitions staged through the real intake path.
 async fn store_with_codes() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -240,4 +301,125 @@ async fn a_source_with_nothing_staged_is_a_clear_error() {
             .contains("no staged data for dataset `sv_offence_codes`"),
         "{err}"
     );
+}
+
+/// A store with two police person rows staged (person and offence ids are tokens).
+async fn store_with_persons() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
+    let a = "a".repeat(64);
+    let b = "b".repeat(64);
+    let csv =
+        format!("offence_id,person_id,role,age,sex\n{a},{b},victim,20,F\n{b},{a},suspect,30,M\n");
+    store
+        .put("landing/persons.csv", csv.into_bytes().into())
+        .await
+        .unwrap();
+    let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
+    svna_intake::load_extract(&store, dataset, 1, "landing/persons.csv")
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// Issue 14: a threshold table whose dimension is `upper(person_id)`, `'p' || person_id` or
+/// `substr(person_id, 1, 63)` published. The run now records, per stage, the output columns
+/// computed from a token column (other than by counting), across stages.
+#[tokio::test]
+async fn a_run_records_which_output_columns_are_computed_from_tokens() {
+    let (_dir, store) = store_with_persons().await;
+    let cases: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            "upper",
+            "SELECT upper(person_id) AS who, count(*) AS n FROM persons GROUP BY upper(person_id)",
+            &["persons"],
+            &["who"],
+        ),
+        (
+            "prefixed",
+            "SELECT 'p' || person_id AS who, role FROM persons",
+            &["persons"],
+            &["who"],
+        ),
+        (
+            "sub",
+            "SELECT substr(person_id, 1, 63) AS who, role FROM persons",
+            &["persons"],
+            &["who"],
+        ),
+        (
+            "downstream",
+            "SELECT lower(who) AS w, role FROM sub",
+            &["sub"],
+            &["w"],
+        ),
+        (
+            "bucket",
+            "SELECT length(person_id) % 3 AS b, count(*) AS n FROM persons GROUP BY 1",
+            &["persons"],
+            &["b"],
+        ),
+        (
+            "maxed",
+            "SELECT role, max(offence_id) AS m FROM persons GROUP BY role",
+            &["persons"],
+            &["m"],
+        ),
+        (
+            "windowed",
+            "SELECT role, count(*) OVER (PARTITION BY person_id) AS k, first_value(person_id) OVER (ORDER BY age) AS f FROM persons",
+            &["persons"],
+            &["f"],
+        ),
+        (
+            "scalar",
+            "SELECT role, (SELECT max(person_id) FROM persons) AS m FROM persons",
+            &["persons"],
+            &["m"],
+        ),
+        (
+            "unioned",
+            "SELECT role AS x FROM persons UNION ALL SELECT person_id FROM persons",
+            &["persons"],
+            &["x"],
+        ),
+        (
+            "cte",
+            "WITH p AS (SELECT person_id AS pid, age FROM persons) SELECT concat(pid, 'x') AS c, age FROM p",
+            &["persons"],
+            &["c"],
+        ),
+        // Counting, linking and filtering by token are not lineage of a value.
+        (
+            "counted",
+            "SELECT role, count(DISTINCT person_id) AS people, count(offence_id) AS n FROM persons GROUP BY role",
+            &["persons"],
+            &[],
+        ),
+        (
+            "linked",
+            "SELECT a.role, b.age FROM persons AS a JOIN persons AS b ON a.person_id = b.offence_id WHERE a.person_id <> ''",
+            &["persons"],
+            &[],
+        ),
+        (
+            "cubed",
+            "SELECT COALESCE(role, 'Total') AS role, count(*) AS n FROM (SELECT person_id, max(role) AS role FROM persons GROUP BY person_id) AS x GROUP BY CUBE (role)",
+            &["persons"],
+            &[],
+        ),
+    ];
+    let sources = "name = \"t\"\n[[source]]\nname = \"persons\"\ndataset = \"police_persons\"\n";
+    let stages: String = cases
+        .iter()
+        .map(|(name, sql, needs, _)| stage(name, sql, needs))
+        .collect();
+    let record = run(&store, &format!("{sources}{stages}")).await.unwrap();
+    for (name, _, _, tainted) in cases {
+        assert_eq!(
+            record.stage(name).unwrap().token_lineage,
+            tainted.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "stage {name}"
+        );
+    }
 }

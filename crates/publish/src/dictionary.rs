@@ -109,7 +109,7 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
             column: dim.clone(),
             role: "dimension",
             meaning: format!(
-                "identifies the cell; `{}` is the total over all values",
+                "identifies the cell; `{}` is the total over all values; in CSV a code beginning with = + - @ is shown with a leading ' so spreadsheets read it as text",
                 spec.total
             ),
         });

@@ -16,9 +16,13 @@ pub enum PublishError {
     #[error("stage `{stage}` is marked row-level; row-level outputs are never published")]
     RowLevel { stage: String },
     #[error(
-        "table `{table}`: column `{column}` holds person or offence tokens; tokens are never published"
+        "table `{table}`: column `{column}` {reason}; person and offence tokens, and values computed from them, are never published: count them (count(DISTINCT person_id)) instead"
     )]
-    TokenColumn { table: String, column: String },
+    TokenColumn {
+        table: String,
+        column: String,
+        reason: String,
+    },
     #[error(
         "table `{table}`: column `{column}` is neither a declared dimension nor a protected count; derived values must be computed after protection"
     )]
@@ -87,10 +91,51 @@ pub enum PublishError {
     AuditFailed { failing: usize, examples: String },
     #[error("release `{name}` already exists; releases are never overwritten")]
     ReleaseExists { name: String },
+    #[error(transparent)]
+    Name(#[from] svna_contracts::NameError),
+    #[error(
+        "release `{name}` is being published by another publish (claimed {since}); wait for it to finish, or if it was killed, publish again after {stale_after_minutes} minutes or under another name"
+    )]
+    ReleaseBusy {
+        name: String,
+        since: String,
+        stale_after_minutes: u64,
+    },
+    #[error(
+        "release `{name}` has files but no manifest: its publish was interrupted and it was never committed; publish again (the next publish removes the leftover files)"
+    )]
+    ReleaseNotCommitted { name: String },
+    #[error("cannot remove what an interrupted publish left in `{path}`")]
+    Cleanup {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("disclosure control: {0}")]
     Disclosure(#[from] svna_disclosure::DisclosureError),
     #[error(transparent)]
     Storage(#[from] svna_storage::StorageError),
+    #[error("cannot write the published CSV `{path}`")]
+    Csv {
+        path: String,
+        #[source]
+        source: csv::Error,
+    },
     #[error("`{path}`: {message}")]
     File { path: String, message: String },
+}
+
+impl PublishError {
+    /// Whether the release was refused for what it would publish (exit code 1) rather than
+    /// failing (exit code 2): a gate found something that must not leave the partnership.
+    pub fn is_finding(&self) -> bool {
+        matches!(
+            self,
+            PublishError::RowLevel { .. }
+                | PublishError::TokenColumn { .. }
+                | PublishError::OpenPolicyOnPartnerData { .. }
+                | PublishError::ForbiddenCount { .. }
+                | PublishError::AuditFailed { .. }
+        )
+    }
 }

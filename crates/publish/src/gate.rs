@@ -3,50 +3,107 @@
 
 use svna_contracts::DatasetKind;
 use svna_disclosure::{CellOutcome, Policy};
-use svna_engine::RunRecord;
+use svna_engine::{RunRecord, StageRecord};
 
 use crate::dictionary::lineage;
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
 use crate::protect::OPEN_POLICY;
 
-fn is_token(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+/// The shortest run of hexadecimal characters taken as (part of) a token. Tokens are 64
+/// lowercase hex characters; a published value holding 16 of them in a row, in any case, is
+/// a token or a recognisable piece of one (`upper(person_id)`, `'p' || person_id`,
+/// `substr(person_id, 1, 63)`). Legitimate codes are far shorter: ONS codes such as
+/// `E01026359` have 9 characters, dates and months are split by `-`.
+pub const HEX_RUN: usize = 16;
+
+/// Whether `text` holds [`HEX_RUN`] or more hexadecimal characters in a row.
+pub fn has_hex_run(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+        if run >= HEX_RUN {
+            return true;
+        }
+    }
+    false
 }
 
-/// No dimension may be a token column of any contract, or hold a token-shaped value.
-pub fn check_no_tokens(table: &OutputTable) -> Result<(), PublishError> {
+/// No published column may be a token column of any contract, be computed from one (its
+/// stage's recorded token lineage), or hold a token-shaped value. What is scanned is every
+/// cell that is published as text: dimension codes, parent codes and text context columns,
+/// and every column name. Counts and rates are numbers computed by publish; numeric context
+/// columns cannot hold hex letters, and their lineage is checked like every column's.
+/// (Manifest checksums are SHA-256 hex by design but are not table cells.)
+pub fn check_no_tokens(table: &OutputTable, stage: &StageRecord) -> Result<(), PublishError> {
     let token_names: Vec<&str> = svna_contracts::v1()
         .datasets
         .iter()
         .flat_map(|d| d.token_columns().map(|c| c.name.as_str()))
         .collect();
-    let refuse = |column: &str| PublishError::TokenColumn {
+    let refuse = |column: &str, reason: String| PublishError::TokenColumn {
         table: table.name.clone(),
         column: column.to_string(),
+        reason,
     };
+    let published = published_columns(table);
+    for name in &published {
+        if token_names.contains(&name.as_str()) {
+            return Err(refuse(name, "is a token column of the contracts".into()));
+        }
+        if stage.token_lineage.contains(name) {
+            return Err(refuse(
+                name,
+                "is computed from a person or offence token column (its SQL lineage)".into(),
+            ));
+        }
+        if has_hex_run(name) {
+            return Err(refuse(name, hex_reason("its name")));
+        }
+    }
     for (name, codes) in table.spec.dimensions.iter().zip(&table.dims) {
-        if token_names.contains(&name.as_str()) || codes.iter().any(|c| is_token(c)) {
-            return Err(refuse(name));
+        if let Some(row) = codes.iter().position(|c| has_hex_run(c)) {
+            return Err(refuse(name, hex_reason(&format!("row {}", row + 1))));
         }
     }
     for (name, parents) in table.spec.dimensions.iter().zip(&table.parents) {
-        if parents.iter().flatten().any(|c| is_token(c)) {
-            return Err(refuse(&table.spec.parents[name]));
+        let hit = parents.iter().flatten().position(|c| has_hex_run(c));
+        if let Some(row) = hit {
+            let parent = &table.spec.parents[name];
+            return Err(refuse(parent, hex_reason(&format!("row {}", row + 1))));
         }
     }
     for (name, values) in &table.context {
-        let text =
-            arrow_cast::cast(values, &arrow_schema::DataType::Utf8).map_err(|_| refuse(name))?;
+        let text = arrow_cast::cast(values, &arrow_schema::DataType::Utf8)
+            .map_err(|e| refuse(name, format!("cannot be read as text ({e})")))?;
         let text = text
             .as_any()
             .downcast_ref::<arrow_array::StringArray>()
             .expect("cast to Utf8");
-        if token_names.contains(&name.as_str()) || text.iter().flatten().any(is_token) {
-            return Err(refuse(name));
+        if let Some(row) = text.iter().position(|v| v.is_some_and(has_hex_run)) {
+            return Err(refuse(name, hex_reason(&format!("row {}", row + 1))));
         }
     }
     Ok(())
+}
+
+fn hex_reason(at: &str) -> String {
+    format!(
+        "holds a run of {HEX_RUN} or more hexadecimal characters ({at}), the shape of a token or part of one"
+    )
+}
+
+/// Every column name the release would publish for `table`.
+fn published_columns(table: &OutputTable) -> Vec<String> {
+    let spec = &table.spec;
+    spec.dimensions
+        .iter()
+        .chain(spec.parents.values())
+        .chain(&spec.context)
+        .chain(&spec.counts)
+        .chain(spec.rates.iter().map(|r| &r.name))
+        .cloned()
+        .collect()
 }
 
 /// Every figure about to be published is one the policy allows on its own.

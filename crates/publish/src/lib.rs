@@ -3,6 +3,8 @@
 //! with checksums and provenance. Every gate refuses with a reason and writes nothing
 //! visible: the release manifest, written last and never overwritten, is the commit point.
 
+mod commit;
+mod csv_out;
 mod dictionary;
 mod error;
 mod gate;
@@ -12,6 +14,8 @@ mod protect;
 mod release;
 mod write;
 
+pub use commit::{Cleaned, STALE_AFTER, clean_leftovers};
+pub use csv_out::neutralise;
 pub use error::PublishError;
 pub use ledger::{LedgerEntry, LedgerPart, read_ledger};
 pub use output_table::OutputTable;

@@ -2,12 +2,15 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use svna_contracts::{NameKind, check_name};
 use svna_disclosure::CellOutcome;
 use svna_engine::{
     DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
 };
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
+use crate::commit::{Staging, clean_leftovers, is_uncommitted};
+use crate::csv_out::CsvOut;
 use crate::dictionary::{TableEntry, table_entry};
 use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
@@ -84,6 +87,10 @@ pub async fn publish_run(
     store: &Store,
     options: &PublishOptions,
 ) -> Result<ReleaseManifest, PublishError> {
+    // Refuse a bad name before reading anything: it becomes a folder of the published zone.
+    if let Some(release) = &options.release {
+        check_name(NameKind::Release, release)?;
+    }
     let run_id = match &options.run_id {
         Some(id) => id.clone(),
         None => {
@@ -106,13 +113,16 @@ pub async fn publish_run(
             status: format!("{:?}", record.status).to_lowercase(),
         });
     }
+    // Run ids carry an uppercase `T` and `Z`; release names are lowercase.
     let release = options
         .release
         .clone()
-        .unwrap_or_else(|| format!("{}-{run_id}", record.pipeline));
+        .unwrap_or_else(|| format!("{}-{run_id}", record.pipeline).to_ascii_lowercase());
+    check_name(NameKind::Release, &release)?;
     if store.exists(&release_manifest_path(&release)).await? {
         return Err(PublishError::ReleaseExists { name: release });
     }
+    clean_leftovers(store).await?;
 
     check_open_lineage(&record)?;
     let tables = read_outputs(store, &record).await?;
@@ -174,19 +184,20 @@ pub async fn publish_run(
         .iter()
         .map(|l| l.table.as_str())
         .collect();
-    let prefix = Zone::Published.join(&release);
+    let mut staging = Staging::new(&release);
     let mut published = Vec::new();
     for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
         if !left_out.contains(table.name.as_str()) {
-            published.push(write_table(store, &prefix, table, outcomes).await?);
+            published.push(write_table(store, &mut staging, table, outcomes).await?);
         }
     }
     // The full audit (true values, primary/secondary classes) stays with the run; the
     // release carries only what an outsider could compute from the release itself.
     let internal = Zone::Runs.join(&format!("{run_id}/disclosure_audit-{release}.json"));
     store.put_json(&internal, &protected.audits).await?;
-    let disclosure_report = write_public_report(store, &prefix, &protected, &published).await?;
-    let data_dictionary = write_dictionary(store, &prefix, &record).await?;
+    let disclosure_report =
+        write_public_report(store, &mut staging, &protected, &published).await?;
+    let data_dictionary = write_dictionary(store, &mut staging, &record).await?;
 
     let withheld_cells = published.iter().map(|t| t.withheld).sum();
     let published_cells = published.iter().map(|t| t.cells - t.withheld).sum();
@@ -223,15 +234,13 @@ pub async fn publish_run(
         revised_releases: protected.revised.iter().cloned().collect(),
         left_out: protected.left_out.clone(),
     };
-    store
-        .put_json_new(&release_manifest_path(&release), &manifest)
-        .await
-        .map_err(|e| match e {
-            svna_storage::StorageError::AlreadyExists { .. } => PublishError::ReleaseExists {
-                name: release.clone(),
-            },
-            other => other.into(),
+    let mut manifest_bytes =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| PublishError::File {
+            path: release_manifest_path(&release),
+            message: e.to_string(),
         })?;
+    manifest_bytes.push(b'\n');
+    staging.commit(store, Bytes::from(manifest_bytes)).await?;
     Ok(manifest)
 }
 
@@ -259,7 +268,7 @@ async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTab
             });
         }
         let table = OutputTable::from_parquet(&stage.name, spec, bytes)?;
-        check_no_tokens(&table)?;
+        check_no_tokens(&table, stage)?;
         tables.push(table);
     }
     Ok(tables)
@@ -267,22 +276,25 @@ async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTab
 
 async fn write_table(
     store: &Store,
-    prefix: &str,
+    staging: &mut Staging,
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
 ) -> Result<PublishedTable, PublishError> {
     let batch = published_batch(table, outcomes);
-    let parquet_path = format!("{prefix}/tables/{}.parquet", table.name);
-    let csv_path = format!("{prefix}/tables/{}.csv", table.name);
+    let parquet_name = format!("tables/{}.parquet", table.name);
+    let csv_name = format!("tables/{}.csv", table.name);
     let rows = Some(table.rows() as u64);
-    let parquet = entry(
-        store,
-        &parquet_path,
-        parquet_bytes(&table.name, &batch)?,
-        rows,
-    )
-    .await?;
-    let csv = entry(store, &csv_path, csv_bytes(table, outcomes)?, rows).await?;
+    let parquet = staging
+        .put(
+            store,
+            &parquet_name,
+            parquet_bytes(&table.name, &batch)?,
+            rows,
+        )
+        .await?;
+    let csv = staging
+        .put(store, &csv_name, csv_bytes(table, outcomes)?, rows)
+        .await?;
     let cells = outcomes.iter().map(Vec::len).sum();
     let withheld = outcomes
         .iter()
@@ -297,22 +309,6 @@ async fn write_table(
         cells,
         withheld,
     })
-}
-
-async fn entry(
-    store: &Store,
-    path: &str,
-    bytes: Bytes,
-    rows: Option<u64>,
-) -> Result<FileEntry, PublishError> {
-    let entry = FileEntry {
-        path: path.to_string(),
-        sha256: sha256_hex(&bytes),
-        size: bytes.len() as u64,
-        rows,
-    };
-    store.put(path, bytes).await?;
-    Ok(entry)
 }
 
 /// One row per withheld cell: which quantity, in which tables. No interval, no true value
@@ -331,7 +327,7 @@ struct PublicReportRow<'a> {
 /// since it is a sum of withheld true values.
 async fn write_public_report(
     store: &Store,
-    prefix: &str,
+    staging: &mut Staging,
     protected: &Protected,
     published: &[PublishedTable],
 ) -> Result<Vec<FileEntry>, PublishError> {
@@ -363,33 +359,19 @@ async fn write_public_report(
         "withheld": rows,
     });
     let json = Bytes::from(serde_json::to_vec_pretty(&summary).expect("report serialises"));
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| PublishError::File {
-        path: format!("{prefix}/disclosure_report.csv"),
-        message: e.to_string(),
-    };
+    let mut csv = CsvOut::new(staging.final_path("disclosure_report.csv"));
+    csv.row(["quantity", "tables"])?;
     for row in &rows {
-        csv.serialize(row).map_err(io)?;
+        csv.row([row.quantity, row.tables.as_str()])?;
     }
-    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File {
-        path: prefix.to_string(),
-        message: e.to_string(),
-    })?);
+    let csv = csv.finish()?;
     Ok(vec![
-        entry(
-            store,
-            &format!("{prefix}/disclosure_report.json"),
-            json,
-            None,
-        )
-        .await?,
-        entry(
-            store,
-            &format!("{prefix}/disclosure_report.csv"),
-            csv,
-            Some(rows.len() as u64),
-        )
-        .await?,
+        staging
+            .put(store, "disclosure_report.json", json, None)
+            .await?,
+        staging
+            .put(store, "disclosure_report.csv", csv, Some(rows.len() as u64))
+            .await?,
     ])
 }
 
@@ -414,6 +396,12 @@ pub struct VerifyReport {
 /// Re-checks a release from its published files alone: the manifest, every file's SHA-256
 /// and size, and an outsider's audit of every published table.
 pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport, PublishError> {
+    check_name(NameKind::Release, release)?;
+    if is_uncommitted(store, release).await? {
+        return Err(PublishError::ReleaseNotCommitted {
+            name: release.to_string(),
+        });
+    }
     let manifest: ReleaseManifest = store
         .get_json(&release_manifest_path(release), "a release manifest")
         .await?;
@@ -492,7 +480,7 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
 /// Writes the data dictionary (JSON, one entry per table; CSV, one row per column).
 async fn write_dictionary(
     store: &Store,
-    prefix: &str,
+    staging: &mut Staging,
     record: &RunRecord,
 ) -> Result<Vec<FileEntry>, PublishError> {
     let entries: Vec<TableEntry> = record
@@ -506,13 +494,9 @@ async fn write_dictionary(
         })
         .collect();
     let json = Bytes::from(serde_json::to_vec_pretty(&entries).expect("dictionary serialises"));
-    let csv_path = format!("{prefix}/data_dictionary.csv");
-    let io = |e: csv::Error| PublishError::File {
-        path: csv_path.clone(),
-        message: e.to_string(),
-    };
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record([
+    let csv_path = staging.final_path("data_dictionary.csv");
+    let mut csv = CsvOut::new(csv_path.clone());
+    csv.row([
         "table",
         "description",
         "measure",
@@ -522,12 +506,10 @@ async fn write_dictionary(
         "column",
         "role",
         "meaning",
-    ])
-    .map_err(io)?;
-    let mut rows = 0;
+    ])?;
     for entry in &entries {
         for column in &entry.columns {
-            csv.write_record([
+            csv.row([
                 entry.table.as_str(),
                 &entry.description,
                 &entry.measure,
@@ -537,23 +519,22 @@ async fn write_dictionary(
                 &column.column,
                 column.role,
                 &column.meaning,
-            ])
-            .map_err(io)?;
-            rows += 1;
+            ])?;
         }
     }
-    let csv = Bytes::from(csv.into_inner().map_err(|e| PublishError::File {
-        path: csv_path.clone(),
-        message: e.to_string(),
-    })?);
+    let rows = csv.rows() - 1;
+    let csv = csv.finish()?;
     Ok(vec![
-        entry(
-            store,
-            &format!("{prefix}/data_dictionary.json"),
-            json,
-            Some(entries.len() as u64),
-        )
-        .await?,
-        entry(store, &csv_path, csv, Some(rows)).await?,
+        staging
+            .put(
+                store,
+                "data_dictionary.json",
+                json,
+                Some(entries.len() as u64),
+            )
+            .await?,
+        staging
+            .put(store, "data_dictionary.csv", csv, Some(rows))
+            .await?,
     ])
 }

@@ -9,6 +9,7 @@ use parquet::file::properties::WriterProperties;
 use svna_disclosure::CellOutcome;
 
 use crate::SUPPRESSED_MARKER;
+use crate::csv_out::CsvOut;
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
 
@@ -130,9 +131,8 @@ pub fn csv_bytes(
             })
         })
         .collect();
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(batch.schema().fields().iter().map(|f| f.name().as_str()))
-        .map_err(|e| error(&e))?;
+    let mut csv = CsvOut::new(format!("{}.csv", table.name));
+    csv.row(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
     let row_withheld = |count: usize, row: usize| outcomes[count][row].value().is_none();
     for row in 0..batch.num_rows() {
         let record: Vec<String> = batch
@@ -150,7 +150,7 @@ pub fn csv_bytes(
                 },
             )
             .collect();
-        csv.write_record(&record).map_err(|e| error(&e))?;
+        csv.row(&record)?;
     }
-    Ok(Bytes::from(csv.into_inner().map_err(|e| error(&e))?))
+    csv.finish()
 }

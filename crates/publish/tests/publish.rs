@@ -68,13 +68,19 @@ fn parquet_of(batch: &RecordBatch) -> bytes::Bytes {
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Store,
+    /// The stage's recorded token lineage (columns computed from tokens).
+    token_lineage: Vec<String>,
 }
 
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-        Fixture { _dir: dir, store }
+        Fixture {
+            _dir: dir,
+            store,
+            token_lineage: Vec::new(),
+        }
     }
 
     /// Writes `batch` as the output of stage `t` of run `run-1` and a run record naming it.
@@ -121,6 +127,7 @@ impl Fixture {
                 disclosure: Some(spec),
                 output,
                 columns: Vec::new(),
+                token_lineage: self.token_lineage.clone(),
                 duration_ms: 0,
                 tests_ms: 0,
                 tests: Vec::new(),
@@ -718,4 +725,410 @@ async fn a_rounded_release_verifies_though_its_totals_do_not_add_up() {
     let report = verify_release(&f.store, "r1").await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(report.rounded_not_reaudited, vec!["t".to_string()]);
+}
+
+// What can reach the published zone (issue 14)
+
+/// The text of a published file of release r1.
+async fn published_text(f: &Fixture, name: &str) -> String {
+    let bytes = f.store.get(&format!("published/r1/{name}")).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Issue 14: a partner id `@SUM(1+1)`, a ward code `+cmd|' /C calc'!A0` and an age band
+/// `=1+2` were written verbatim into published CSVs, where a spreadsheet runs them.
+#[tokio::test]
+async fn text_cells_that_start_a_formula_are_neutralised_in_every_published_csv() {
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "area",
+            text(&["@SUM(1+1)", "+cmd|' /C calc'!A0", "=1+2", "-x", "Total"]),
+        ),
+        ("change", ints(&[-3, 4, -5, 6, 2])),
+        ("n", ints(&[2, 30, 40, 50, 122])),
+    ])
+    .unwrap();
+    let mut s = spec(&["area"], &["n"]);
+    s.context = vec!["change".into()];
+    s.measure = Some("=HYPERLINK(\"x\")".into());
+    f.run_with(&batch, s, RunStatus::Finished).await;
+    let manifest = f.publish().await.unwrap();
+    let csv = f.csv().await;
+    for line in [
+        "'@SUM(1+1),-3,[c]",
+        "'+cmd|' /C calc'!A0,4,",
+        "'=1+2,-5,",
+        "'-x,6,",
+        "Total,2,122",
+    ] {
+        assert!(csv.contains(line), "{line:?} not in\n{csv}");
+    }
+    // Parquet keeps the values as they are: it is not opened as a spreadsheet.
+    let parquet = f.store.get("published/r1/tables/t.parquet").await.unwrap();
+    let table = svna_publish::OutputTable::from_published_parquet(
+        "t",
+        &manifest.tables[0].disclosure,
+        parquet,
+    )
+    .unwrap();
+    assert!(table.dims[0].contains(&"@SUM(1+1)".to_string()));
+    // The dictionary's measure and the report's quantities (named by measure) too.
+    let dictionary = published_text(&f, "data_dictionary.csv").await;
+    assert!(
+        dictionary.contains(",\"'=HYPERLINK(\"\"x\"\")\",") && !dictionary.contains(",=HYPERLINK"),
+        "{dictionary}"
+    );
+    let report = published_text(&f, "disclosure_report.csv").await;
+    assert!(report.starts_with("quantity,tables\n"), "{report}");
+    assert!(
+        report
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("'=") || l.starts_with("\"'=")),
+        "{report}"
+    );
+    // Every cell of every published CSV: none starts a formula.
+    for name in [
+        "tables/t.csv",
+        "data_dictionary.csv",
+        "disclosure_report.csv",
+    ] {
+        let text = published_text(&f, name).await;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                let formula = cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+                assert!(!formula, "{name}: {cell:?}");
+            }
+        }
+    }
+}
+
+/// A one-dimension table whose codes are `codes` (plus Total), every count publishable.
+fn codes_table(codes: &[&str]) -> RecordBatch {
+    let mut all: Vec<&str> = codes.to_vec();
+    all.push("Total");
+    let mut counts = vec![10; codes.len()];
+    counts.push(10 * codes.len() as i64);
+    RecordBatch::try_from_iter(vec![("who", text(&all)), ("n", ints(&counts))]).unwrap()
+}
+
+/// Issue 14: only exact 64-character lowercase hex was refused, so `upper(person_id)`,
+/// `'p' || person_id` and `substr(person_id, 1, 63)` published and verified.
+#[tokio::test]
+async fn a_value_holding_a_run_of_16_hex_characters_is_refused() {
+    let token = "0123456789abcdef".repeat(4);
+    for value in [
+        token.to_uppercase(),
+        format!("p{token}"),
+        token[..63].to_string(),
+        token[..16].to_string(),
+        format!("x-{}-y", &token[10..26].to_uppercase()),
+    ] {
+        let f = Fixture::new();
+        f.run_with(
+            &codes_table(&[&value, "other"]),
+            spec(&["who"], &["n"]),
+            RunStatus::Finished,
+        )
+        .await;
+        let refused = f.publish().await;
+        assert!(
+            matches!(&refused, Err(PublishError::TokenColumn { column, .. }) if column == "who"),
+            "{value}: {refused:?}"
+        );
+        assert!(refused.unwrap_err().is_finding());
+        assert!(f.nothing_published().await, "{value}");
+    }
+}
+
+#[tokio::test]
+async fn token_shaped_parents_and_context_are_refused_too() {
+    let token = "ABCDEF0123456789";
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "Total"])),
+        ("parent", text(&[&format!("p{token}"), ""])),
+        ("n", ints(&[10, 10])),
+    ])
+    .unwrap();
+    let mut s = spec(&["area"], &["n"]);
+    s.parents = BTreeMap::from([("area".to_string(), "parent".to_string())]);
+    f.run_with(&batch, s, RunStatus::Finished).await;
+    let refused = f.publish().await;
+    assert!(
+        matches!(&refused, Err(PublishError::TokenColumn { column, .. }) if column == "parent"),
+        "{refused:?}"
+    );
+
+    let f = Fixture::new();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&["A", "Total"])),
+        ("note", text(&[token, "x"])),
+        ("n", ints(&[10, 10])),
+    ])
+    .unwrap();
+    let mut s = spec(&["area"], &["n"]);
+    s.context = vec!["note".into()];
+    f.run_with(&batch, s, RunStatus::Finished).await;
+    let refused = f.publish().await;
+    assert!(
+        matches!(&refused, Err(PublishError::TokenColumn { column, .. }) if column == "note"),
+        "{refused:?}"
+    );
+}
+
+/// The hex-run rule must not trip on what tables legitimately hold.
+#[tokio::test]
+async fn ordinary_codes_are_not_taken_for_tokens() {
+    let f = Fixture::new();
+    f.run_with(
+        &codes_table(&[
+            "E01026359",
+            "E05010123",
+            "E07000136",
+            "2023-01",
+            "2019-01-01..2023-12-31",
+            "Outside area",
+            "deadbeef-cafe",
+            "0123456789abcde",
+        ]),
+        spec(&["who"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    f.publish().await.unwrap();
+}
+
+/// A column the run recorded as computed from a token column is refused whatever its
+/// values look like (e.g. `length(person_id) % 3`).
+#[tokio::test]
+async fn a_column_whose_lineage_reaches_a_token_is_refused() {
+    let mut f = Fixture::new();
+    f.token_lineage = vec!["who".into()];
+    f.run_with(
+        &codes_table(&["1", "2"]),
+        spec(&["who"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    let refused = f.publish().await;
+    assert!(
+        matches!(&refused, Err(PublishError::TokenColumn { column, reason, .. })
+            if column == "who" && reason.contains("lineage")),
+        "{refused:?}"
+    );
+    assert!(f.nothing_published().await);
+}
+
+async fn publish_as(
+    f: &Fixture,
+    release: &str,
+) -> Result<svna_publish::ReleaseManifest, PublishError> {
+    publish_run(
+        &f.store,
+        &PublishOptions {
+            run_id: Some("run-1".into()),
+            release: Some(release.into()),
+        },
+    )
+    .await
+}
+
+/// Issue 14: `../escape`, `/abs/rel` and the empty name were accepted; the empty one wrote
+/// `published/manifest.json` at the zone root.
+#[tokio::test]
+async fn a_release_name_that_is_not_one_path_segment_is_refused() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    for name in ["../escape", "/abs/rel", "", "a/b", "R1", "_incoming"] {
+        let refused = publish_as(&f, name).await;
+        assert!(
+            matches!(&refused, Err(PublishError::Name(e)) if e.name == name),
+            "{name:?}: {refused:?}"
+        );
+        let verified = verify_release(&f.store, name).await;
+        assert!(matches!(verified, Err(PublishError::Name(_))), "{name:?}");
+    }
+    assert!(f.store.list("published/").await.unwrap().is_empty());
+    assert!(f.store.list("escape").await.unwrap().is_empty());
+    // The default name (`<pipeline>-<run id>`) is a valid name even for a run id with
+    // capitals.
+    f.run_as(
+        "run-20261127T120000Z-abc123",
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    let manifest = publish_run(
+        &f.store,
+        &PublishOptions {
+            run_id: Some("run-20261127T120000Z-abc123".into()),
+            release: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(manifest.release, "test-run-20261127t120000z-abc123");
+}
+
+/// The files of the store's local directory under `relative`, recursively, as paths
+/// relative to the store (object_store's temporaries included).
+fn files_on_disk(f: &Fixture, relative: &str) -> Vec<String> {
+    let root = f.store.local_root().unwrap();
+    let mut out = Vec::new();
+    let mut pending = vec![root.join(relative)];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.push(format!("{}/", path.strip_prefix(&root).unwrap().display()));
+                pending.push(path);
+            } else {
+                out.push(path.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What a publish killed at each point leaves: a release folder with table files and no
+/// manifest, an object_store temporary `…csv#1`, a staging prefix and a claim.
+async fn leave_a_killed_publish(f: &Fixture) {
+    let store = &f.store;
+    store
+        .put("published/r0/tables/t.csv", "area,n\nA,1\n".into())
+        .await
+        .unwrap();
+    store
+        .put("published/r0/tables/t.parquet", "x".into())
+        .await
+        .unwrap();
+    let root = store.local_root().unwrap();
+    std::fs::write(root.join("published/r0/tables/t.csv#1"), "half").unwrap();
+    std::fs::create_dir_all(root.join("published/empty/tables")).unwrap();
+    store
+        .put("runs/_incoming/r0/1000-abcdef/tables/t.csv", "x".into())
+        .await
+        .unwrap();
+    store
+        .put_json(
+            "runs/_incoming/r0.claim.json",
+            &serde_json::json!({ "publish_id": "1000-abcdef", "claimed_at": "1970-01-01T00:16:40+00:00" }),
+        )
+        .await
+        .unwrap();
+}
+
+/// Issue 14: a publish killed mid-way left `published/<release>/` with table files and no
+/// manifest (and an object_store temporary), which copying the zone took along.
+#[tokio::test]
+async fn the_next_publish_removes_what_a_killed_publish_left() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    leave_a_killed_publish(&f).await;
+    // verify refuses the uncommitted folder rather than reading it as a release.
+    let refused = verify_release(&f.store, "r0").await;
+    assert!(
+        matches!(refused, Err(PublishError::ReleaseNotCommitted { ref name }) if name == "r0"),
+        "{refused:?}"
+    );
+    f.publish().await.unwrap();
+    let published = files_on_disk(&f, "published");
+    assert!(
+        published.iter().all(|p| p.starts_with("published/r1/")),
+        "{published:#?}"
+    );
+    assert!(published.contains(&"published/r1/manifest.json".to_string()));
+    assert!(published.iter().all(|p| !p.contains('#')), "{published:#?}");
+    // Staging and claims are gone: this publish's and the killed one's.
+    let incoming = f.store.list("runs/_incoming/").await.unwrap();
+    assert!(incoming.is_empty(), "{incoming:?}");
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+}
+
+/// A release that a publish is still writing (a live claim) is left alone by the cleanup,
+/// and a second publish of the same name is refused while it is.
+#[tokio::test]
+async fn a_release_claimed_by_a_live_publish_is_left_alone() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    f.store
+        .put("published/r2/tables/t.csv", "being copied".into())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    f.store
+        .put_json(
+            "runs/_incoming/r2.claim.json",
+            &serde_json::json!({ "publish_id": "x", "claimed_at": now }),
+        )
+        .await
+        .unwrap();
+    f.publish().await.unwrap();
+    assert!(f.store.exists("published/r2/tables/t.csv").await.unwrap());
+    let busy = publish_as(&f, "r2").await;
+    assert!(
+        matches!(busy, Err(PublishError::ReleaseBusy { ref name, .. }) if name == "r2"),
+        "{busy:?}"
+    );
+    assert!(f.store.exists("published/r2/tables/t.csv").await.unwrap());
+}
+
+/// Nothing is written into the published zone before the release is complete: a publish
+/// refused at its last step (the name was committed meanwhile) leaves the committed
+/// release as it was and none of its own files.
+#[tokio::test]
+async fn two_publishes_of_one_name_never_mix_their_files() {
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    let (a, b) = tokio::join!(publish_as(&f, "same"), publish_as(&f, "same"));
+    let winners = [&a, &b].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "{a:?}\n{b:?}");
+    for loser in [&a, &b].into_iter().filter(|r| r.is_err()) {
+        assert!(
+            matches!(
+                loser,
+                Err(PublishError::ReleaseExists { .. } | PublishError::ReleaseBusy { .. })
+            ),
+            "{loser:?}"
+        );
+    }
+    let report = verify_release(&f.store, "same").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+    let published = files_on_disk(&f, "published");
+    assert!(
+        published.iter().all(|p| p.starts_with("published/same")),
+        "{published:#?}"
+    );
 }

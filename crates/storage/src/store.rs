@@ -212,6 +212,36 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes an object; one already gone is not an error (cleanup may run twice).
+    pub async fn delete(&self, relative: &str) -> Result<(), StorageError> {
+        self.check_writable(relative)?;
+        match self.inner.delete(&self.path(relative)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(StorageError::from_store("delete", relative, e)),
+        }
+    }
+
+    /// Copies an object inside the store (server-side where the store can; a hard link on a
+    /// local store). Object stores have no rename: copy then delete is the way to move.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        self.check_writable(to)?;
+        self.inner
+            .copy(&self.path(from), &self.path(to))
+            .await
+            .map_err(|e| StorageError::from_store("copy", to, e))
+    }
+
+    /// The directory of a local store (`file://` URL), where files can also be reached
+    /// without object_store (e.g. its `#`-suffixed temporaries, which it never lists);
+    /// `None` for a cloud or in-memory store.
+    pub fn local_root(&self) -> Option<std::path::PathBuf> {
+        let url = Url::parse(&self.location).ok()?;
+        if url.scheme() != "file" {
+            return None;
+        }
+        url.to_file_path().ok()
+    }
+
     pub async fn get(&self, relative: &str) -> Result<Bytes, StorageError> {
         let path = self.path(relative);
         let result = self
