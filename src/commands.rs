@@ -261,9 +261,11 @@ pub async fn load(args: LoadArgs) -> Result<Outcome> {
             .transpose()?,
     );
     let mut outcomes = Vec::new();
+    let converted_dir = tempfile::tempdir().context("creating a temporary directory")?;
     for path in &args.files {
+        let path = ons_population_as_contract(&args.dataset, path, converted_dir.path())?;
         outcomes.push(
-            load_one(&store, &args.dataset, path, &request)
+            load_one(&store, &args.dataset, &path, &request)
                 .await
                 .with_context(|| format!("loading {}", path.display()))?,
         );
@@ -283,6 +285,30 @@ pub async fn load(args: LoadArgs) -> Result<Outcome> {
         print_loads(&args.dataset, &outcomes);
     }
     Ok(if clean { Outcome::Ok } else { Outcome::Finding })
+}
+
+/// A population file in the ONS layout (single years of age) is converted to the contract's
+/// rows first, under the same file name; any other file is loaded as it is.
+fn ons_population_as_contract(dataset: &str, path: &Path, dir: &Path) -> Result<PathBuf> {
+    if dataset != "population" || !crate::population::is_ons_layout(path)? {
+        return Ok(path.to_path_buf());
+    }
+    let age_bands = std::fs::read_to_string("definitions/age_bands.csv")
+        .ok()
+        .map(std::borrow::Cow::Owned)
+        .or_else(|| crate::project::builtin("definitions/age_bands.csv").map(Into::into))
+        .context("no age bands: definitions/age_bands.csv")?;
+    let out = dir.join(path.file_name().context("file has no name")?);
+    let converted = crate::population::convert(path, &age_bands, &out)?;
+    eprintln!(
+        "{}: ONS single-year-of-age layout: {} LSOAs banded into {} rows (sex U where the file \
+         has no sex column); {} rows that are not LSOAs skipped",
+        path.display(),
+        converted.lsoas,
+        converted.rows_written,
+        converted.rows_skipped
+    );
+    Ok(out)
 }
 
 trait RecordJson {

@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod html_report;
 mod init;
+mod population;
 mod project;
 mod report;
 mod sdc;

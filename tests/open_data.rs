@@ -390,4 +390,104 @@ fn a_partnership_outside_lincolnshire_gets_its_table_from_init_and_three_command
         page.contains(&shown),
         "the partnership's {shown} crimes are not in the report"
     );
+
+    // Population in the ONS layout (one row per LSOA, a column per single year of age), for
+    // every LSOA of the partnership but one: rates where covered, none for the uncovered
+    // LSOA's ward, district and the partnership, and the run and dictionary name it.
+    let lsoas: Vec<String> = published
+        .iter()
+        .filter(|r| r["level"] == "LSOA")
+        .map(|r| r["area_code"].clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (uncovered, covered) = lsoas.split_first().unwrap();
+    let mut sape = String::from("LSOA Code,LSOA Name,All Ages");
+    for age in 0..90 {
+        sape.push_str(&format!(",{age}"));
+    }
+    sape.push_str(",90+\n");
+    sape.push_str("E06000009,Blackpool,\"139,000\"");
+    sape.push_str(&",1000".repeat(91));
+    sape.push('\n');
+    for lsoa in covered {
+        sape.push_str(&format!("{lsoa},x,\"1,547\""));
+        for age in 0..91 {
+            sape.push_str(&format!(",{}", 10 + age % 7));
+        }
+        sape.push('\n');
+    }
+    std::fs::write(project_dir.join("sape.csv"), sape).unwrap();
+    svna_in(
+        &project_dir,
+        &binary,
+        &[
+            "load",
+            "--store",
+            "store",
+            "--dataset",
+            "population",
+            "sape.csv",
+        ],
+    );
+    let run = svna_in(
+        &project_dir,
+        &binary,
+        &[
+            "run",
+            "--store",
+            "store",
+            "--pipeline",
+            "pipelines/open_data.toml",
+        ],
+    );
+    assert!(
+        run.contains(uncovered.as_str()),
+        "the run does not name {uncovered}: {run}"
+    );
+    svna_in(
+        &project_dir,
+        &binary,
+        &["publish", "--store", "store", "--release", "open2"],
+    );
+    let published =
+        rows(&project_dir.join("store/published/open2/tables/open_offences_by_area_month.csv"));
+    let residents_per_lsoa: u64 = (0..91).map(|age| 10 + age % 7).sum();
+    let whole = |area: &str| {
+        published
+            .iter()
+            .find(|r| r["area_code"] == area && r["category"] == "Total" && r["month"] == "Total")
+            .unwrap_or_else(|| panic!("no row for {area}"))
+            .clone()
+    };
+    let lsoa = whole(&covered[0]);
+    assert_eq!(
+        lsoa["residents"],
+        residents_per_lsoa.to_string(),
+        "{lsoa:?}"
+    );
+    let rate: f64 = lsoa["rate_per_1000"].parse().unwrap();
+    let offences: f64 = lsoa["offences"].parse().unwrap();
+    assert!((rate - offences * 1000.0 / residents_per_lsoa as f64).abs() <= 0.05 + 1e-9);
+    let district = lsoa_district(uncovered);
+    for area in [uncovered.as_str(), district.as_str(), "Partnership"] {
+        let row = whole(area);
+        assert_eq!(row["residents"], "", "{row:?}");
+        assert_eq!(row["rate_per_1000"], "", "{row:?}");
+    }
+    let dictionary =
+        std::fs::read_to_string(project_dir.join("store/published/open2/data_dictionary.csv"))
+            .unwrap();
+    assert!(
+        dictionary.contains(uncovered.as_str()),
+        "the dictionary does not name {uncovered}"
+    );
+}
+
+fn lsoa_district(lsoa: &str) -> String {
+    rows(&data("reference/lsoa11_ward19_lad19.csv"))
+        .into_iter()
+        .find(|r| r["LSOA11CD"] == lsoa)
+        .map(|r| r["LAD19CD"].clone())
+        .unwrap()
 }

@@ -69,6 +69,10 @@ pub struct TestRecord {
     pub name: String,
     pub passed: bool,
     pub failing_rows: usize,
+    /// For a warning test: the first column of its first rows (e.g. the LSOAs without
+    /// population), so the record says which, not only how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
 }
 
 pub fn run_record_path(run_id: &str) -> String {

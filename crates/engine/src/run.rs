@@ -137,9 +137,19 @@ async fn run_stages(
         });
         for (test, result) in stage.tests.iter().zip(&tests) {
             if test.warn && !result.passed {
+                let more = result.failing_rows.saturating_sub(result.examples.len());
                 let warning = format!(
-                    "stage `{}`: {} ({} row(s))",
-                    stage.name, test.name, result.failing_rows
+                    "stage `{}`: {} ({} row(s){}{})",
+                    stage.name,
+                    test.name,
+                    result.failing_rows,
+                    if result.examples.is_empty() { "" } else { ": " },
+                    result.examples.join(", ")
+                        + &if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
                 );
                 progress(&format!("warning: {warning}"));
                 record.warnings.push(warning);
@@ -337,6 +347,33 @@ async fn materialise(
     Ok((object.finish().await?, columns, tainted))
 }
 
+/// How many rows of a warning test its record names.
+const WARNING_EXAMPLES: usize = 50;
+
+/// The first column's values of the first `limit` rows, as text.
+fn first_values(
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+    limit: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for batch in batches {
+        if batch.num_columns() == 0 {
+            continue;
+        }
+        let column = batch.column(0);
+        for row in 0..batch.num_rows() {
+            if out.len() == limit {
+                return out;
+            }
+            out.push(
+                datafusion::arrow::util::display::array_value_to_string(column, row)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    out
+}
+
 async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord>, EngineError> {
     let mut results = Vec::new();
     for test in &stage.tests {
@@ -349,10 +386,16 @@ async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord
             .await
             .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
         let failing_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let examples = if test.warn {
+            first_values(&batches, WARNING_EXAMPLES)
+        } else {
+            Vec::new()
+        };
         results.push(TestRecord {
             name: test.name.clone(),
             passed: failing_rows == 0,
             failing_rows,
+            examples,
         });
     }
     Ok(results)

@@ -70,10 +70,26 @@ pub fn table_entry(record: &RunRecord, stage: &StageRecord, spec: &DisclosureSpe
                 .map(|f| f.sha256[..12].to_string())
                 .collect();
             definitions.push(format!("{}@{}", input.dataset, version.join("+")));
+        } else if input.files.is_empty() {
+            // An optional source the run had nothing staged for: say so, rather than name
+            // a source the figures do not come from.
+            sources.push(format!(
+                "{} ({partner}): not loaded for this run, so what is computed from it is empty",
+                input.dataset
+            ));
         } else {
             sources.push(format!("{} ({partner})", input.dataset));
         }
     }
+    // The run's warnings about this table (e.g. LSOAs without population).
+    let prefix = format!("stage `{}`: ", stage.name);
+    sources.extend(
+        record
+            .warnings
+            .iter()
+            .filter_map(|w| w.strip_prefix(&prefix))
+            .map(|w| format!("warning: {w}")),
+    );
     let measure = spec.measure.clone().unwrap_or_else(|| stage.name.clone());
     TableEntry {
         table: stage.name.clone(),
