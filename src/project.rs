@@ -125,6 +125,13 @@ fn reference_text(dataset: &str) -> Option<(String, std::borrow::Cow<'static, st
     }
 }
 
+/// Whether runs would read anything of the dataset (its staged manifest's active files).
+async fn has_staged_data(store: &svna_storage::Store, dataset: &str) -> Result<bool> {
+    let manifest =
+        svna_intake::StagedManifest::read(store, dataset, svna_contracts::v1().version).await?;
+    Ok(!manifest.active_files().is_empty())
+}
+
 /// Stages every reference dataset the pipeline reads that the store has no data for, from
 /// the project's `definitions/` or the copies built into svna (each an ordinary load,
 /// listed by `svna status`). Returns one line per dataset staged.
@@ -149,9 +156,7 @@ pub async fn stage_missing_references(
         ) {
             continue;
         }
-        let manifest =
-            svna_intake::StagedManifest::read(&store, &source.dataset, contracts.version).await?;
-        if manifest.active_files().is_empty() {
+        if !has_staged_data(&store, &source.dataset).await? {
             return Ok(Vec::new());
         }
     }
@@ -163,9 +168,7 @@ pub async fn stage_missing_references(
         if contract.kind != svna_contracts::DatasetKind::Reference {
             continue;
         }
-        let manifest =
-            svna_intake::StagedManifest::read(&store, &source.dataset, contracts.version).await?;
-        if !manifest.active_files().is_empty() {
+        if has_staged_data(&store, &source.dataset).await? {
             continue;
         }
         let Some((origin, text)) = reference_text(&source.dataset) else {

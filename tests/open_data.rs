@@ -20,17 +20,7 @@ fn project(relative: &str) -> PathBuf {
 }
 
 fn svna(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_svna"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "svna {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    svna_in(Path::new("."), Path::new(env!("CARGO_BIN_EXE_svna")), args)
 }
 
 fn police_files() -> Vec<PathBuf> {

@@ -1025,16 +1025,20 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
     }
 }
 
-/// Persons by age band and sex are at most the involvements of their role in the same cell.
-fn add_persons_within_involvements(b: &mut Builder, r: usize) {
-    let keys: Vec<(usize, Key)> = b
-        .model
+/// The model's quantities of release `r`, with their indices.
+fn keys_of_release(b: &Builder, r: usize) -> Vec<(usize, Key)> {
+    b.model
         .keys
         .iter()
         .enumerate()
         .filter(|(_, k)| k.0 == r)
         .map(|(i, k)| (i, k.clone()))
-        .collect();
+        .collect()
+}
+
+/// Persons by age band and sex are at most the involvements of their role in the same cell.
+fn add_persons_within_involvements(b: &mut Builder, r: usize) {
+    let keys = keys_of_release(b, r);
     for (i, (_, measure, id)) in keys {
         for (persons, involvements, role) in PERSONS_WITHIN_INVOLVEMENTS {
             if measure != *persons || id.iter().any(|(d, _)| d != "age_band" && d != "sex") {
@@ -1062,14 +1066,7 @@ fn add_persons_within_involvements(b: &mut Builder, r: usize) {
 /// Months of a year sum to the year, for every measure and other coordinates.
 fn add_months_to_years(b: &mut Builder, r: usize) {
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let keys: Vec<(usize, Key)> = b
-        .model
-        .keys
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| k.0 == r)
-        .map(|(i, k)| (i, k.clone()))
-        .collect();
+    let keys = keys_of_release(b, r);
     for (i, (_, measure, id)) in keys {
         let Some(pos) = id.iter().position(|(d, c)| d == "month" && is_month(c)) else {
             continue;

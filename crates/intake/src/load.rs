@@ -111,14 +111,7 @@ pub async fn load_extract(
     source: &str,
 ) -> Result<LoadOutcome, IntakeError> {
     let source_entry = store.file_entry(source, None).await?;
-    load_extract_for(
-        store,
-        dataset,
-        contract_version,
-        source_entry,
-        &LoadRequest::default(),
-    )
-    .await
+    load_uploaded_extract(store, dataset, contract_version, source_entry).await
 }
 
 /// Like [`load_extract`] for a file whose checksum the caller has just computed (an upload)
