@@ -160,6 +160,42 @@ fn an_invalid_nhs_number_stops_pseudonymisation_with_its_line() {
 /// A linkage-key fingerprint in the contract's layout (16 lowercase hex characters).
 const FINGERPRINT: &str = "0123456789abcdef";
 
+/// Uploads, as `partner`'s police_offences for `period`, one offence (dated the period's first
+/// day) for each of `offence_ids`: person rows must point at their partner's offences of the
+/// period, so every test that sends persons sends these too.
+fn upload_offences(
+    dir: &Path,
+    store: &str,
+    partner: &str,
+    period: &str,
+    offence_ids: impl Iterator<Item = String>,
+) -> Output {
+    let day = &period[..10];
+    let mut text = String::from(
+        "offence_id,recorded_date,offence_date,offence_hour,ho_code,knife_flag,firearm_flag,domestic_flag,lsoa_code,location_type\n",
+    );
+    for id in offence_ids {
+        text.push_str(&format!(
+            "{id},{day},{day},3,5D,false,false,false,E01000001,street\n"
+        ));
+    }
+    let file = write(dir, &format!("offences-{partner}-{day}.csv"), &text);
+    svna(&[
+        "upload",
+        "--store",
+        store,
+        "--partner",
+        partner,
+        "--dataset",
+        "police_offences",
+        "--period",
+        period,
+        "--key-fingerprint",
+        FINGERPRINT,
+        &file,
+    ])
+}
+
 #[test]
 fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -222,11 +258,30 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
         FINGERPRINT,
     ]);
     assert_eq!(register.status.code(), Some(0), "{}", stdout(&register));
+    let intake = svna(&["intake", "--store", store]);
+    assert_eq!(intake.status.code(), Some(1), "{}", stdout(&intake));
+    assert!(
+        stdout(&intake).contains("send (or load) `police_offences` first"),
+        "{}",
+        stdout(&intake)
+    );
+    let offences = upload_offences(
+        dir.path(),
+        store,
+        "police",
+        "2023-01-01..2023-12-31",
+        std::iter::once(TOKEN.to_string()),
+    );
+    assert_eq!(offences.status.code(), Some(0), "{}", stdout(&offences));
     assert_eq!(svna(&["intake", "--store", store]).status.code(), Some(0));
     let status = svna(&["status", "--store", store, "--json"]);
-    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(json[0]["state"], "staged");
-    assert_eq!(json[0]["rows_staged"], 1);
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let persons = json
+        .iter()
+        .find(|l| l["dataset"] == "police_persons")
+        .unwrap();
+    assert_eq!(persons["state"], "staged");
+    assert_eq!(persons["rows_staged"], 1);
 }
 
 /// Issue 14 through the command line: the coordinator registers the key, a bad upload is
@@ -277,6 +332,14 @@ fn the_hub_quarantines_a_bad_upload_alone_and_loads_replace_and_retract() {
     assert_eq!(bad_name.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_name.stderr).contains("partner id"));
     assert_eq!(upload("police").status.code(), Some(0));
+    let offences = upload_offences(
+        dir.path(),
+        store,
+        "police",
+        "2023-01-01..2023-12-31",
+        std::iter::once(TOKEN.to_string()),
+    );
+    assert_eq!(offences.status.code(), Some(0), "{}", stdout(&offences));
     let broken = dir.path().join("store/landing/evil/police_persons/up-bad");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("manifest.json"), "{").unwrap();
@@ -613,6 +676,15 @@ fn intake_killed_at_any_point_loses_and_doubles_nothing() {
     );
     const UPLOADS: usize = 8;
     const ROWS: usize = 40_000;
+    // The offences every person row points at, in one delivery over the eight years.
+    let offences = upload_offences(
+        dir.path(),
+        store,
+        "police",
+        "2015-01-01..2022-12-31",
+        (0..UPLOADS * ROWS).map(|id| format!("{id:064x}")),
+    );
+    assert!(offences.status.success(), "{}", stdout(&offences));
     for year in 0..UPLOADS {
         let mut text = String::from("offence_id,person_id,role,age,sex\n");
         for row in 0..ROWS {
@@ -654,7 +726,10 @@ fn intake_killed_at_any_point_loses_and_doubles_nothing() {
     // The kills must have cut intakes short, or the test proves nothing.
     let before = svna(&["status", "--store", store, "--json"]);
     let before: Vec<serde_json::Value> = serde_json::from_slice(&before.stdout).unwrap();
-    let staged_before = before.iter().filter(|l| l["state"] == "staged").count();
+    let staged_before = before
+        .iter()
+        .filter(|l| l["dataset"] == "police_persons" && l["state"] == "staged")
+        .count();
     assert!(
         staged_before < UPLOADS,
         "every intake finished before its kill ({staged_before} staged): the kills cut nothing"

@@ -309,6 +309,20 @@ async fn store_with_persons() -> (tempfile::TempDir, Store) {
     let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
     let a = "a".repeat(64);
     let b = "b".repeat(64);
+    // The offences the person rows point at are loaded first, as intake requires.
+    let offences = format!(
+        "offence_id,recorded_date,offence_date,offence_hour,ho_code,knife_flag,firearm_flag,domestic_flag,lsoa_code,location_type\n\
+         {a},2020-01-02,2020-01-01,3,5D,false,false,false,E01000001,street\n\
+         {b},2020-01-02,2020-01-01,3,5D,false,false,false,E01000001,street\n"
+    );
+    store
+        .put("landing/offences.csv", offences.into_bytes().into())
+        .await
+        .unwrap();
+    let offences_contract = svna_contracts::v1().dataset("police_offences").unwrap();
+    svna_intake::load_extract(&store, offences_contract, 1, "landing/offences.csv")
+        .await
+        .unwrap();
     let csv =
         format!("offence_id,person_id,role,age,sex\n{a},{b},victim,20,F\n{b},{a},suspect,30,M\n");
     store

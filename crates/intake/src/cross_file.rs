@@ -14,8 +14,11 @@ use svna_contracts::{
     Dataset, ExtractReader, Reference, Rejection, Rule, Value, Violation, read_extract,
     read_extract_with_rule,
 };
+use svna_storage::Store;
 
 use crate::error::IntakeError;
+use crate::linkage::read_token_column;
+use crate::staged::{StagedManifest, periods_overlap};
 
 /// The keys of one column of an extract, as 32-byte token digests (half the memory of the
 /// hex text; exact, unlike a hash). Only valid rows count: a rejected offence row is not
@@ -38,6 +41,97 @@ impl ReferencedKeys {
     fn contains(&self, token: &str) -> bool {
         decode(token).is_some_and(|key| self.keys.contains(&key))
     }
+}
+
+/// One reference to check while staging an extract: the rule from the contract and the keys
+/// its column may hold.
+#[derive(Debug, Clone)]
+pub struct ReferenceCheck {
+    pub reference: Reference,
+    pub keys: ReferencedKeys,
+}
+
+/// Nothing staged yet to check a reference against: the referencing extract must wait for
+/// (or be loaded after) the extract it refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingReference {
+    pub dataset: String,
+    pub referenced: String,
+    pub partner: String,
+    pub period: Option<String>,
+}
+
+impl std::fmt::Display for MissingReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let period = self
+            .period
+            .as_deref()
+            .map_or_else(|| "any period".to_string(), |p| format!("period {p}"));
+        write!(
+            f,
+            "`{}` rows must point at `{}` rows of the same partner, and partner `{}` has no \
+             active `{}` for {period}: send (or load) `{}` first",
+            self.dataset, self.referenced, self.partner, self.referenced, self.referenced
+        )
+    }
+}
+
+/// The checks for every reference of `dataset` (a partner's extract for `period`), with the
+/// keys gathered from that partner's active staged loads of each referenced dataset whose
+/// period overlaps. References are within one partner ("that partner's offences"), so a
+/// referenced load that came without an upload belongs to the referencing contract's partner.
+pub(crate) async fn staged_reference_checks(
+    store: &Store,
+    dataset: &Dataset,
+    contract_version: u32,
+    partner: &str,
+    period: Option<&str>,
+) -> Result<Result<Vec<ReferenceCheck>, MissingReference>, IntakeError> {
+    let mut checks = Vec::new();
+    for reference in &dataset.references {
+        let manifest = StagedManifest::read(store, &reference.dataset, contract_version).await?;
+        let loads: Vec<_> = manifest
+            .loads
+            .iter()
+            .filter(|l| {
+                l.is_active()
+                    && l.partner(&dataset.partner) == partner
+                    && periods_overlap(l.period(), period)
+            })
+            .collect();
+        if loads.is_empty() {
+            return Ok(Err(MissingReference {
+                dataset: dataset.name.clone(),
+                referenced: reference.dataset.clone(),
+                partner: partner.to_string(),
+                period: period.map(str::to_string),
+            }));
+        }
+        let mut keys = HashSet::new();
+        for file in loads.iter().filter_map(|l| l.staged.as_ref()) {
+            read_token_column(store, file, &reference.dataset_column, &mut keys).await?;
+        }
+        checks.push(ReferenceCheck {
+            reference: reference.clone(),
+            keys: ReferencedKeys {
+                column: reference.dataset_column.clone(),
+                keys,
+            },
+        });
+    }
+    Ok(Ok(checks))
+}
+
+/// One row rule for all of `checks`: the first reference a row breaks.
+pub(crate) fn references_rule<'a>(
+    dataset: &Dataset,
+    checks: &'a [ReferenceCheck],
+) -> Result<impl FnMut(&[Value]) -> Option<Violation> + 'a, IntakeError> {
+    let mut rules = checks
+        .iter()
+        .map(|c| reference_rule(dataset, &c.reference, &c.keys))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(move |row: &[Value]| rules.iter_mut().find_map(|rule| rule(row)))
 }
 
 fn decode(token: &str) -> Option<[u8; 32]> {

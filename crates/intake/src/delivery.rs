@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use svna_contracts::{Contracts, Dataset, NameKind, check_name};
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
+use crate::cross_file::staged_reference_checks;
 use crate::deliveries::refresh_deliveries;
 use crate::error::IntakeError;
 use crate::keys::{KeyRegistration, check_fingerprint, registered_key};
@@ -63,6 +64,9 @@ pub struct IntakeRecord {
 pub enum IntakeStatus {
     Staged,
     Quarantined,
+    /// Not taken in yet: it refers to an extract the partner has not delivered (persons
+    /// before their offences). Never recorded, so the next intake tries it again.
+    Waiting,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -271,6 +275,8 @@ pub(crate) async fn landed_uploads(store: &Store) -> Result<Vec<Landed>, IntakeE
 /// (the store), which stops the command.
 enum Stop {
     Quarantine(String),
+    /// Left in the landing zone, unrecorded, to be taken in by a later intake.
+    Wait(String),
     Error(IntakeError),
 }
 
@@ -317,13 +323,21 @@ pub async fn intake_all(
             pending.push((landed, manifest));
         }
     }
-    // Oldest first, so a later upload supersedes an earlier one; unreadable ones first of
-    // all (they stage nothing).
+    // Extracts others refer to first (offences before the persons that point at them), then
+    // oldest first, so a later upload supersedes an earlier one; unreadable ones first of all
+    // (they stage nothing). Uploads of one dataset keep their order either way.
+    let nobody_refers_to = |dataset: &str| {
+        !contracts
+            .datasets
+            .iter()
+            .any(|d| d.references.iter().any(|r| r.dataset == dataset))
+    };
     pending.sort_by(|(a, ma), (b, mb)| {
         let key =
             |m: &Result<UploadManifest, String>| m.as_ref().ok().map(|m| m.uploaded_at.clone());
-        key(ma)
-            .cmp(&key(mb))
+        nobody_refers_to(&a.dataset)
+            .cmp(&nobody_refers_to(&b.dataset))
+            .then(key(ma).cmp(&key(mb)))
             .then(a.manifest_path.cmp(&b.manifest_path))
     });
     let key = registered_key(store).await?;
@@ -395,6 +409,11 @@ async fn intake_one(
     match outcome {
         Ok(()) => record.status = IntakeStatus::Staged,
         Err(Stop::Error(e)) => return Err(e),
+        Err(Stop::Wait(reason)) => {
+            record.status = IntakeStatus::Waiting;
+            record.reason = Some(truncated(reason));
+            return Ok(record);
+        }
         Err(Stop::Quarantine(reason)) => {
             let reason = truncated(reason);
             store
@@ -434,6 +453,18 @@ async fn take_in(
     };
     check_files(store, landed, manifest).await?;
     check_key(dataset, key, manifest)?;
+    let checks = match staged_reference_checks(
+        store,
+        dataset,
+        contracts.version,
+        &landed.partner,
+        Some(&period),
+    )
+    .await?
+    {
+        Ok(checks) => checks,
+        Err(missing) => return Err(Stop::Wait(format!("waiting: {missing}"))),
+    };
 
     let delivery = Delivery {
         partner: landed.partner.clone(),
@@ -444,7 +475,15 @@ async fn take_in(
     let mut staged = Vec::new();
     for file in &manifest.files {
         let load_id = format!("load-{}-{}", landed.upload, &file.sha256[..12]);
-        let mut load = stage_file(store, dataset, file.clone(), load_id, &partition).await?;
+        let mut load = stage_file(
+            store,
+            dataset,
+            file.clone(),
+            load_id,
+            &partition,
+            checks.clone(),
+        )
+        .await?;
         let declared = file.rows.unwrap_or(0);
         if let Some(refused) = &load.refused {
             return quarantine(format!("{} was refused: {refused}", file.path));

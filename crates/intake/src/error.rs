@@ -56,6 +56,11 @@ pub enum IntakeError {
         load_id: String,
         message: String,
     },
+    #[error("{file}: not loaded: {missing}")]
+    MissingReference {
+        file: String,
+        missing: crate::cross_file::MissingReference,
+    },
     #[error("{file}: {message}")]
     Io { file: String, message: String },
 }

@@ -57,7 +57,7 @@ pub(crate) async fn measure_linkage(
     let mut mine = HashSet::new();
     for outcome in staged {
         if let Some(file) = &outcome.record.staged {
-            read_tokens(store, file, &mut mine).await?;
+            read_token_column(store, file, PERSON_COLUMN, &mut mine).await?;
         }
     }
     if mine.is_empty() {
@@ -67,7 +67,7 @@ pub(crate) async fn measure_linkage(
     for (other, files) in others_person_files(store, contracts, partner).await? {
         let mut theirs = HashSet::new();
         for file in &files {
-            read_tokens(store, file, &mut theirs).await?;
+            read_token_column(store, file, PERSON_COLUMN, &mut theirs).await?;
         }
         let found = mine.intersection(&theirs).count() as u64;
         linkage.push(Linkage {
@@ -113,10 +113,12 @@ async fn others_person_files(
     Ok(files)
 }
 
-/// Adds the distinct person tokens of a staged Parquet file (only that column is decoded).
-async fn read_tokens(
+/// Adds the distinct tokens of one column of a staged Parquet file (only that column is
+/// decoded); a file without the column adds nothing.
+pub(crate) async fn read_token_column(
     store: &Store,
     file: &FileEntry,
+    column: &str,
     tokens: &mut HashSet<Token>,
 ) -> Result<(), IntakeError> {
     let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
@@ -129,7 +131,7 @@ async fn read_tokens(
         .schema()
         .fields()
         .iter()
-        .position(|f| f.name() == PERSON_COLUMN)
+        .position(|f| f.name() == column)
     else {
         return Ok(());
     };

@@ -7,8 +7,9 @@ use svna_contracts::Dataset;
 use svna_storage::{FileEntry, ParquetObject, Store, Zone};
 use tokio::io::AsyncReadExt;
 
+use crate::cross_file::{ReferenceCheck, references_rule, staged_reference_checks};
 use crate::error::IntakeError;
-use crate::extract::{ExtractReader, Rejection, RowCounts, read_extract};
+use crate::extract::{ExtractReader, Rejection, RowCounts};
 use crate::period::{Coverage, period_column};
 use crate::staged::{Edit, LoadRecord, StagedManifest};
 
@@ -157,8 +158,22 @@ pub async fn load_extract_for(
             superseded: Vec::new(),
         });
     }
+    // A row pointing into another extract (a person's offence) is checked against the
+    // partner's staged loads of it: those must be loaded first.
+    let checks = staged_reference_checks(
+        store,
+        dataset,
+        contract_version,
+        &dataset.partner,
+        request.period.as_deref(),
+    )
+    .await?
+    .map_err(|missing| IntakeError::MissingReference {
+        file: source_entry.path.clone(),
+        missing,
+    })?;
     let load_id = format!("load-{}", &source_entry.sha256[..16]);
-    let mut record = stage_file(store, dataset, source_entry, load_id, "").await?;
+    let mut record = stage_file(store, dataset, source_entry, load_id, "", checks).await?;
     if request.period.is_some() {
         record.period = request.period.clone();
     }
@@ -170,13 +185,15 @@ pub async fn load_extract_for(
 /// Validates one extract and writes its accepted rows as a new staged Parquet file (and its
 /// rejected rows to the quarantine zone), without committing anything: the returned record
 /// is read by nobody until [`commit_loads`] lists it. Its `period` is the months the rows
-/// cover, for datasets with a period column.
+/// cover, for datasets with a period column. A row breaking one of `checks` (a reference
+/// into another extract) is rejected like any other invalid row.
 pub(crate) async fn stage_file(
     store: &Store,
     dataset: &Dataset,
     source_entry: FileEntry,
     load_id: String,
     partition: &str,
+    checks: Vec<ReferenceCheck>,
 ) -> Result<LoadRecord, IntakeError> {
     let source = source_entry.path.clone();
     let source = source.as_str();
@@ -189,7 +206,7 @@ pub(crate) async fn stage_file(
     ));
 
     let (counts, rejects, staged, refused, covered) =
-        match stage_rows(store, dataset, source, &staged_path).await {
+        match stage_rows(store, dataset, source, &staged_path, checks).await {
             Ok((counts, rejects, staged, covered)) => (counts, rejects, staged, None, covered),
             Err(
                 e @ (IntakeError::Header { .. }
@@ -291,6 +308,7 @@ async fn stage_rows(
     dataset: &Dataset,
     source: &str,
     staged_path: &str,
+    checks: Vec<ReferenceCheck>,
 ) -> Result<
     (
         RowCounts,
@@ -311,9 +329,11 @@ async fn stage_rows(
             file: &file,
             batch_rows: BATCH_ROWS,
         };
-        let counts = read_extract(
+        let rule = references_rule(&dataset_for_reader, &checks)?;
+        let counts = svna_contracts::read_extract_with_rule(
             reader,
             &options,
+            rule,
             |batch| {
                 sender.blocking_send(batch).map_err(|_| IntakeError::Io {
                     file: file.clone(),

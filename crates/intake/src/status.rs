@@ -93,12 +93,14 @@ pub async fn delivery_status(
         let id = &record.upload_id;
         let state = match record.status {
             IntakeStatus::Quarantined => "quarantined",
+            // Never recorded by intake (see `IntakeStatus::Waiting`); shown as it says.
+            IntakeStatus::Waiting => "waiting",
             // Taken in, yet listed in no manifest: all its files were already active.
             IntakeStatus::Staged if !listed.contains(id) => "resend",
             IntakeStatus::Staged => continue,
         };
         let reason = match record.status {
-            IntakeStatus::Quarantined => record.reason.clone(),
+            IntakeStatus::Quarantined | IntakeStatus::Waiting => record.reason.clone(),
             IntakeStatus::Staged => {
                 Some("the same files are already staged; nothing staged again".into())
             }

@@ -1,6 +1,8 @@
 //! The staged `deliveries` snapshot: one row per active load, kept in step by intake and
 //! load, committed like any staged dataset (file first, then the manifest that lists it).
 
+mod common;
+
 use std::path::PathBuf;
 
 use arrow_array::{Array, Int32Array, StringArray};
@@ -37,10 +39,19 @@ impl Hub {
         }
     }
 
+    /// Uploads `file` as police's persons for the period, after the offences it points at.
     async fn send(&self, file: UploadFile) {
         register_key(&self.store, "0123456789abcdef", false)
             .await
             .unwrap();
+        common::send_offences(
+            &self.store,
+            "police",
+            PERIOD,
+            &file.path,
+            "0123456789abcdef",
+        )
+        .await;
         upload(
             &self.store,
             svna_contracts::v1(),
@@ -144,8 +155,10 @@ async fn intake_lists_each_active_load_with_its_partner_period_and_counts() {
         .await;
     intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
     let rows = hub.snapshot().await;
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let row = &rows[0];
+    // The persons' delivery, and the offences they point at (sent first).
+    let datasets: Vec<&str> = rows.iter().map(|r| r.dataset.as_str()).collect();
+    assert_eq!(datasets, ["police_offences", "police_persons"], "{rows:?}");
+    let row = &rows[1];
     assert_eq!(
         (row.partner.as_str(), row.dataset.as_str()),
         ("police", "police_persons")
@@ -166,7 +179,12 @@ async fn intake_lists_each_active_load_with_its_partner_period_and_counts() {
     hub.send(hub.persons("v2.csv", &[person(TOKEN_A, "F"), person(TOKEN_B, "M")]))
         .await;
     intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
-    let rows = hub.snapshot().await;
+    let rows: Vec<_> = hub
+        .snapshot()
+        .await
+        .into_iter()
+        .filter(|r| r.dataset == "police_persons")
+        .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_ne!(rows[0].load_id, first_load);
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Partner uploads and the hub's intake: visibility, retries, supersession, refusals.
 
+mod common;
+
 use std::path::PathBuf;
 
 use svna_intake::{
@@ -36,8 +38,10 @@ impl Hub {
         }
     }
 
+    /// Uploads `file` as police's persons for the period, after the offences it points at.
     async fn send(&self, file: UploadFile, fingerprint: &str) -> svna_intake::UploadManifest {
         register_key(&self.store, FP1, false).await.unwrap();
+        common::send_offences(&self.store, "police", PERIOD, &file.path, fingerprint).await;
         upload(
             &self.store,
             svna_contracts::v1(),
@@ -74,9 +78,12 @@ async fn an_upload_is_taken_in_once_with_its_rows_accounted_for() {
     let b = row(TOKEN_B, "Q");
     let manifest = hub.send(hub.extract("p.csv", &[&a, &b]), FP1).await;
     let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
-    assert_eq!(records.len(), 1);
-    let file = &records[0].files[0];
-    assert_eq!(records[0].status, IntakeStatus::Staged);
+    // The offences the persons point at are taken in first.
+    let datasets: Vec<&str> = records.iter().map(|r| r.dataset.as_str()).collect();
+    assert_eq!(datasets, ["police_offences", "police_persons"]);
+    let persons = &records[1];
+    let file = &persons.files[0];
+    assert_eq!(persons.status, IntakeStatus::Staged);
     assert_eq!(
         (file.rows_received, file.rows_staged, file.rows_rejected),
         (2, 1, 1)
@@ -222,9 +229,13 @@ async fn a_file_changed_after_upload_is_quarantined() {
         .await
         .unwrap();
     let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
-    assert_eq!(records[0].status, IntakeStatus::Quarantined);
+    let changed = records
+        .iter()
+        .find(|r| r.upload_id == manifest.upload_id)
+        .unwrap();
+    assert_eq!(changed.status, IntakeStatus::Quarantined);
     assert!(
-        records[0]
+        changed
             .reason
             .as_ref()
             .unwrap()

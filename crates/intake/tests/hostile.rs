@@ -2,6 +2,8 @@
 //! one bad upload stops nobody else, resends and reloads are counted once, and concurrent
 //! intakes lose nothing.
 
+mod common;
+
 use std::path::PathBuf;
 
 use svna_intake::{
@@ -38,12 +40,15 @@ impl Hub {
         UploadFile { path, rows: n }
     }
 
+    /// Uploads `file` as `partner`'s police_persons for `period`, after the offences its rows
+    /// point at (a person row must refer to an offence of the same partner and period).
     async fn send(
         &self,
         partner: &str,
         period: &str,
         file: UploadFile,
     ) -> svna_intake::UploadManifest {
+        self.send_offences(partner, period, &file.path).await;
         upload(
             &self.store,
             svna_contracts::v1(),
@@ -55,6 +60,10 @@ impl Hub {
         )
         .await
         .unwrap()
+    }
+
+    async fn send_offences(&self, partner: &str, period: &str, persons: &std::path::Path) {
+        common::send_offences(&self.store, partner, period, persons, FP).await;
     }
 
     /// Writes a manifest as a hostile or careless partner could, bypassing `svna upload`.
@@ -264,7 +273,7 @@ async fn hostile_manifests_are_quarantined_while_a_good_upload_beside_them_is_ta
     assert_eq!(
         records
             .iter()
-            .filter(|r| r.status == IntakeStatus::Staged)
+            .filter(|r| r.status == IntakeStatus::Staged && r.dataset == "police_persons")
             .count(),
         2,
         "{records:#?}"
@@ -590,14 +599,15 @@ async fn concurrent_try(template: &Hub, uploads: &[String], intakes: usize) -> R
             "active deliveries {active:?}, expected {uploads:?}"
         ));
     }
-    // The deliveries snapshot committed last saw every delivery.
+    // The deliveries snapshot committed last saw every delivery: the nine of persons and
+    // the nine of the offences they point at.
     let snapshot = StagedManifest::read(&store, svna_intake::DELIVERIES_DATASET, 1)
         .await
         .unwrap();
     let listed = snapshot.active_files().first().and_then(|f| f.rows);
-    if listed != Some(9) {
+    if listed != Some(18) {
         return Err(format!(
-            "the deliveries snapshot lists {listed:?} loads, not 9"
+            "the deliveries snapshot lists {listed:?} loads, not 18"
         ));
     }
     Ok(())
@@ -782,4 +792,165 @@ async fn two_and_three_concurrent_commits_lose_nothing() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Issue 14, cross-file rule: a person row's offence must exist in that partner's offences of
+/// the period. Persons sent before their offences wait (unrecorded, taken in by a later
+/// intake); persons sent after them in one batch are taken in after them whatever the order
+/// of upload; rows pointing at no offence are rejected with the reference rule.
+#[tokio::test]
+async fn person_rows_must_point_at_the_partners_offences_of_the_period() {
+    let hub = Hub::new();
+    register_key(&hub.store, FP, false).await.unwrap();
+    let send_persons_only = |partner: &'static str, file: UploadFile| {
+        let store = hub.store.clone();
+        async move {
+            upload(
+                &store,
+                svna_contracts::v1(),
+                partner,
+                "police_persons",
+                PERIOD,
+                Some(FP.into()),
+                &[file],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // police: persons arrive alone, and wait.
+    let persons = hub.persons("police.csv", 0, 4);
+    let persons_path = persons.path.clone();
+    let early = send_persons_only("police", persons).await;
+    let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].status, IntakeStatus::Waiting);
+    let reason = records[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("police_offences") && reason.contains("partner `police`"),
+        "{reason}"
+    );
+    assert_eq!(hub.active_rows("police_persons").await, 0);
+    let status = delivery_status(&hub.store, svna_contracts::v1())
+        .await
+        .unwrap();
+    assert!(
+        status
+            .iter()
+            .any(|l| l.upload_id == early.upload_id && l.state == "waiting"),
+        "{status:#?}"
+    );
+    // Its offences arrive, but one of its four offences is missing: three rows are staged,
+    // one is rejected as an orphan, and nothing waits any more.
+    let offences = persons_path.with_file_name("three.csv");
+    let three: String = std::fs::read_to_string(&persons_path)
+        .unwrap()
+        .lines()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&offences, format!("{three}\n")).unwrap();
+    hub.send_offences("police", PERIOD, &offences).await;
+    let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    let taken: Vec<_> = records
+        .iter()
+        .map(|r| (r.dataset.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            ("police_offences", IntakeStatus::Staged),
+            ("police_persons", IntakeStatus::Staged)
+        ]
+    );
+    let files = &records[1].files[0];
+    assert_eq!(
+        (files.rows_received, files.rows_staged, files.rows_rejected),
+        (4, 3, 1)
+    );
+    assert_eq!(hub.active_rows("police_persons").await, 3);
+    assert!(
+        intake_all(&hub.store, svna_contracts::v1())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // youth: persons uploaded before their offences in one batch: offences first all the same.
+    let persons = hub.persons("youth.csv", 100, 5);
+    let path = persons.path.clone();
+    send_persons_only("youth", persons).await;
+    hub.send_offences("youth", PERIOD, &path).await;
+    let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    assert!(
+        records.iter().all(|r| r.status == IntakeStatus::Staged),
+        "{records:#?}"
+    );
+    assert_eq!(hub.active_rows("police_persons").await, 8);
+
+    // Another partner's offences do not count: probation's persons point at police's
+    // offences, which probation never sent.
+    let stray = hub.persons("stray.csv", 0, 2);
+    let records = {
+        send_persons_only("probation", stray).await;
+        intake_all(&hub.store, svna_contracts::v1()).await.unwrap()
+    };
+    assert_eq!(records[0].status, IntakeStatus::Waiting, "{records:#?}");
+}
+
+/// `svna load` of persons with no offences loaded is refused with what to do, and stages
+/// nothing; once the offences are loaded, orphan rows are rejected with the reference rule.
+#[tokio::test]
+async fn a_load_of_persons_needs_their_offences_loaded_first() {
+    let hub = Hub::new();
+    let contract = svna_contracts::v1().dataset("police_persons").unwrap();
+    let persons = hub.persons("p.csv", 0, 3);
+    let put = |path: &std::path::Path, name: &str| {
+        let store = hub.store.clone();
+        let bytes = std::fs::read(path).unwrap();
+        let name = format!("landing/{name}");
+        async move {
+            store.put(&name, bytes.into()).await.unwrap();
+            store.file_entry(&name, None).await.unwrap()
+        }
+    };
+    let entry = put(&persons.path, "p.csv").await;
+    let refused = load_extract_for(
+        &hub.store,
+        contract,
+        1,
+        entry.clone(),
+        &LoadRequest::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(refused, IntakeError::MissingReference { .. }));
+    let message = refused.to_string();
+    assert!(
+        message.contains("landing/p.csv")
+            && message.contains("send (or load) `police_offences` first"),
+        "{message}"
+    );
+    assert_eq!(hub.active_rows("police_persons").await, 0);
+
+    // Offences for the first two persons only.
+    let two = hub.persons("two.csv", 0, 2);
+    let offences = common::offences_beside(&two.path, "2020-05-01");
+    let offences_entry = put(&offences.path, "offences.csv").await;
+    let offences_contract = svna_contracts::v1().dataset("police_offences").unwrap();
+    load_extract_for(
+        &hub.store,
+        offences_contract,
+        1,
+        offences_entry,
+        &LoadRequest::default(),
+    )
+    .await
+    .unwrap();
+    let loaded = load_extract_for(&hub.store, contract, 1, entry, &LoadRequest::default())
+        .await
+        .unwrap();
+    let r = &loaded.record;
+    assert_eq!((r.rows_received, r.rows_staged, r.rows_rejected), (3, 2, 1));
+    assert_eq!(r.rejected_by_rule.get("reference"), Some(&1));
 }

@@ -1,5 +1,7 @@
 //! Intake: every row is accounted for, and each kind of bad input gets its own reason.
 
+mod common;
+
 use svna_intake::{
     ExtractReader, IntakeError, Rejection, StagedManifest, load_extract, read_extract,
 };
@@ -180,6 +182,25 @@ fn a_repeated_unique_value_is_rejected() {
     );
 }
 
+/// Loads the police_offences that the police_persons extract `persons_text` points at (a
+/// person row must refer to a loaded offence).
+async fn load_offences_of(store: &Store, dir: &std::path::Path, persons_text: &str) {
+    let persons = dir.join("persons-for-offences.csv");
+    std::fs::write(&persons, persons_text).unwrap();
+    let offences = common::offences_beside(&persons, "2023-01-01");
+    store
+        .put(
+            "landing/offences.csv",
+            std::fs::read(&offences.path).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let dataset = svna_contracts::v1().dataset("police_offences").unwrap();
+    load_extract(store, dataset, 1, "landing/offences.csv")
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_load_accounts_for_every_row_and_a_resend_is_not_staged_twice() {
     let dir = tempfile::tempdir().unwrap();
@@ -191,6 +212,7 @@ async fn a_load_accounts_for_every_row_and_a_resend_is_not_staged_twice() {
         .put("landing/p.csv", text.clone().into_bytes().into())
         .await
         .unwrap();
+    load_offences_of(&store, dir.path(), &text).await;
     let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
 
     let first = load_extract(&store, dataset, 1, "landing/p.csv")
@@ -242,6 +264,12 @@ async fn a_refused_file_is_quarantined_with_its_reason() {
         .put("landing/bad.csv", b"who,what\n1,2\n".to_vec().into())
         .await
         .unwrap();
+    load_offences_of(
+        &store,
+        dir.path(),
+        &persons(&format!("{TOKEN_A},{TOKEN_B},victim,17,F\n")),
+    )
+    .await;
     let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
     let outcome = load_extract(&store, dataset, 1, "landing/bad.csv")
         .await
