@@ -23,6 +23,46 @@ fn svna(args: &[&str]) -> String {
     svna_in(Path::new("."), Path::new(env!("CARGO_BIN_EXE_svna")), args)
 }
 
+/// Loads what the open-data pipeline reads beside the police data: the real lookup and IMD,
+/// the definitions, and the population made by `svna synth` in `synth`.
+fn load_context(store: &str, synth: &Path) {
+    for (dataset, file) in [
+        ("lsoa_lookup", data("reference/lsoa11_ward19_lad19.csv")),
+        ("imd", data("reference/lsoa11_imd19_rank.csv")),
+        ("population", synth.join("population.csv")),
+        (
+            "open_data_crime_types",
+            project("definitions/open_data_crime_types.csv"),
+        ),
+        (
+            "partnership_districts",
+            project("definitions/partnership_districts.csv"),
+        ),
+    ] {
+        svna(&[
+            "load",
+            "--store",
+            store,
+            "--dataset",
+            dataset,
+            file.to_str().unwrap(),
+        ]);
+    }
+}
+
+/// Synthetic population estimates for the real LSOAs (none are in data/), in `dir`.
+fn synth_population(dir: &Path) {
+    svna(&[
+        "synth",
+        "--out",
+        dir.to_str().unwrap(),
+        "--scale",
+        "0.01",
+        "--lookup",
+        data("reference/lsoa11_ward19_lad19.csv").to_str().unwrap(),
+    ]);
+}
+
 fn police_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(data("police-uk"))
         .unwrap()
@@ -90,20 +130,11 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let store = store.to_str().unwrap();
-    let lookup = data("reference/lsoa11_ward19_lad19.csv");
     let imd = data("reference/lsoa11_imd19_rank.csv");
     // No population estimates are in data/; synthetic ones for the real LSOAs stand in
     // (only the rate column depends on them, and the test checks it against them).
     let synth = tmp.path().join("synth");
-    svna(&[
-        "synth",
-        "--out",
-        synth.to_str().unwrap(),
-        "--scale",
-        "0.01",
-        "--lookup",
-        lookup.to_str().unwrap(),
-    ]);
+    synth_population(&synth);
     let police: Vec<String> = police_files()
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
@@ -111,28 +142,7 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
     let mut load = vec!["load", "--store", store, "--dataset", "police_open_data"];
     load.extend(police.iter().map(String::as_str));
     svna(&load);
-    for (dataset, file) in [
-        ("lsoa_lookup", lookup.clone()),
-        ("imd", imd.clone()),
-        ("population", synth.join("population.csv")),
-        (
-            "open_data_crime_types",
-            project("definitions/open_data_crime_types.csv"),
-        ),
-        (
-            "partnership_districts",
-            project("definitions/partnership_districts.csv"),
-        ),
-    ] {
-        svna(&[
-            "load",
-            "--store",
-            store,
-            "--dataset",
-            dataset,
-            file.to_str().unwrap(),
-        ]);
-    }
+    load_context(store, &synth);
     let pipeline = project("pipelines/open_data.toml");
     svna(&[
         "run",
@@ -480,4 +490,142 @@ fn lsoa_district(lsoa: &str) -> String {
         .find(|r| r["LSOA11CD"] == lsoa)
         .map(|r| r["LAD19CD"].clone())
         .unwrap()
+}
+
+/// Starts `svna args` and kills it (SIGKILL: no destructor, no flush) after each delay in
+/// turn; returns how many kills cut the command short.
+fn kill_at(args: &[&str], delays_ms: &[u64]) -> usize {
+    delays_ms
+        .iter()
+        .filter(|&&ms| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_svna"))
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            let running = child.try_wait().unwrap().is_none();
+            let _ = child.kill();
+            let _ = child.wait();
+            running
+        })
+        .count()
+}
+
+/// Every file under `dir`, relative to it, with its bytes.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap().display().to_string();
+                files.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Issue 14: `kill -9` at points through `svna load`, `svna run` and `svna publish`, each
+/// then run again to the end. The release equals one made with no kill (every table byte
+/// for byte), nothing is staged twice, and the published zone holds only what a committed
+/// release lists.
+#[test]
+fn load_run_and_publish_killed_at_any_point_lose_and_double_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    synth_population(&synth);
+    let police: Vec<String> = police_files()
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    let pipeline = project("pipelines/open_data.toml");
+    let pipeline = pipeline.to_str().unwrap();
+    let stores: Vec<String> = ["clean", "killed"]
+        .iter()
+        .map(|name| tmp.path().join(name).to_str().unwrap().to_string())
+        .collect();
+    let commands = |store: &str| -> [Vec<String>; 3] {
+        let mut load: Vec<String> = ["load", "--store", store, "--dataset", "police_open_data"]
+            .map(String::from)
+            .to_vec();
+        load.extend(police.iter().cloned());
+        [
+            load,
+            ["run", "--store", store, "--pipeline", pipeline]
+                .map(String::from)
+                .to_vec(),
+            ["publish", "--store", store, "--release", "open"]
+                .map(String::from)
+                .to_vec(),
+        ]
+    };
+    for store in &stores {
+        load_context(store, &synth);
+    }
+    // Clean: each command once.
+    for command in commands(&stores[0]) {
+        svna(&command.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    // Killed: each command killed at points through it, then run to the end.
+    let delays: [&[u64]; 3] = [
+        &[30, 150, 400, 900, 1600],
+        &[100, 500, 1200, 2500, 4000],
+        &[60, 250, 600, 1200, 2000],
+    ];
+    for (command, delays) in commands(&stores[1]).iter().zip(delays) {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let cut = kill_at(&args, delays);
+        assert!(cut > 0, "svna {} finished before every kill", args[0]);
+        svna(&args);
+    }
+
+    let published = |store: &str| files_under(&Path::new(store).join("published/open/tables"));
+    let (clean, killed) = (published(&stores[0]), published(&stores[1]));
+    assert!(clean.len() >= 2, "{:?}", clean.keys());
+    assert_eq!(
+        clean.keys().collect::<Vec<_>>(),
+        killed.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &clean {
+        assert!(killed[name] == *bytes, "{name} differs after the kills");
+    }
+    // Staged once: each police file is one active load in both stores.
+    let staged = |store: &str| -> Vec<(String, u64)> {
+        let status: Vec<serde_json::Value> =
+            serde_json::from_str(&svna(&["status", "--store", store, "--json"])).unwrap();
+        let mut lines: Vec<(String, u64)> = status
+            .iter()
+            .filter(|l| l["dataset"] == "police_open_data" && l["state"] == "staged")
+            .map(|l| {
+                (
+                    l["period"].as_str().unwrap().to_string(),
+                    l["rows_staged"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(staged(&stores[0]).len(), police.len());
+    assert_eq!(staged(&stores[0]), staged(&stores[1]));
+    // The published zone holds one committed release: every file in it is listed by its
+    // manifest (no table of a killed publish, no object-store temporary).
+    let zone = files_under(&Path::new(&stores[1]).join("published"));
+    let manifest: serde_json::Value = serde_json::from_slice(&zone["open/manifest.json"]).unwrap();
+    let listed = manifest.to_string();
+    for name in zone.keys().filter(|n| *n != "open/manifest.json") {
+        let inside = name.trim_start_matches("open/");
+        assert!(
+            name.starts_with("open/") && listed.contains(inside),
+            "{name} is in the published zone but in no committed release"
+        );
+    }
+    let verified = svna(&["verify", &format!("{}/published/open", stores[1])]);
+    assert!(verified.contains("verified:"), "{verified}");
 }

@@ -53,10 +53,57 @@ fn release_prefix(release: &str) -> String {
 struct Claim {
     publish_id: String,
     claimed_at: String,
+    /// The process holding the claim, where it can be checked: a publish killed on this
+    /// machine is seen dead at once instead of after [`STALE_AFTER`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<Holder>,
+}
+
+/// A process on one boot of one machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Holder {
+    /// The machine's boot id (Linux `/proc/sys/kernel/random/boot_id`): the same id is the
+    /// same machine since the same boot, so the pid means the same process.
+    boot_id: String,
+    pid: u32,
+}
+
+impl Holder {
+    /// This process, where the machine has a boot id to tell its processes apart.
+    fn this_process() -> Option<Holder> {
+        Some(Holder {
+            boot_id: boot_id()?,
+            pid: std::process::id(),
+        })
+    }
+
+    /// Known to be gone: same machine and boot, and no such process. Elsewhere, unknown.
+    fn is_gone(&self) -> bool {
+        boot_id().is_some_and(|id| id == self.boot_id)
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
 }
 
 impl Claim {
+    fn new(publish_id: &str) -> Self {
+        Claim {
+            publish_id: publish_id.to_string(),
+            claimed_at: chrono::Utc::now().to_rfc3339(),
+            holder: Holder::this_process(),
+        }
+    }
+
     fn is_stale(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self.holder.as_ref().is_some_and(Holder::is_gone) {
+            return true;
+        }
         chrono::DateTime::parse_from_rfc3339(&self.claimed_at)
             .map(|at| now.signed_duration_since(at).to_std().unwrap_or_default() > STALE_AFTER)
             // An unreadable claim cannot belong to a live publish of this version.
@@ -167,10 +214,7 @@ impl Staging {
 /// Takes a release name for `publish_id`, or says who holds it. A claim older than
 /// [`STALE_AFTER`] was left by a killed publish and is taken over.
 async fn claim_name(store: &Store, release: &str, publish_id: &str) -> Result<(), PublishError> {
-    let claim = Claim {
-        publish_id: publish_id.to_string(),
-        claimed_at: chrono::Utc::now().to_rfc3339(),
-    };
+    let claim = Claim::new(publish_id);
     let path = claim_path(release);
     let busy = |since: String| PublishError::ReleaseBusy {
         name: release.to_string(),

@@ -1067,6 +1067,55 @@ async fn the_next_publish_removes_what_a_killed_publish_left() {
     assert_eq!(report.problems, Vec::<String>::new());
 }
 
+/// A publish `kill -9`ed while copying leaves a fresh claim. On the same machine its process
+/// is seen gone, so publishing again works at once instead of after 30 minutes; a claim
+/// whose process lives (this test's own) still holds the name.
+#[tokio::test]
+async fn a_claim_left_by_a_killed_publish_on_this_machine_is_taken_over_at_once() {
+    let Ok(boot_id) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") else {
+        return; // no boot id to tell processes apart: claims expire by age only
+    };
+    let f = Fixture::new();
+    f.run_with(
+        &small_cell_table(),
+        spec(&["area", "sex"], &["n"]),
+        RunStatus::Finished,
+    )
+    .await;
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let claim = |release: &str, pid: u32| {
+        let store = f.store.clone();
+        let now = chrono::Utc::now().to_rfc3339();
+        let path = format!("runs/_incoming/{release}.claim.json");
+        let claim = serde_json::json!({
+            "publish_id": "killed",
+            "claimed_at": now,
+            "holder": { "boot_id": boot_id.trim(), "pid": pid },
+        });
+        async move { store.put_json(&path, &claim).await.unwrap() }
+    };
+    claim("r3", gone_pid).await;
+    f.store
+        .put("published/r3/tables/t.csv", "half copied".into())
+        .await
+        .unwrap();
+    publish_as(&f, "r3").await.unwrap();
+    assert!(f.store.exists("published/r3/manifest.json").await.unwrap());
+    assert_eq!(
+        verify_release(&f.store, "r3").await.unwrap().problems,
+        Vec::<String>::new()
+    );
+
+    claim("r4", std::process::id()).await;
+    let busy = publish_as(&f, "r4").await;
+    assert!(
+        matches!(busy, Err(PublishError::ReleaseBusy { ref name, .. }) if name == "r4"),
+        "{busy:?}"
+    );
+}
+
 /// A release that a publish is still writing (a live claim) is left alone by the cleanup,
 /// and a second publish of the same name is refused while it is.
 #[tokio::test]
