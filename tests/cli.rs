@@ -759,6 +759,112 @@ fn intake_killed_at_any_point_loses_and_doubles_nothing() {
     assert_eq!(periods.len(), UPLOADS, "each upload once: {periods:?}");
 }
 
+/// `kill -9` at points through a partner's `svna upload`, then the upload to the end: the
+/// hub sees one upload, taken in once with every row (an interrupted upload has no manifest,
+/// so it is invisible; the retry lands in the same folder).
+#[test]
+fn upload_killed_at_any_point_is_invisible_until_sent_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    const ROWS: usize = 150_000;
+    let period = "2020-01-01..2020-12-31";
+    let mut text = String::from("offence_id,person_id,role,age,sex\n");
+    for row in 0..ROWS {
+        text.push_str(&format!("{row:064x},{:064x},victim,30,F\n", row % 5000));
+    }
+    let file = write(dir.path(), "persons.csv", &text);
+    let upload: Vec<&str> = vec![
+        "upload",
+        "--store",
+        store,
+        "--partner",
+        "police",
+        "--dataset",
+        "police_persons",
+        "--period",
+        period,
+        "--key-fingerprint",
+        FINGERPRINT,
+        &file,
+    ];
+    let mut cut = 0;
+    for delay_ms in [20u64, 80, 200, 400, 700, 1100] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_svna"))
+            .args(&upload)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            cut += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the kill left, the hub takes in no half upload.
+        let manifests = walk(&dir.path().join("store/landing"))
+            .into_iter()
+            .filter(|p| p.ends_with("manifest.json"))
+            .count();
+        assert!(manifests <= 1, "{manifests} upload manifests");
+    }
+    assert!(
+        cut > 0,
+        "every upload finished before its kill: the kills cut nothing"
+    );
+    let sent = svna(&upload);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let offences = upload_offences(
+        dir.path(),
+        store,
+        "police",
+        period,
+        (0..ROWS).map(|row| format!("{row:064x}")),
+    );
+    assert!(offences.status.success(), "{}", stderr(&offences));
+    assert!(
+        svna(&[
+            "key",
+            "register",
+            "--store",
+            store,
+            "--fingerprint",
+            FINGERPRINT
+        ])
+        .status
+        .success()
+    );
+    let intake = svna(&["intake", "--store", store]);
+    assert_eq!(intake.status.code(), Some(0), "{}", stdout(&intake));
+    let status = svna(&["status", "--store", store, "--json"]);
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let persons: Vec<_> = lines
+        .iter()
+        .filter(|l| l["dataset"] == "police_persons")
+        .collect();
+    assert_eq!(persons.len(), 1, "{lines:#?}");
+    assert_eq!(persons[0]["state"], "staged");
+    assert_eq!(persons[0]["rows_staged"], ROWS as u64);
+}
+
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
 /// Issue 14: `--spill-dir` inside the store (its `published/`) left spill files holding
 /// person tokens there when a run was killed.
 #[test]
