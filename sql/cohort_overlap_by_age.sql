@@ -1,13 +1,17 @@
--- Cohort overlap (Venn): distinct persons known to police as a suspect or offender (of any
--- recorded offence), to youth justice, to probation and to school suspensions/exclusions,
+-- Cohort overlap (Venn): distinct persons known to police as a suspect or offender of a
+-- serious-violence offence (sv_offences), to youth justice, to probation and to school suspensions/exclusions,
 -- by every combination of the four ('yes'/'no' per agency, 'Total' = either) x age band.
 -- Persons are linked by their pseudonymous token, which partners derive with the shared
 -- linkage key. Each person is counted once, in the band of their youngest age recorded by
 -- any of the four ('unknown' when none recorded one), so every margin is the sum of its parts.
--- A person known to police only as a victim is not in the police cohort.
+-- A person known to police only as a victim, or as a suspect of other offences only, is not
+-- in the police cohort.
 WITH appearances AS (
-    SELECT person_id, 1 AS police, 0 AS yj, 0 AS prob, 0 AS school, age
-    FROM police_persons WHERE role IN ('suspect', 'offender')
+    SELECT p.person_id, 1 AS police, 0 AS yj, 0 AS prob, 0 AS school, p.age
+    FROM police_persons AS p
+    JOIN sv_offences AS o
+        ON o.offence_id = p.offence_id
+    WHERE p.role IN ('suspect', 'offender')
     UNION ALL
     SELECT person_id, 0 AS police, 1 AS yj, 0 AS prob, 0 AS school, age FROM youth_justice
     UNION ALL

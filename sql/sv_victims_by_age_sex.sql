@@ -1,20 +1,32 @@
 -- Victims of serious violence by age band and sex, as distinct persons, with margins.
--- Each person is counted once, in the band of their youngest recorded age as a victim
--- (unknown when never recorded), with the sex recorded at that age, so that each person
--- lies in a cell of the involvements table too (the pipeline declares this table a part of
--- it). Every margin is the sum of its parts: the disclosure control relies on that
+-- Each person is counted once, at their first serious-violence offence as a victim (the
+-- earliest offence date): the band of the age recorded for that offence (unknown when none
+-- was) and the sex recorded with it, so that each person lies in a cell of the involvements
+-- table too (the pipeline declares this table a part of it). Every margin is the sum of its parts: the disclosure control relies on that
 -- additivity.
 -- age_band is a hierarchy (parent in age_group): each band sits under 'under_25' or
 -- '25_and_over' (from the under_25 flag of the age_bands definitions), and those and
 -- 'unknown' sit under 'Total' (whose parent is ''). The under-25 count is thus a margin.
-WITH victims AS (
-    SELECT p.person_id, MIN(p.age) AS age,
+WITH involvements AS (
+    -- One row per serious-violence offence the person was a victim in, with the youngest age
+    -- recorded for it and the sex recorded at that age, as the involvements table counts it.
+    SELECT p.offence_id, p.person_id, MIN(o.offence_date) AS offence_date, MIN(p.age) AS age,
         first_value(p.sex ORDER BY p.age ASC NULLS LAST, p.sex ASC) AS sex
     FROM police_persons AS p
     JOIN sv_offences AS o
         ON o.offence_id = p.offence_id
     WHERE p.role = 'victim'
-    GROUP BY p.person_id
+    GROUP BY p.offence_id, p.person_id
+),
+victims AS (
+    -- Each person at their first serious-violence offence in the role (the earliest offence
+    -- date; on one day the youngest age, then the lowest sex code: values, never the offence
+    -- token, decide, so nothing published is computed from a token).
+    SELECT person_id,
+        first_value(age ORDER BY offence_date ASC NULLS LAST, age ASC NULLS LAST) AS age,
+        first_value(sex ORDER BY offence_date ASC NULLS LAST, age ASC NULLS LAST, sex ASC) AS sex
+    FROM involvements
+    GROUP BY person_id
 ),
 banded AS (
     SELECT

@@ -95,12 +95,13 @@ fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
 }
 
 /// Distinct victims of serious violence per (age band or age group, sex) and every margin:
-/// each person once, at the youngest age recorded for them as a victim ('unknown' when
-/// none), with the lowest sex code recorded, computed directly from the extracts.
+/// each person once, at their first serious-violence offence as a victim (earliest offence
+/// date; on one day the youngest age, then the lowest sex code), with that age ('unknown'
+/// when none) and sex, computed directly from the extracts.
 fn independent_victims(dir: &Path) -> BTreeMap<(String, String), u64> {
-    let serious: HashSet<String> = serious_offences(dir)
+    let offence_dates: BTreeMap<String, String> = serious_offences(dir)
         .into_iter()
-        .map(|o| o["offence_id"].clone())
+        .map(|o| (o["offence_id"].clone(), o["offence_date"].clone()))
         .collect();
     let bands: BTreeMap<u32, (String, bool)> =
         read_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/age_bands.csv"))
@@ -112,23 +113,35 @@ fn independent_victims(dir: &Path) -> BTreeMap<(String, String), u64> {
                 )
             })
             .collect();
-    let mut victims: BTreeMap<String, (Option<u32>, String)> = BTreeMap::new();
+    // Per person, the first of their rows in (date, age with unknown last, sex) order.
+    type Key = (String, (bool, u32), String);
+    let mut first: BTreeMap<String, Key> = BTreeMap::new();
     for person in read_csv(&dir.join("extracts/police_persons.csv")) {
-        if person["role"] != "victim" || !serious.contains(&person["offence_id"]) {
+        let Some(date) = offence_dates.get(&person["offence_id"]) else {
+            continue;
+        };
+        if person["role"] != "victim" {
             continue;
         }
         let age = person["age"].parse::<u32>().ok();
-        let entry = victims
+        let key = (
+            date.clone(),
+            (age.is_none(), age.unwrap_or(0)),
+            person["sex"].clone(),
+        );
+        let entry = first
             .entry(person["person_id"].clone())
-            .or_insert((age, person["sex"].clone()));
-        entry.0 = match (entry.0, age) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if person["sex"] < entry.1 {
-            entry.1 = person["sex"].clone();
+            .or_insert_with(|| key.clone());
+        if key < *entry {
+            *entry = key;
         }
     }
+    let victims: BTreeMap<&String, (Option<u32>, String)> = first
+        .iter()
+        .map(|(person, (_, (unknown, age), sex))| {
+            (person, ((!unknown).then_some(*age), sex.clone()))
+        })
+        .collect();
     let mut counts = BTreeMap::new();
     for (age, sex) in victims.values() {
         let mut groups = vec!["Total".to_string()];
