@@ -4,8 +4,11 @@
 -- whose LSOA is missing or outside the lookup is counted in area 'Unknown' (under 'Total').
 -- Context (public, per area): residents summed from the population estimates, and the
 -- LSOA's IMD 2019 decile, ceil(rank / 3284.4), written as ceil(rank * 10 / 32844), which
--- is exact in floating point. The rate per 1,000 residents is computed by publish from the
--- protected count.
+-- is exact in floating point. Rates are per year: resident_years is the residents times the
+-- years of police data the row covers (the months with any recorded offence, over 12), so
+-- the all-years row and a part year are not read as one whole year. The rate per 1,000
+-- residents per year is computed by publish from the protected count and resident_years.
+-- The population estimates are one year's (the one loaded), used for every year.
 WITH levels AS (
     SELECT lsoa_code AS area, ward_code AS parent, CAST(year AS VARCHAR) AS yr
     FROM sv_offences WHERE ward_code <> 'Unknown'
@@ -39,6 +42,18 @@ area_residents AS (
     SELECT lad_code AS area, SUM(residents) AS residents FROM lsoa_residents GROUP BY lad_code
     UNION ALL
     SELECT 'Total' AS area, SUM(residents) AS residents FROM lsoa_residents
+),
+coverage AS (
+    -- Months with police data (any recorded offence, serious or not) in each year, and in
+    -- the whole period.
+    SELECT COALESCE(yr, 'Total') AS yr, COUNT(DISTINCT m) AS months
+    FROM (
+        SELECT
+            CAST(CAST(date_part('year', offence_date) AS INT) AS VARCHAR) AS yr,
+            date_trunc('month', offence_date) AS m
+        FROM police_offences
+    )
+    GROUP BY GROUPING SETS ((yr), ())
 )
 SELECT
     c.area AS area_code,
@@ -46,9 +61,12 @@ SELECT
     c.yr AS year,
     c.offences,
     r.residents,
+    ROUND(CAST(r.residents AS DOUBLE) * v.months / 12.0, 2) AS resident_years,
     CAST(CEIL(i.imd_rank * 10.0 / 32844) AS INT) AS imd_decile
 FROM cells AS c
 LEFT JOIN area_residents AS r
     ON r.area = c.area
+LEFT JOIN coverage AS v
+    ON v.yr = c.yr
 LEFT JOIN imd AS i
     ON i.lsoa_code = c.area
