@@ -65,15 +65,19 @@ const fn code(
 
 /// Serious-violence codes. Knife probabilities are set so that ~7.5% of SV offences carry the
 /// knife flag, highest for wounding, attempted murder, robbery and blade possession.
+/// Homicide (murder 1, manslaughter 4/1, infanticide 4/2, corporate manslaughter 4/10) is
+/// about one in a thousand serious-violence offences, as in England and Wales (some 600
+/// homicides a year beside the best part of a million such offences): a county at scale 1
+/// has a dozen or so a year.
 const SV_CODES: [Code; 15] = [
-    code("1", 0.001, 0.35, 0.05, 0.25, Class::Homicide),
-    code("4/10", 0.0002, 0.20, 0.02, 0.10, Class::Homicide),
-    code("4/1", 0.002, 0.40, 0.06, 0.20, Class::Violence),
+    code("1", 0.0006, 0.35, 0.05, 0.25, Class::Homicide),
+    code("4/10", 0.00002, 0.0, 0.0, 0.0, Class::Homicide),
+    code("4/1", 0.0003, 0.40, 0.06, 0.20, Class::Homicide),
     code("2", 0.003, 0.35, 0.05, 0.20, Class::Violence),
-    code("4/2", 0.06, 0.05, 0.01, 0.40, Class::Violence),
+    code("4/2", 0.00005, 0.0, 0.0, 0.80, Class::Homicide),
     code("5D", 0.04, 0.30, 0.02, 0.15, Class::Violence),
     code("5E", 0.006, 0.10, 0.20, 0.10, Class::Violence),
-    code("8N", 0.55, 0.03, 0.001, 0.30, Class::Violence),
+    code("8N", 0.612, 0.03, 0.001, 0.30, Class::Violence),
     code("8P", 0.015, 0.04, 0.0, 0.02, Class::Violence),
     code("3B", 0.005, 0.15, 0.02, 0.10, Class::Violence),
     code("34A", 0.10, 0.12, 0.005, 0.01, Class::Robbery),
