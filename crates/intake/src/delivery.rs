@@ -86,14 +86,19 @@ pub struct UploadFile {
 
 /// Validates the period text `START..END` (dates) and returns it normalised.
 pub fn parse_period(text: &str) -> Result<String, IntakeError> {
-    let bad = || IntakeError::Io {
-        file: "--period".into(),
-        message: format!("`{text}` is not a period YYYY-MM-DD..YYYY-MM-DD"),
+    let bad = |problem: &str| IntakeError::Period {
+        period: text.chars().take(64).collect(),
+        problem: problem.to_string(),
     };
-    let (start, end) = text.split_once("..").ok_or_else(bad)?;
-    let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad());
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| bad("it has no `..` between its first and last day"))?;
+    let parse = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| bad(&format!("`{d}` is not a date YYYY-MM-DD")))
+    };
     if parse(start)? > parse(end)? {
-        return Err(bad());
+        return Err(bad("its first day is after its last"));
     }
     Ok(format!("{start}..{end}"))
 }

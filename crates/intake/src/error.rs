@@ -56,6 +56,10 @@ pub enum IntakeError {
         load_id: String,
         message: String,
     },
+    #[error(
+        "period `{period}`: {problem}; write it as YYYY-MM-DD..YYYY-MM-DD, e.g. 2023-01-01..2023-12-31"
+    )]
+    Period { period: String, problem: String },
     #[error("{file}: not loaded: {missing}")]
     MissingReference {
         file: String,

@@ -361,3 +361,26 @@ fn postcodes_in_a_text_column_refuse_the_file() {
         matches!(result, Err(IntakeError::DirectIdentifier { column, .. }) if column == "site_code")
     );
 }
+
+/// A bad `--period` is its own error, saying what is wrong and how to write it (it was an
+/// I/O error on a file named `--period`).
+#[test]
+fn a_bad_period_says_what_is_wrong_with_it() {
+    assert_eq!(
+        svna_intake::parse_period("2023-01-01..2023-12-31").unwrap(),
+        "2023-01-01..2023-12-31"
+    );
+    for (period, problem) in [
+        ("soon", "no `..`"),
+        ("2023-01-01..2023-13-01", "`2023-13-01` is not a date"),
+        ("2023-12-31..2023-01-01", "first day is after its last"),
+    ] {
+        let err = svna_intake::parse_period(period).unwrap_err();
+        assert!(matches!(err, IntakeError::Period { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains(problem) && message.contains("YYYY-MM-DD..YYYY-MM-DD"),
+            "{message}"
+        );
+    }
+}
