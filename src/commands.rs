@@ -95,9 +95,39 @@ pub struct ValidateArgs {
 
 pub fn validate(args: ValidateArgs) -> Result<Outcome> {
     let dataset = v1().dataset(&args.dataset)?;
-    let mut all_valid = true;
-    let mut reports = Vec::new();
-    for path in &args.files {
+    let checks = args
+        .files
+        .iter()
+        .map(|path| FileCheck::run(dataset, path))
+        .collect::<Result<Vec<_>>>()?;
+    if args.json {
+        let reports: Vec<_> = checks
+            .iter()
+            .map(|c| c.to_json(args.max_per_rule))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        checks.iter().for_each(|c| c.print(args.max_per_rule));
+    }
+    Ok(if checks.iter().all(FileCheck::valid) {
+        Outcome::Ok
+    } else {
+        Outcome::Finding
+    })
+}
+
+/// One file read against its contract, as `validate` and `upload` report it: the one
+/// validator partners and the hub share, every row accounted for.
+struct FileCheck {
+    file: String,
+    counts: Option<svna_intake::RowCounts>,
+    /// Why the whole file was refused (its header, its encoding), if it was.
+    refused: Option<String>,
+    rejects: Vec<Rejection>,
+}
+
+impl FileCheck {
+    fn run(dataset: &svna_contracts::Dataset, path: &Path) -> Result<Self> {
         let file = path.display().to_string();
         let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
         let mut rejects: Vec<Rejection> = Vec::new();
@@ -116,37 +146,42 @@ pub fn validate(args: ValidateArgs) -> Result<Outcome> {
             Ok(counts) => (Some(counts), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        let valid = refused.is_none() && rejects.is_empty();
-        all_valid &= valid;
-        reports.push(serde_json::json!({
-            "file": file,
-            "valid": valid,
-            "refused": refused,
-            "rows_received": counts.as_ref().map(|c| c.received),
-            "rows_valid": counts.as_ref().map(|c| c.accepted),
-            "rows_invalid": counts.as_ref().map(|c| c.rejected),
-            "problems": limited(&rejects, args.max_per_rule).iter().map(|r| serde_json::json!({
+        Ok(FileCheck {
+            file,
+            counts,
+            refused,
+            rejects,
+        })
+    }
+
+    fn valid(&self) -> bool {
+        self.refused.is_none() && self.rejects.is_empty()
+    }
+
+    fn to_json(&self, max_per_rule: usize) -> serde_json::Value {
+        let counts = self.counts.as_ref();
+        serde_json::json!({
+            "file": self.file,
+            "valid": self.valid(),
+            "refused": self.refused,
+            "rows_received": counts.map(|c| c.received),
+            "rows_valid": counts.map(|c| c.accepted),
+            "rows_invalid": counts.map(|c| c.rejected),
+            "problems": limited(&self.rejects, max_per_rule).iter().map(|r| serde_json::json!({
                 "line": r.line, "column": r.column, "rule": r.rule, "message": r.message })).collect::<Vec<_>>(),
-            "problems_by_rule": count_by_rule(&rejects),
-        }));
-        if !args.json {
-            print_validation(
-                &file,
-                refused.as_deref(),
-                counts.as_ref(),
-                &rejects,
-                args.max_per_rule,
-            );
-        }
+            "problems_by_rule": count_by_rule(&self.rejects),
+        })
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+
+    fn print(&self, max_per_rule: usize) {
+        print_validation(
+            &self.file,
+            self.refused.as_deref(),
+            self.counts.as_ref(),
+            &self.rejects,
+            max_per_rule,
+        );
     }
-    Ok(if all_valid {
-        Outcome::Ok
-    } else {
-        Outcome::Finding
-    })
 }
 
 fn count_by_rule(rejects: &[Rejection]) -> std::collections::BTreeMap<String, usize> {
@@ -849,6 +884,9 @@ pub struct UploadArgs {
     /// CSV extracts.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Machine-readable output: the upload manifest, or each file's problems.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn upload(args: UploadArgs) -> Result<Outcome> {
@@ -859,39 +897,36 @@ pub async fn upload(args: UploadArgs) -> Result<Outcome> {
     }
     let period = svna_intake::parse_period(&args.period)?;
     let dataset = v1().dataset(&args.dataset)?;
-    let mut files = Vec::new();
-    for path in &args.files {
-        let file = path.display().to_string();
-        let reader = std::fs::File::open(path).with_context(|| format!("cannot open {file}"))?;
-        let mut rejects = Vec::new();
-        let options = ExtractReader {
-            dataset,
-            file: &file,
-            batch_rows: 65_536,
-        };
-        let counts = match read_extract(
-            std::io::BufReader::new(reader),
-            &options,
-            |_| Ok(()),
-            |r| rejects.push(r),
-        ) {
-            Ok(counts) => counts,
-            Err(e) => {
-                println!("{file}: REFUSED: {e}");
-                println!("Nothing was uploaded.");
-                return Ok(Outcome::Finding);
-            }
-        };
-        if !rejects.is_empty() {
-            print_validation(&file, None, Some(&counts), &rejects, 10);
-            println!("Nothing was uploaded: fix the rows above and upload again.");
-            return Ok(Outcome::Finding);
+    // Nothing invalid leaves the partner's machine: every file is checked before any is sent.
+    let checks = args
+        .files
+        .iter()
+        .map(|path| FileCheck::run(dataset, path))
+        .collect::<Result<Vec<_>>>()?;
+    const LISTED_PER_RULE: usize = 10;
+    if !checks.iter().all(FileCheck::valid) {
+        if args.json {
+            let files: Vec<_> = checks.iter().map(|c| c.to_json(LISTED_PER_RULE)).collect();
+            let report = serde_json::json!({ "uploaded": false, "files": files });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            checks
+                .iter()
+                .filter(|c| !c.valid())
+                .for_each(|c| c.print(LISTED_PER_RULE));
+            println!("Nothing was uploaded: fix the files above and upload again.");
         }
-        files.push(svna_intake::UploadFile {
-            path: path.clone(),
-            rows: counts.received,
-        });
+        return Ok(Outcome::Finding);
     }
+    let files: Vec<_> = args
+        .files
+        .iter()
+        .zip(&checks)
+        .map(|(path, check)| svna_intake::UploadFile {
+            path: path.clone(),
+            rows: check.counts.as_ref().map_or(0, |c| c.received),
+        })
+        .collect();
     let store = Store::open(&args.store)?.restricted_to(&[Zone::Landing]);
     let manifest = svna_intake::upload(
         &store,
@@ -903,15 +938,20 @@ pub async fn upload(args: UploadArgs) -> Result<Outcome> {
         &files,
     )
     .await?;
-    println!(
-        "Uploaded {} file(s) as {} ({} rows) for {} / {} / {}",
-        manifest.files.len(),
-        manifest.upload_id,
-        manifest.files.iter().filter_map(|f| f.rows).sum::<u64>(),
-        manifest.partner,
-        manifest.dataset,
-        manifest.period
-    );
+    if args.json {
+        let report = serde_json::json!({ "uploaded": true, "manifest": manifest });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "Uploaded {} file(s) as {} ({} rows) for {} / {} / {}",
+            manifest.files.len(),
+            manifest.upload_id,
+            manifest.files.iter().filter_map(|f| f.rows).sum::<u64>(),
+            manifest.partner,
+            manifest.dataset,
+            manifest.period
+        );
+    }
     Ok(Outcome::Ok)
 }
 

@@ -284,6 +284,67 @@ fn upload_refuses_invalid_data_and_intake_takes_in_valid_data() {
     assert_eq!(persons["rows_staged"], 1);
 }
 
+/// `svna upload --json`: the manifest of what was sent, or every file's problems (all files
+/// are checked before any is sent).
+#[test]
+fn upload_reports_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let header = "offence_id,person_id,role,age,sex\n";
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!("{header}{TOKEN},{TOKEN},victim,20,F\n"),
+    );
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        &format!("{header}{TOKEN},{TOKEN},victim,20,Q\n"),
+    );
+    let upload = |files: &[&str]| {
+        let mut args = vec![
+            "upload",
+            "--store",
+            store,
+            "--partner",
+            "police",
+            "--dataset",
+            "police_persons",
+            "--period",
+            "2023-01-01..2023-12-31",
+            "--key-fingerprint",
+            FINGERPRINT,
+            "--json",
+        ];
+        args.extend(files);
+        let output = svna(&args);
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+        (output.status.code(), json)
+    };
+    let (code, json) = upload(&[&good, &bad]);
+    assert_eq!(code, Some(1));
+    assert_eq!(json["uploaded"], false);
+    assert_eq!(json["files"][0]["valid"], true);
+    assert_eq!(json["files"][1]["valid"], false);
+    assert_eq!(json["files"][1]["problems"][0]["column"], "sex");
+    assert_eq!(json["files"][1]["problems"][0]["line"], 2);
+    assert!(!dir.path().join("store/landing").exists(), "nothing sent");
+
+    let (code, json) = upload(&[&good]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json["uploaded"], true);
+    assert_eq!(json["manifest"]["partner"], "police");
+    assert_eq!(json["manifest"]["files"][0]["rows"], 1);
+    assert!(
+        json["manifest"]["upload_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("up-")
+    );
+}
+
 /// Issue 14 through the command line: the coordinator registers the key, a bad upload is
 /// quarantined (exit 1) beside a good one, loads replace each other and show in status, and
 /// a load is retracted on the record.
