@@ -9,8 +9,12 @@
 //!   are written as `INSERT INTO police_offences VALUES (...)` and typed exactly as staged
 //!   data is.
 //! * `RUN STAGE <name>` runs `sql/<name>.sql` — the stage's real SQL text, under the same
-//!   read-only rules as a pipeline run — and registers its result as table `<name>`.
+//!   read-only rules as a pipeline run — and registers its result as table `<name>`. The
+//!   stage runs in a session that holds only what its pipeline declares it `needs` (the
+//!   sources and stages of `pipelines/*.toml`), as in a run: SQL reading a table it does
+//!   not declare fails here too.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,9 +23,10 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionContext;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
-use svna_engine::{EngineConfig, read_only_sql_options};
+use svna_engine::{EngineConfig, Pipeline, read_only_sql_options};
 use svna_storage::Store;
 
 #[derive(Debug)]
@@ -41,11 +46,45 @@ fn error(e: impl std::fmt::Display) -> HarnessError {
 
 struct StageDb {
     ctx: SessionContext,
+    config: EngineConfig,
+    runtime: Arc<RuntimeEnv>,
     sql_dir: PathBuf,
+    /// What each stage of the repository's pipelines needs, as (table, contract dataset or
+    /// stage it reads); `None` where no pipeline was given (the harness's own tests).
+    needs: Option<BTreeMap<String, Vec<(String, String)>>>,
+}
+
+/// Each stage's needs in the pipelines under `pipelines`, with the dataset or stage each
+/// named table is.
+fn declared_needs(
+    pipelines: &Path,
+) -> Result<BTreeMap<String, Vec<(String, String)>>, HarnessError> {
+    let mut needs = BTreeMap::new();
+    for entry in std::fs::read_dir(pipelines).map_err(error)? {
+        let path = entry.map_err(error)?.path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let pipeline = Pipeline::load(&path).map_err(error)?;
+        for stage in &pipeline.stages {
+            let tables = stage
+                .needs
+                .iter()
+                .map(|need| {
+                    let read = pipeline
+                        .source(need)
+                        .map_or(need.clone(), |source| source.dataset.clone());
+                    (need.clone(), read)
+                })
+                .collect();
+            needs.insert(stage.name.clone(), tables);
+        }
+    }
+    Ok(needs)
 }
 
 impl StageDb {
-    fn new(sql_dir: &Path) -> Result<Self, HarnessError> {
+    fn new(sql_dir: &Path, pipelines: Option<&Path>) -> Result<Self, HarnessError> {
         let store = Store::open("memory:///").map_err(error)?;
         let config = EngineConfig {
             target_partitions: Some(2),
@@ -60,8 +99,33 @@ impl StageDb {
         }
         Ok(StageDb {
             ctx,
+            config,
+            runtime,
             sql_dir: sql_dir.to_path_buf(),
+            needs: pipelines.map(declared_needs).transpose()?,
         })
+    }
+
+    /// The session a stage runs in: only the tables it needs, where its pipeline says.
+    async fn stage_session(&self, stage: &str) -> Result<SessionContext, HarnessError> {
+        let Some(needs) = &self.needs else {
+            return Ok(self.ctx.clone());
+        };
+        let tables = needs.get(stage).ok_or_else(|| {
+            error(format!(
+                "stage `{stage}` is in no pipeline under pipelines/: declare it (and its needs) there"
+            ))
+        })?;
+        let ctx = self.config.session(&self.runtime).map_err(error)?;
+        for (name, read) in tables {
+            let table = self.ctx.table_provider(read.as_str()).await.map_err(|e| {
+                error(format!(
+                    "stage `{stage}` needs `{name}`, which this file has not made (RUN STAGE it first): {e}"
+                ))
+            })?;
+            ctx.register_table(name.as_str(), table).map_err(error)?;
+        }
+        Ok(ctx)
     }
 
     async fn run_stage(
@@ -72,7 +136,8 @@ impl StageDb {
         let sql = std::fs::read_to_string(&path)
             .map_err(|e| error(format!("{}: {e}", path.display())))?;
         let df = self
-            .ctx
+            .stage_session(stage)
+            .await?
             .sql_with_options(&sql, read_only_sql_options())
             .await
             .map_err(error)?;
@@ -160,6 +225,7 @@ fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, HarnessError
 #[tokio::test]
 async fn stage_sql_logic_tests() {
     let sql_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+    let pipelines = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&sql_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -170,9 +236,11 @@ async fn stage_sql_logic_tests() {
     let mut failures = Vec::new();
     for file in &files {
         let dir = sql_dir.clone();
+        let pipelines = pipelines.clone();
         let mut runner = sqllogictest::Runner::new(move || {
             let dir = dir.clone();
-            async move { StageDb::new(&dir) }
+            let pipelines = pipelines.clone();
+            async move { StageDb::new(&dir, Some(&pipelines)) }
         });
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));
@@ -196,7 +264,65 @@ async fn a_wrong_expectation_fails() {
     let sql_dir = dir.path().to_path_buf();
     let mut runner = sqllogictest::Runner::new(move || {
         let dir = sql_dir.clone();
-        async move { StageDb::new(&dir) }
+        async move { StageDb::new(&dir, None) }
     });
     assert!(runner.run_file_async(&slt).await.is_err());
+}
+
+/// A stage reads only what its pipeline declares it needs: SQL naming a table outside its
+/// `needs` fails in the harness as in a run.
+#[tokio::test]
+async fn a_stage_reading_a_table_it_does_not_need_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql_dir = dir.path().join("sql");
+    let pipelines = dir.path().join("pipelines");
+    std::fs::create_dir_all(&sql_dir).unwrap();
+    std::fs::create_dir_all(&pipelines).unwrap();
+    std::fs::write(
+        sql_dir.join("codes.sql"),
+        "SELECT COUNT(*) AS n FROM sv_offence_codes",
+    )
+    .unwrap();
+    std::fs::write(
+        sql_dir.join("sneaky.sql"),
+        "SELECT COUNT(*) AS n FROM sv_offence_codes CROSS JOIN age_bands",
+    )
+    .unwrap();
+    std::fs::write(sql_dir.join("undeclared.sql"), "SELECT 1 AS n").unwrap();
+    std::fs::write(
+        pipelines.join("p.toml"),
+        r#"
+name = "p"
+description = "harness test"
+
+[[source]]
+name = "sv_offence_codes"
+dataset = "sv_offence_codes"
+
+[[stage]]
+name = "codes"
+description = "reads what it needs"
+sql = "../sql/codes.sql"
+needs = ["sv_offence_codes"]
+sensitivity = "row_level"
+
+[[stage]]
+name = "sneaky"
+description = "reads age_bands without needing it"
+sql = "../sql/sneaky.sql"
+needs = ["sv_offence_codes"]
+sensitivity = "row_level"
+"#,
+    )
+    .unwrap();
+    let mut db = StageDb::new(&sql_dir, Some(&pipelines)).unwrap();
+    db.run_stage("codes").await.unwrap();
+    let failure = |result: Result<DBOutput<DefaultColumnType>, HarnessError>| match result {
+        Ok(_) => panic!("the stage ran"),
+        Err(e) => e.to_string(),
+    };
+    let err = failure(db.run_stage("sneaky").await);
+    assert!(err.contains("age_bands"), "{err}");
+    let err = failure(db.run_stage("undeclared").await);
+    assert!(err.contains("in no pipeline"), "{err}");
 }
