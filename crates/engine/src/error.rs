@@ -49,6 +49,17 @@ pub enum EngineError {
         test: String,
         rows: usize,
     },
+    #[error(
+        "pipeline file {file}, line {line}: stage `{stage}` has an invalid `disclosure`: {source}"
+    )]
+    Disclosure {
+        file: String,
+        stage: String,
+        line: usize,
+        /// Boxed: a TOML error is large, and every engine result carries this enum.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
     #[error("pipeline file {file}: {source}")]
     StageName {
         file: String,

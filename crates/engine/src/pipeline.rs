@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
+use crate::policy::DisclosurePolicy;
 
 /// A parsed and checked pipeline: sources, stages in dependency order, their SQL.
 #[derive(Debug, Clone)]
@@ -45,9 +46,8 @@ pub enum Sensitivity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureSpec {
-    /// `threshold`, `nhs`, `round`, `midpoint6`, or `open` (no suppression; only for tables
-    /// computed from open and reference data alone, which publish checks).
-    pub policy: String,
+    /// Parsed with the pipeline file, so a misspelt policy never reaches a run.
+    pub policy: DisclosurePolicy,
     /// Minimum publishable count for `threshold` (counts 1..k-1 are withheld).
     #[serde(default)]
     pub k: Option<u64>,
@@ -188,10 +188,35 @@ struct StageFile {
     #[serde(default)]
     needs: Vec<String>,
     sensitivity: Sensitivity,
+    /// Read as a value and parsed once the stage's name is known, so that an error in it
+    /// (a misspelt policy above all) names the stage; the span gives its line.
     #[serde(default)]
-    disclosure: Option<DisclosureSpec>,
+    disclosure: Option<toml::Spanned<toml::Value>>,
     #[serde(default, rename = "test")]
     tests: Vec<StageTest>,
+}
+
+/// A stage's `disclosure` table as a typed spec; an error names the file, stage and line.
+fn disclosure_spec(
+    spec: toml::Spanned<toml::Value>,
+    text: &str,
+    file: &str,
+    stage: &str,
+) -> Result<DisclosureSpec, EngineError> {
+    let line = line_of(text, spec.span().start);
+    spec.into_inner()
+        .try_into()
+        .map_err(|source| EngineError::Disclosure {
+            file: file.to_string(),
+            stage: stage.to_string(),
+            line,
+            source: Box::new(source),
+        })
+}
+
+/// The 1-based line of a byte offset in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 impl Pipeline {
@@ -238,7 +263,11 @@ impl Pipeline {
                     s.sql.display()
                 ),
             })?;
-            if s.sensitivity == Sensitivity::Aggregate && s.disclosure.is_none() {
+            let disclosure = s
+                .disclosure
+                .map(|spec| disclosure_spec(spec, text, file, &s.name))
+                .transpose()?;
+            if s.sensitivity == Sensitivity::Aggregate && disclosure.is_none() {
                 return Err(EngineError::Pipeline {
                     file: file.to_string(),
                     message: format!(
@@ -255,7 +284,7 @@ impl Pipeline {
                 sql,
                 needs: s.needs,
                 sensitivity: s.sensitivity,
-                disclosure: s.disclosure,
+                disclosure,
                 tests: s.tests,
             });
         }

@@ -37,10 +37,6 @@ pub enum PublishError {
         message: String,
     },
     #[error(
-        "table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6, open)"
-    )]
-    UnknownPolicy { table: String, policy: String },
-    #[error(
         "stage `{stage}` declares the `open` policy (no suppression) but reads `{source_name}` (dataset `{dataset}`), which is not public data; only tables computed from open and reference data may be published unsuppressed"
     )]
     OpenPolicyOnPartnerData {
