@@ -223,9 +223,9 @@ impl Pipeline {
     /// Reads a pipeline file; stage SQL paths are relative to the file's directory.
     pub fn load(path: &Path) -> Result<Pipeline, EngineError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Pipeline {
+        let text = std::fs::read_to_string(path).map_err(|source| EngineError::PipelineRead {
             file: file.clone(),
-            message: e.to_string(),
+            source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml(&text, &file, &|sql: &Path| {
@@ -241,10 +241,11 @@ impl Pipeline {
         file: &str,
         read_sql: &dyn Fn(&Path) -> std::io::Result<(PathBuf, String)>,
     ) -> Result<Pipeline, EngineError> {
-        let parsed: PipelineFile = toml::from_str(text).map_err(|e| EngineError::Pipeline {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        let parsed: PipelineFile =
+            toml::from_str(text).map_err(|source| EngineError::PipelineToml {
+                file: file.to_string(),
+                source: Box::new(source),
+            })?;
         let mut stages = Vec::new();
         for s in parsed.stages {
             // A stage's name becomes an object path (`work/<run>/<stage>.parquet`), read back
@@ -255,25 +256,20 @@ impl Pipeline {
                     source,
                 },
             )?;
-            let (sql_file, sql) = read_sql(&s.sql).map_err(|e| EngineError::Pipeline {
+            let (sql_file, sql) = read_sql(&s.sql).map_err(|source| EngineError::SqlFile {
                 file: file.to_string(),
-                message: format!(
-                    "stage `{}`: cannot read SQL file {}: {e}",
-                    s.name,
-                    s.sql.display()
-                ),
+                stage: s.name.clone(),
+                sql_file: s.sql.clone(),
+                source,
             })?;
             let disclosure = s
                 .disclosure
                 .map(|spec| disclosure_spec(spec, text, file, &s.name))
                 .transpose()?;
             if s.sensitivity == Sensitivity::Aggregate && disclosure.is_none() {
-                return Err(EngineError::Pipeline {
+                return Err(EngineError::NoDisclosure {
                     file: file.to_string(),
-                    message: format!(
-                        "stage `{}` is an aggregate output without a `disclosure` policy",
-                        s.name
-                    ),
+                    stage: s.name,
                 });
             }
             stages.push(Stage {

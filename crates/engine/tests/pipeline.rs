@@ -119,6 +119,10 @@ fn a_misspelt_disclosure_policy_is_refused_when_the_pipeline_is_read() {
     ] {
         assert!(message.contains(part), "{part:?} not in: {message}");
     }
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "keeps the TOML error"
+    );
 }
 
 #[test]
@@ -308,8 +312,30 @@ async fn stage_sql_is_read_only() {
         let err = run_as(&store, &text, &format!("run-{i}"))
             .await
             .unwrap_err();
-        assert!(matches!(err, EngineError::Sql { .. }), "{sql}: {err}");
+        assert!(
+            matches!(&err, EngineError::NotAQuery { stage, .. } if stage == "a"),
+            "{sql}: {err}"
+        );
+        assert!(err.to_string().contains("one read-only query"), "{err}");
     }
+}
+
+/// Issue 19: errors flattened DataFusion's error into text.
+#[tokio::test]
+async fn a_sql_error_keeps_the_datafusion_error_as_its_source() {
+    let (_dir, store) = store_with_codes().await;
+    let text = format!(
+        "{SOURCES}{}",
+        stage("a", "SELECT no_such_column FROM codes", &["codes"])
+    );
+    let err = run_as(&store, &text, "run-sql").await.unwrap_err();
+    let EngineError::Sql { stage, source, .. } = &err else {
+        panic!("expected an SQL error, got {err}");
+    };
+    assert_eq!(stage, "a");
+    assert!(source.to_string().contains("no_such_column"), "{source}");
+    assert!(err.to_string().contains(&source.to_string()), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
 }
 
 #[tokio::test]

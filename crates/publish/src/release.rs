@@ -103,9 +103,9 @@ pub async fn publish_run(
     let record_path = run_record_path(&run_id);
     let record_bytes = store.get(&record_path).await?;
     let record: RunRecord =
-        serde_json::from_slice(&record_bytes).map_err(|e| PublishError::File {
+        serde_json::from_slice(&record_bytes).map_err(|source| PublishError::Json {
             path: record_path.clone(),
-            message: e.to_string(),
+            source,
         })?;
     if record.status != RunStatus::Finished {
         return Err(PublishError::RunNotFinished {
@@ -237,9 +237,9 @@ pub async fn publish_run(
         left_out: protected.left_out.clone(),
     };
     let mut manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PublishError::File {
+        serde_json::to_vec_pretty(&manifest).map_err(|source| PublishError::Json {
             path: release_manifest_path(&release),
-            message: e.to_string(),
+            source,
         })?;
     manifest_bytes.push(b'\n');
     staging.commit(store, Bytes::from(manifest_bytes)).await?;
