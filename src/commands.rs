@@ -621,7 +621,7 @@ pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
         .map(|t| {
             vec![
                 t.name.clone(),
-                t.disclosure.policy.clone(),
+                t.disclosure.policy.to_string(),
                 t.cells.to_string(),
                 t.withheld.to_string(),
                 t.csv.path.clone(),
@@ -632,7 +632,7 @@ pub fn print_release(store: &Store, manifest: &ReleaseManifest) {
     let protected = manifest
         .tables
         .iter()
-        .any(|t| !matches!(t.disclosure.policy.as_str(), "open" | "accounting"));
+        .any(|t| !t.disclosure.policy.is_published_as_is());
     println!(
         "  {} cells published, {} withheld ({})",
         manifest.published_cells,

@@ -979,3 +979,37 @@ fn verify_refuses_a_release_that_was_never_committed() {
     let err = stderr(&output);
     assert!(err.contains("never committed"), "{err}");
 }
+
+/// Issue 19: a misspelt disclosure policy passed `svna run` and was refused only at publish.
+/// It is refused when the pipeline is read, and the cause, which the error also keeps as its
+/// source, is printed once.
+#[test]
+fn run_refuses_a_misspelt_disclosure_policy_naming_the_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "counts.sql", "SELECT 'a' AS area, 1 AS n");
+    let pipeline = write(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[[stage]]\nname = \"counts\"\nsql = \"counts.sql\"\nsensitivity = \"aggregate\"\n\
+         disclosure = { policy = \"treshold\", k = 5, counts = [\"n\"], dimensions = [\"area\"] }\n",
+    );
+    let store = dir.path().join("store");
+    let output = svna(&[
+        "run",
+        "--store",
+        store.to_str().unwrap(),
+        "--pipeline",
+        &pipeline,
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    for part in [
+        "stage `counts`",
+        "`treshold`",
+        "threshold, nhs, round, midpoint6, open, accounting",
+    ] {
+        assert!(err.contains(part), "{part:?} not in: {err}");
+    }
+    assert_eq!(err.matches("unknown disclosure policy").count(), 1, "{err}");
+    assert!(!store.join("runs").exists(), "nothing ran");
+}

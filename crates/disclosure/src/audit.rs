@@ -884,10 +884,11 @@ fn solve_component_with(
             Err(_) => Err(DisclosureError::Solver("audit solve interrupted".into())),
         },
         Err(microlp::Error::Unbounded) => Ok((None, None)),
-        Err(e) => Err(DisclosureError::Solver(format!(
-            "audit of {}: {e}",
-            model.vars[target].identity
-        ))),
+        Err(source) => Err(DisclosureError::SolverFailed {
+            task: "audit",
+            cell: model.vars[target].identity.to_string(),
+            source,
+        }),
     }
 }
 

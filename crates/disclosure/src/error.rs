@@ -112,6 +112,17 @@ pub enum DisclosureError {
     /// The LP/MILP solver failed in a way that leaves the result unproven.
     #[error("solver failure: {0}")]
     Solver(String),
+    /// The LP/MILP solver refused or failed a problem about one cell.
+    #[error("solver failure: {task} of {cell}: {source}")]
+    SolverFailed {
+        /// What was being solved (`audit`, `repair`).
+        task: &'static str,
+        /// The identity of the cell the problem was about.
+        cell: String,
+        /// The solver's error.
+        #[source]
+        source: microlp::Error,
+    },
 }
 
 /// Crate result alias.

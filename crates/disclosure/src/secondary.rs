@@ -237,7 +237,11 @@ fn repair_milp(
                 Err(_) => Err(DisclosureError::Solver("repair interrupted".into())),
             },
             Err(microlp::Error::Infeasible) => Ok(None),
-            Err(e) => Err(DisclosureError::Solver(e.to_string())),
+            Err(source) => Err(DisclosureError::SolverFailed {
+                task: "repair",
+                cell: model.vars[target].identity.to_string(),
+                source,
+            }),
         }
     };
     match solve(true) {

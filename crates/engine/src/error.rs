@@ -1,10 +1,35 @@
 use thiserror::Error;
 
-/// Engine failures, each naming the pipeline file, stage or table involved.
+/// Engine failures, each naming the pipeline file, stage or table involved. A variant with
+/// a cause says it in its message (the run record keeps only the message) and keeps it as its
+/// `source()` too, so callers can inspect it; the binary prints each cause once.
 #[derive(Debug, Error)]
 pub enum EngineError {
-    #[error("pipeline file {file}: {message}")]
-    Pipeline { file: String, message: String },
+    #[error("pipeline file {file}: {source}")]
+    PipelineRead {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pipeline file {file}: {source}")]
+    PipelineToml {
+        file: String,
+        /// Boxed, as in `Disclosure`.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("pipeline file {file}: stage `{stage}`: cannot read SQL file {}: {source}", sql_file.display())]
+    SqlFile {
+        file: String,
+        stage: String,
+        sql_file: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "pipeline file {file}: stage `{stage}` is an aggregate output without a `disclosure` policy"
+    )]
+    NoDisclosure { file: String, stage: String },
     #[error(
         "pipeline `{pipeline}`: stage `{stage}` needs `{need}`, which is neither a source nor a stage of the pipeline"
     )]
@@ -30,11 +55,28 @@ pub enum EngineError {
         table: String,
         needs: String,
     },
-    #[error("stage `{stage}` ({file}): {message}")]
+    #[error("stage `{stage}` ({file}): {source}")]
     Sql {
         stage: String,
         file: String,
-        message: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error(
+        "stage `{stage}` ({file}): stage SQL must be one read-only query (SELECT or WITH), not `{kind} ...`"
+    )]
+    NotAQuery {
+        stage: String,
+        file: String,
+        kind: String,
+    },
+    #[error("stage `{stage}` ({file}): test `{test}`: {source}")]
+    TestSql {
+        stage: String,
+        file: String,
+        test: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
     },
     #[error(
         "source `{source_name}`: no staged data for dataset `{dataset}`; load it first (svna load)"
@@ -48,6 +90,17 @@ pub enum EngineError {
         stage: String,
         test: String,
         rows: usize,
+    },
+    #[error(
+        "pipeline file {file}, line {line}: stage `{stage}` has an invalid `disclosure`: {source}"
+    )]
+    Disclosure {
+        file: String,
+        stage: String,
+        line: usize,
+        /// Boxed: a TOML error is large, and every engine result carries this enum.
+        #[source]
+        source: Box<toml::de::Error>,
     },
     #[error("pipeline file {file}: {source}")]
     StageName {
@@ -70,8 +123,39 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("source `{source_name}`: cannot read the staged manifest of `{dataset}`: {source}")]
+    StagedManifest {
+        source_name: String,
+        dataset: String,
+        /// Boxed: intake's errors are large, and every engine result carries this enum.
+        #[source]
+        source: Box<svna_intake::IntakeError>,
+    },
+    #[error("source `{source_name}`: {source}")]
+    Contract {
+        source_name: String,
+        #[source]
+        source: svna_contracts::ContractError,
+    },
+    #[error("table `{table}`: {source}")]
+    Table {
+        table: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("cannot start the query runtime: {source}")]
+    Runtime {
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("a DATAFUSION_* environment variable is invalid: {source}")]
+    Environment {
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
     #[error(transparent)]
     Storage(#[from] svna_storage::StorageError),
+    /// A setting given as text that is not valid (a memory limit): there is no cause beyond it.
     #[error("{0}")]
     Config(String),
 }

@@ -9,6 +9,7 @@
 mod error;
 mod lineage;
 mod pipeline;
+mod policy;
 mod record;
 mod run;
 mod session;
@@ -19,6 +20,7 @@ pub use lineage::{KnownTaint, token_lineage};
 pub use pipeline::{
     DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
 };
+pub use policy::{DisclosurePolicy, UnknownPolicy};
 pub use record::{
     InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
 };

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
+use crate::policy::DisclosurePolicy;
 
 /// A parsed and checked pipeline: sources, stages in dependency order, their SQL.
 #[derive(Debug, Clone)]
@@ -45,9 +46,8 @@ pub enum Sensitivity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureSpec {
-    /// `threshold`, `nhs`, `round`, `midpoint6`, or `open` (no suppression; only for tables
-    /// computed from open and reference data alone, which publish checks).
-    pub policy: String,
+    /// Parsed with the pipeline file, so a misspelt policy never reaches a run.
+    pub policy: DisclosurePolicy,
     /// Minimum publishable count for `threshold` (counts 1..k-1 are withheld).
     #[serde(default)]
     pub k: Option<u64>,
@@ -188,19 +188,44 @@ struct StageFile {
     #[serde(default)]
     needs: Vec<String>,
     sensitivity: Sensitivity,
+    /// Read as a value and parsed once the stage's name is known, so that an error in it
+    /// (a misspelt policy above all) names the stage; the span gives its line.
     #[serde(default)]
-    disclosure: Option<DisclosureSpec>,
+    disclosure: Option<toml::Spanned<toml::Value>>,
     #[serde(default, rename = "test")]
     tests: Vec<StageTest>,
+}
+
+/// A stage's `disclosure` table as a typed spec; an error names the file, stage and line.
+fn disclosure_spec(
+    spec: toml::Spanned<toml::Value>,
+    text: &str,
+    file: &str,
+    stage: &str,
+) -> Result<DisclosureSpec, EngineError> {
+    let line = line_of(text, spec.span().start);
+    spec.into_inner()
+        .try_into()
+        .map_err(|source| EngineError::Disclosure {
+            file: file.to_string(),
+            stage: stage.to_string(),
+            line,
+            source: Box::new(source),
+        })
+}
+
+/// The 1-based line of a byte offset in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 impl Pipeline {
     /// Reads a pipeline file; stage SQL paths are relative to the file's directory.
     pub fn load(path: &Path) -> Result<Pipeline, EngineError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Pipeline {
+        let text = std::fs::read_to_string(path).map_err(|source| EngineError::PipelineRead {
             file: file.clone(),
-            message: e.to_string(),
+            source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml(&text, &file, &|sql: &Path| {
@@ -216,10 +241,11 @@ impl Pipeline {
         file: &str,
         read_sql: &dyn Fn(&Path) -> std::io::Result<(PathBuf, String)>,
     ) -> Result<Pipeline, EngineError> {
-        let parsed: PipelineFile = toml::from_str(text).map_err(|e| EngineError::Pipeline {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        let parsed: PipelineFile =
+            toml::from_str(text).map_err(|source| EngineError::PipelineToml {
+                file: file.to_string(),
+                source: Box::new(source),
+            })?;
         let mut stages = Vec::new();
         for s in parsed.stages {
             // A stage's name becomes an object path (`work/<run>/<stage>.parquet`), read back
@@ -230,21 +256,20 @@ impl Pipeline {
                     source,
                 },
             )?;
-            let (sql_file, sql) = read_sql(&s.sql).map_err(|e| EngineError::Pipeline {
+            let (sql_file, sql) = read_sql(&s.sql).map_err(|source| EngineError::SqlFile {
                 file: file.to_string(),
-                message: format!(
-                    "stage `{}`: cannot read SQL file {}: {e}",
-                    s.name,
-                    s.sql.display()
-                ),
+                stage: s.name.clone(),
+                sql_file: s.sql.clone(),
+                source,
             })?;
-            if s.sensitivity == Sensitivity::Aggregate && s.disclosure.is_none() {
-                return Err(EngineError::Pipeline {
+            let disclosure = s
+                .disclosure
+                .map(|spec| disclosure_spec(spec, text, file, &s.name))
+                .transpose()?;
+            if s.sensitivity == Sensitivity::Aggregate && disclosure.is_none() {
+                return Err(EngineError::NoDisclosure {
                     file: file.to_string(),
-                    message: format!(
-                        "stage `{}` is an aggregate output without a `disclosure` policy",
-                        s.name
-                    ),
+                    stage: s.name,
                 });
             }
             stages.push(Stage {
@@ -255,7 +280,7 @@ impl Pipeline {
                 sql,
                 needs: s.needs,
                 sensitivity: s.sensitivity,
-                disclosure: s.disclosure,
+                disclosure,
                 tests: s.tests,
             });
         }

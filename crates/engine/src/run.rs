@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use svna_intake::StagedManifest;
@@ -10,7 +11,7 @@ use svna_storage::{FileEntry, Store, Zone};
 
 use crate::error::EngineError;
 use crate::lineage::{KnownTaint, token_lineage};
-use crate::pipeline::{Pipeline, Sensitivity, Stage};
+use crate::pipeline::{Pipeline, Sensitivity, Stage, StageTest};
 use crate::record::{
     InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
 };
@@ -225,7 +226,11 @@ async fn resolve_inputs(
         let version = svna_contracts::v1().version;
         let manifest = StagedManifest::read(store, &source.dataset, version)
             .await
-            .map_err(|e| EngineError::Config(e.to_string()))?;
+            .map_err(|e| EngineError::StagedManifest {
+                source_name: source.name.clone(),
+                dataset: source.dataset.clone(),
+                source: Box::new(e),
+            })?;
         let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
         if files.is_empty() && !source.optional {
             return Err(EngineError::MissingSource {
@@ -254,15 +259,22 @@ async fn register_needs(
         if let Some(input) = inputs.get(need) {
             let schema = svna_contracts::v1()
                 .dataset(&input.dataset)
-                .map_err(|e| EngineError::Config(e.to_string()))?
+                .map_err(|source| EngineError::Contract {
+                    source_name: need.clone(),
+                    source,
+                })?
                 .arrow_schema();
             let files: Vec<String> = input.files.iter().map(|f| f.path.clone()).collect();
             if files.is_empty() {
                 // An optional source with nothing staged: an empty table of its contract.
+                let table_error = |source| EngineError::Table {
+                    table: need.clone(),
+                    source,
+                };
                 let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
-                    .map_err(|e| EngineError::Config(format!("table `{need}`: {e}")))?;
+                    .map_err(table_error)?;
                 ctx.register_table(need.as_str(), Arc::new(empty))
-                    .map_err(|e| EngineError::Config(format!("table `{need}`: {e}")))?;
+                    .map_err(table_error)?;
                 continue;
             }
             register_parquet_files(ctx, store, need, &files, Some(schema)).await?;
@@ -286,10 +298,11 @@ fn check_table_references(ctx: &SessionContext, stage: &Stage) -> Result<(), Eng
             .take(2)
             .collect::<Vec<_>>()
             .join(" ");
-        return Err(sql_error(
-            stage,
-            format!("stage SQL must be one read-only query (SELECT or WITH), not `{kind} ...`"),
-        ));
+        return Err(EngineError::NotAQuery {
+            stage: stage.name.clone(),
+            file: stage.sql_file.display().to_string(),
+            kind,
+        });
     }
     let references = state
         .resolve_table_references(&statement)
@@ -314,11 +327,20 @@ fn is_query(statement: &datafusion::sql::parser::Statement) -> bool {
     matches!(statement, DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)))
 }
 
-fn sql_error(stage: &Stage, e: impl std::fmt::Display) -> EngineError {
+fn sql_error(stage: &Stage, source: DataFusionError) -> EngineError {
     EngineError::Sql {
         stage: stage.name.clone(),
         file: stage.sql_file.display().to_string(),
-        message: e.to_string(),
+        source,
+    }
+}
+
+fn test_error(stage: &Stage, test: &StageTest, source: DataFusionError) -> EngineError {
+    EngineError::TestSql {
+        stage: stage.name.clone(),
+        file: stage.sql_file.display().to_string(),
+        test: test.name.clone(),
+        source,
     }
 }
 
@@ -380,11 +402,8 @@ async fn run_tests(ctx: &SessionContext, stage: &Stage) -> Result<Vec<TestRecord
         let df = ctx
             .sql_with_options(&test.sql, read_only_sql_options())
             .await
-            .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
-        let batches = df
-            .collect()
-            .await
-            .map_err(|e| sql_error(stage, format!("test `{}`: {e}", test.name)))?;
+            .map_err(|e| test_error(stage, test, e))?;
+        let batches = df.collect().await.map_err(|e| test_error(stage, test, e))?;
         let failing_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let examples = if test.warn {
             first_values(&batches, WARNING_EXAMPLES)

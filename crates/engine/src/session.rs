@@ -53,7 +53,7 @@ impl EngineConfig {
         let runtime = builder
             .with_disk_manager_builder(disk)
             .build_arc()
-            .map_err(|e| EngineError::Config(format!("cannot start the query runtime: {e}")))?;
+            .map_err(|source| EngineError::Runtime { source })?;
         runtime.register_object_store(store.base_url(), store.object_store());
         Ok(runtime)
     }
@@ -63,11 +63,8 @@ impl EngineConfig {
     /// `DATAFUSION_OPTIMIZER_...`), as DataFusion's own tools allow; svna's settings apply
     /// on top.
     pub fn session(&self, runtime: &Arc<RuntimeEnv>) -> Result<SessionContext, EngineError> {
-        let config = SessionConfig::from_env().map_err(|e| {
-            EngineError::Config(format!(
-                "a DATAFUSION_* environment variable is invalid: {e}"
-            ))
-        })?;
+        let config =
+            SessionConfig::from_env().map_err(|source| EngineError::Environment { source })?;
         let mut config = config.with_information_schema(false);
         // Joins against a build side of up to two million rows (a county's serious-violence
         // offences at scale 10) read it once into one hash table instead of repartitioning

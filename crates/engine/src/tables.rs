@@ -21,14 +21,15 @@ pub async fn register_parquet_files(
     files: &[String],
     schema: Option<SchemaRef>,
 ) -> Result<(), EngineError> {
-    let config_error = |e: datafusion::error::DataFusionError| {
-        EngineError::Config(format!("table `{table}`: {e}"))
+    let table_error = |source| EngineError::Table {
+        table: table.to_string(),
+        source,
     };
     let urls = files
         .iter()
         .map(|f| ListingTableUrl::parse(store.url_of(f)))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(config_error)?;
+        .map_err(table_error)?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
@@ -37,10 +38,10 @@ pub async fn register_parquet_files(
         None => config
             .infer_schema(&ctx.state())
             .await
-            .map_err(config_error)?,
+            .map_err(table_error)?,
     };
-    let provider = ListingTable::try_new(config).map_err(config_error)?;
+    let provider = ListingTable::try_new(config).map_err(table_error)?;
     ctx.register_table(table, Arc::new(provider))
-        .map_err(config_error)?;
+        .map_err(table_error)?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use svna_engine::{
-    EngineError, Pipeline, RunOptions, RunRecord, RunStatus, run_pipeline, run_record_path,
+    DisclosurePolicy, EngineError, Pipeline, RunOptions, RunRecord, RunStatus, run_pipeline,
+    run_record_path,
 };
 use svna_storage::Store;
 
@@ -95,6 +96,45 @@ fn an_aggregate_needs_a_disclosure_policy() {
         err.to_string().contains("without a `disclosure` policy"),
         "{err}"
     );
+}
+
+/// Issue 19: a misspelt policy passed `svna run` and was refused only at publish.
+#[test]
+fn a_misspelt_disclosure_policy_is_refused_when_the_pipeline_is_read() {
+    let text = format!(
+        "{SOURCES}[[stage]]\nname = \"x\"\nsql = \"SELECT 1\"\nsensitivity = \"aggregate\"\n\
+         disclosure = {{ policy = \"threshhold\", k = 5, counts = [\"n\"], dimensions = [\"d\"] }}\n"
+    );
+    let err = pipeline(&text).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Disclosure { stage, line: 10, .. } if stage == "x"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for part in [
+        "test.toml",
+        "stage `x`",
+        "`threshhold`",
+        "threshold, nhs, round, midpoint6, open, accounting",
+    ] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "keeps the TOML error"
+    );
+}
+
+#[test]
+fn every_disclosure_policy_name_is_read() {
+    for policy in DisclosurePolicy::ALL {
+        let text = format!(
+            "{SOURCES}[[stage]]\nname = \"x\"\nsql = \"SELECT 1\"\nsensitivity = \"aggregate\"\n\
+             disclosure = {{ policy = \"{policy}\", counts = [\"n\"], dimensions = [\"d\"] }}\n"
+        );
+        let p = pipeline(&text).unwrap_or_else(|e| panic!("{policy}: {e}"));
+        assert_eq!(p.stages[0].disclosure.as_ref().unwrap().policy, policy);
+    }
 }
 
 #[test]
@@ -272,8 +312,30 @@ async fn stage_sql_is_read_only() {
         let err = run_as(&store, &text, &format!("run-{i}"))
             .await
             .unwrap_err();
-        assert!(matches!(err, EngineError::Sql { .. }), "{sql}: {err}");
+        assert!(
+            matches!(&err, EngineError::NotAQuery { stage, .. } if stage == "a"),
+            "{sql}: {err}"
+        );
+        assert!(err.to_string().contains("one read-only query"), "{err}");
     }
+}
+
+/// Issue 19: errors flattened DataFusion's error into text.
+#[tokio::test]
+async fn a_sql_error_keeps_the_datafusion_error_as_its_source() {
+    let (_dir, store) = store_with_codes().await;
+    let text = format!(
+        "{SOURCES}{}",
+        stage("a", "SELECT no_such_column FROM codes", &["codes"])
+    );
+    let err = run_as(&store, &text, "run-sql").await.unwrap_err();
+    let EngineError::Sql { stage, source, .. } = &err else {
+        panic!("expected an SQL error, got {err}");
+    };
+    assert_eq!(stage, "a");
+    assert!(source.to_string().contains("no_such_column"), "{source}");
+    assert!(err.to_string().contains(&source.to_string()), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
 }
 
 #[tokio::test]

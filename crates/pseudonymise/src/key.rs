@@ -46,7 +46,7 @@ impl LinkageKey {
     /// Draws a fresh key from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, KeyError> {
         let mut bytes = [0u8; KEY_LEN];
-        getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+        getrandom::fill(&mut bytes).map_err(KeyError::Random)?;
         Ok(Self(bytes))
     }
 
@@ -231,7 +231,7 @@ fn describe_found(found: &Option<usize>) -> String {
 pub enum KeyError {
     /// The OS random source failed; we never fall back to a weaker generator.
     #[error("could not draw random bytes from the operating system: {0}")]
-    Random(String),
+    Random(#[source] getrandom::Error),
     /// `generate_key_file` refuses to replace an existing key.
     #[error("{} already exists; refusing to overwrite an existing key", .path.display())]
     AlreadyExists { path: PathBuf },

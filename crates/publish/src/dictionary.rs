@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use svna_engine::{DisclosureSpec, InputRecord, RunRecord, StageRecord};
+use svna_engine::{DisclosurePolicy, DisclosureSpec, InputRecord, RunRecord, StageRecord};
 
 /// Every staged input a stage reads, directly or through the stages it needs. A need that
 /// is neither a stage nor an input of the run is returned as an error (its name).
@@ -103,18 +103,17 @@ pub fn table_entry(record: &RunRecord, stage: &StageRecord, spec: &DisclosureSpe
 }
 
 fn policy_text(spec: &DisclosureSpec) -> String {
-    match spec.policy.as_str() {
-        "threshold" => format!(
+    match spec.policy {
+        DisclosurePolicy::Threshold => format!(
             "threshold k={}: counts 1 to {} withheld, with complementary suppression so no withheld count can be recomputed",
             spec.k.unwrap_or(5),
             spec.k.unwrap_or(5) - 1
         ),
-        "nhs" => "NHS small numbers: counts 1-7 withheld, others rounded to 5".into(),
-        "round" => format!("every count rounded to base {}", spec.base.unwrap_or(5)),
-        "midpoint6" => "midpoint-6 rounding (0 stays 0; others to 3, 9, 15 ...)".into(),
-        "open" => "open: computed from already-public data only, published as it is".into(),
-        "accounting" => "accounting: row counts of whole deliveries (not counts of people or events), published exactly, as the release manifest's file row counts are".into(),
-        other => other.to_string(),
+        DisclosurePolicy::Nhs => "NHS small numbers: counts 1-7 withheld, others rounded to 5".into(),
+        DisclosurePolicy::Round => format!("every count rounded to base {}", spec.base.unwrap_or(5)),
+        DisclosurePolicy::Midpoint6 => "midpoint-6 rounding (0 stays 0; others to 3, 9, 15 ...)".into(),
+        DisclosurePolicy::Open => "open: computed from already-public data only, published as it is".into(),
+        DisclosurePolicy::Accounting => "accounting: row counts of whole deliveries (not counts of people or events), published exactly, as the release manifest's file row counts are".into(),
     }
 }
 

@@ -36,10 +36,14 @@ pub enum PublishError {
         row: usize,
         message: String,
     },
-    #[error(
-        "table `{table}`: unknown disclosure policy `{policy}` (threshold, nhs, round, midpoint6, open)"
-    )]
-    UnknownPolicy { table: String, policy: String },
+    #[error("table `{table}`, column `{column}`: cannot read as {to}: {source}")]
+    Cast {
+        table: String,
+        column: String,
+        to: arrow_schema::DataType,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
     #[error(
         "stage `{stage}` declares the `open` policy (no suppression) but reads `{source_name}` (dataset `{dataset}`), which is not public data; only tables computed from open and reference data may be published unsuppressed"
     )]
@@ -121,8 +125,24 @@ pub enum PublishError {
         #[source]
         source: csv::Error,
     },
-    #[error("`{path}`: {message}")]
-    File { path: String, message: String },
+    #[error("`{path}`: {source}")]
+    Parquet {
+        path: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("`{path}`: {source}")]
+    Arrow {
+        path: String,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    #[error("`{path}`: {source}")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl PublishError {

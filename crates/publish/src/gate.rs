@@ -3,12 +3,11 @@
 
 use svna_contracts::DatasetKind;
 use svna_disclosure::{CellOutcome, Policy};
-use svna_engine::{RunRecord, StageRecord};
+use svna_engine::{DisclosurePolicy, RunRecord, StageRecord};
 
 use crate::dictionary::lineage;
 use crate::error::PublishError;
 use crate::output_table::OutputTable;
-use crate::protect::OPEN_POLICY;
 
 /// The shortest run of hexadecimal characters taken as (part of) a token. Tokens are 64
 /// lowercase hex characters; a published value holding 16 of them in a row, in any case, is
@@ -153,7 +152,7 @@ pub fn check_open_lineage(record: &RunRecord) -> Result<(), PublishError> {
     let open_stages = record.stages.iter().filter(|s| {
         s.disclosure
             .as_ref()
-            .is_some_and(|d| d.policy == OPEN_POLICY)
+            .is_some_and(|d| d.policy == DisclosurePolicy::Open)
     });
     for stage in open_stages {
         let refuse = |source_name: &str, dataset: &str| PublishError::OpenPolicyOnPartnerData {

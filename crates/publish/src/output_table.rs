@@ -57,17 +57,19 @@ impl OutputTable {
         bytes: bytes::Bytes,
         nulls_withheld: bool,
     ) -> Result<Self, PublishError> {
-        let file_error = |e: &dyn std::fmt::Display| PublishError::File {
+        let parquet_error = |source| PublishError::Parquet {
             path: name.to_string(),
-            message: e.to_string(),
+            source,
+        };
+        let arrow_error = |source| PublishError::Arrow {
+            path: name.to_string(),
+            source,
         };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .map_err(|e| file_error(&e))?
+            .map_err(parquet_error)?
             .build()
-            .map_err(|e| file_error(&e))?;
-        let batches: Vec<RecordBatch> = reader
-            .collect::<Result<_, _>>()
-            .map_err(|e| file_error(&e))?;
+            .map_err(parquet_error)?;
+        let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(arrow_error)?;
         let mut table = OutputTable {
             name: name.to_string(),
             spec: spec.clone(),
@@ -103,7 +105,7 @@ impl OutputTable {
                 };
                 arrow_select::concat::concat(&parts)
                     .map(|a| (name.clone(), a))
-                    .map_err(|e| file_error(&e))
+                    .map_err(arrow_error)
             })
             .collect::<Result<_, _>>()?;
         table.check_parents()?;
@@ -406,11 +408,11 @@ fn cast(
     let array = batch
         .column_by_name(column)
         .expect("checked by check_columns");
-    arrow_cast::cast(array, to).map_err(|e| PublishError::BadValue {
+    arrow_cast::cast(array, to).map_err(|source| PublishError::Cast {
         table: table.to_string(),
         column: column.to_string(),
-        row: 0,
-        message: format!("cannot read as {to}: {e}"),
+        to: to.clone(),
+        source,
     })
 }
 

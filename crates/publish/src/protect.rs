@@ -14,7 +14,7 @@ use svna_disclosure::{
 use crate::error::PublishError;
 use crate::ledger::{LedgerEntry, LedgerPart};
 use crate::output_table::OutputTable;
-use svna_engine::PartOf;
+use svna_engine::{DisclosurePolicy, PartOf};
 
 /// Outcomes per table, per count column, per row; plus the audits.
 pub struct Protected {
@@ -35,21 +35,10 @@ pub struct Protected {
     pub already_public: Vec<Vec<BTreeSet<usize>>>,
 }
 
-/// The policy of a table built only from data that is already public (data.police.uk street
-/// level crime, reference data): its figures are published as they are. Publish refuses it
-/// for any table whose lineage includes partner data (see `gate::check_open_lineage`).
-pub const OPEN_POLICY: &str = "open";
-
-/// The policy of a table of row accounting (rows received, staged and rejected per
-/// delivery): counts of records in whole extracts, not of people or events in a place or
-/// group, so nothing in them is disclosive. Published exactly, as the release manifest
-/// already publishes every staged file's exact row count (rounding them, as before, was
-/// undone by the manifest's figures anyway).
-pub const ACCOUNTING_POLICY: &str = "accounting";
-
-/// Whether a table is published as it is (open data, or row accounting).
+/// Whether a table is published as it is (open data, or row accounting; see
+/// `DisclosurePolicy::is_published_as_is`).
 pub fn is_open(table: &OutputTable) -> bool {
-    table.spec.policy == OPEN_POLICY || table.spec.policy == ACCOUNTING_POLICY
+    table.spec.policy.is_published_as_is()
 }
 
 /// An open table's outcomes: every figure published; a cell its source already withheld
@@ -72,20 +61,18 @@ fn open_outcomes(table: &OutputTable) -> Vec<Vec<CellOutcome>> {
         .collect()
 }
 
-/// The disclosure policy an output declares (not for open tables, which have none).
-pub fn policy_of(table: &OutputTable) -> Result<Policy, PublishError> {
+/// The disclosure control an output declares; `None` for the tables published as they are
+/// (open, accounting), which have none.
+pub fn policy_of(table: &OutputTable) -> Option<Policy> {
     let spec = &table.spec;
-    match spec.policy.as_str() {
-        "threshold" => Ok(Policy::threshold(spec.k.unwrap_or(5))),
-        "nhs" => Ok(Policy::NhsSmallNumbers),
-        "round" => Ok(Policy::Rounding {
+    match spec.policy {
+        DisclosurePolicy::Threshold => Some(Policy::threshold(spec.k.unwrap_or(5))),
+        DisclosurePolicy::Nhs => Some(Policy::NhsSmallNumbers),
+        DisclosurePolicy::Round => Some(Policy::Rounding {
             base: spec.base.unwrap_or(5),
         }),
-        "midpoint6" => Ok(Policy::Midpoint6),
-        other => Err(PublishError::UnknownPolicy {
-            table: table.name.clone(),
-            policy: other.to_string(),
-        }),
+        DisclosurePolicy::Midpoint6 => Some(Policy::Midpoint6),
+        DisclosurePolicy::Open | DisclosurePolicy::Accounting => None,
     }
 }
 
@@ -131,8 +118,10 @@ pub fn protect_outputs(
     // Rounded policies: every cell is published rounded, per measure.
     let mut rounded: BTreeMap<String, (Policy, Vec<(usize, usize)>)> = BTreeMap::new();
     let mut threshold: Vec<(usize, usize, u64)> = Vec::new();
-    for (t, table) in tables.iter().enumerate().filter(|(_, t)| !is_open(t)) {
-        let policy = policy_of(table)?;
+    for (t, table) in tables.iter().enumerate() {
+        let Some(policy) = policy_of(table) else {
+            continue;
+        };
         for (c, count) in table.spec.counts.iter().enumerate() {
             match threshold_k(&policy) {
                 Some(k) => threshold.push((t, c, k)),
@@ -416,11 +405,7 @@ fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishErr
             .measure
             .clone()
             .unwrap_or_else(|| table.name.clone());
-        let policy = if is_open(table) {
-            None
-        } else {
-            Some(policy_of(table)?)
-        };
+        let policy = policy_of(table);
         match seen.get(&measure) {
             Some((other, first)) if *other != policy => {
                 return Err(PublishError::PolicyConflict {
@@ -492,18 +477,17 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
 /// Whether a table's figures are rounded (policies nhs, round, midpoint6): its totals need
 /// not equal the sum of its published parts, so the exact outsider's model does not apply
 /// and only the publisher's audit covers it.
-pub fn is_rounded(table: &OutputTable) -> Result<bool, PublishError> {
-    Ok(!is_open(table) && !matches!(policy_of(table)?, Policy::Threshold { .. }))
+pub fn is_rounded(table: &OutputTable) -> bool {
+    policy_of(table).is_some_and(|policy| !matches!(policy, Policy::Threshold { .. }))
 }
 
 /// Only threshold tables are re-audited (see `is_rounded`).
 pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport)>, PublishError> {
     let mut groups: BTreeMap<String, (Policy, Vec<Table>)> = BTreeMap::new();
-    for table in tables.iter().filter(|t| !is_open(t)) {
-        if is_rounded(table)? {
+    for table in tables {
+        let Some(policy @ Policy::Threshold { .. }) = policy_of(table) else {
             continue;
-        }
-        let policy = policy_of(table)?;
+        };
         for (c, count) in table.spec.counts.iter().enumerate() {
             groups
                 .entry(measure_of(table, count))

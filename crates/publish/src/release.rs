@@ -16,7 +16,7 @@ use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
 use crate::ledger::{LedgerEntry, claim_entry, read_ledger};
 use crate::output_table::OutputTable;
-use crate::protect::{Protected, is_open, policy_of, protect_outputs};
+use crate::protect::{Protected, policy_of, protect_outputs};
 use crate::write::{csv_bytes, parquet_bytes, published_batch};
 
 /// What to publish.
@@ -103,9 +103,9 @@ pub async fn publish_run(
     let record_path = run_record_path(&run_id);
     let record_bytes = store.get(&record_path).await?;
     let record: RunRecord =
-        serde_json::from_slice(&record_bytes).map_err(|e| PublishError::File {
+        serde_json::from_slice(&record_bytes).map_err(|source| PublishError::Json {
             path: record_path.clone(),
-            message: e.to_string(),
+            source,
         })?;
     if record.status != RunStatus::Finished {
         return Err(PublishError::RunNotFinished {
@@ -161,8 +161,10 @@ pub async fn publish_run(
             .zip(&protected.outcomes)
             .zip(&protected.already_public)
         {
-            if !is_open(table) && !left_out.contains(table.name.as_str()) {
-                check_published_counts(table, &policy_of(table)?, outcomes, already_public)?;
+            if let Some(policy) = policy_of(table)
+                && !left_out.contains(table.name.as_str())
+            {
+                check_published_counts(table, &policy, outcomes, already_public)?;
             }
         }
         let entry = LedgerEntry {
@@ -235,9 +237,9 @@ pub async fn publish_run(
         left_out: protected.left_out.clone(),
     };
     let mut manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PublishError::File {
+        serde_json::to_vec_pretty(&manifest).map_err(|source| PublishError::Json {
             path: release_manifest_path(&release),
-            message: e.to_string(),
+            source,
         })?;
     manifest_bytes.push(b'\n');
     staging.commit(store, Bytes::from(manifest_bytes)).await?;
@@ -463,7 +465,7 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
     }
     let mut rounded_not_reaudited = Vec::new();
     for table in &tables {
-        if crate::protect::is_rounded(table)? {
+        if crate::protect::is_rounded(table) {
             rounded_not_reaudited.push(table.name.clone());
         }
     }

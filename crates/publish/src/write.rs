@@ -49,9 +49,9 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
 }
 
 pub fn parquet_bytes(table: &str, batch: &RecordBatch) -> Result<Bytes, PublishError> {
-    let error = |e: parquet::errors::ParquetError| PublishError::File {
+    let error = |source| PublishError::Parquet {
         path: table.to_string(),
-        message: e.to_string(),
+        source,
     };
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -102,9 +102,9 @@ pub fn csv_bytes(
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
 ) -> Result<Bytes, PublishError> {
-    let error = |e: &dyn std::fmt::Display| PublishError::File {
+    let error = |source| PublishError::Arrow {
         path: table.name.clone(),
-        message: e.to_string(),
+        source,
     };
     let batch = published_batch(table, outcomes);
     let options = arrow_cast::display::FormatOptions::default();
@@ -113,7 +113,7 @@ pub fn csv_bytes(
         .iter()
         .map(|c| arrow_cast::display::ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error(&e))?;
+        .map_err(error)?;
     // For each column: the count whose protection it follows, if any.
     let follows: Vec<Option<usize>> = batch
         .schema()

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use svna_engine::{
-    DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord, run_record_path,
+    DisclosurePolicy, DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord,
+    run_record_path,
 };
 use svna_publish::{
     PublishError, PublishOptions, publish_run, release_manifest_path, verify_release,
@@ -15,7 +16,7 @@ use svna_storage::Store;
 
 fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
     DisclosureSpec {
-        policy: "threshold".into(),
+        policy: DisclosurePolicy::Threshold,
         k: Some(5),
         base: None,
         counts: counts.iter().map(|s| s.to_string()).collect(),
@@ -516,7 +517,7 @@ async fn reads_source(f: &Fixture, dataset: &str) {
 
 fn open_spec() -> DisclosureSpec {
     DisclosureSpec {
-        policy: "open".into(),
+        policy: DisclosurePolicy::Open,
         k: None,
         ..spec(&["area", "sex"], &["n"])
     }
@@ -712,7 +713,7 @@ async fn the_data_dictionary_says_what_each_table_counts_and_how_it_is_protected
 async fn a_rounded_release_verifies_though_its_totals_do_not_add_up() {
     let f = Fixture::new();
     let rounded = DisclosureSpec {
-        policy: "round".into(),
+        policy: DisclosurePolicy::Round,
         k: None,
         base: Some(5),
         ..spec(&["area", "sex"], &["n"])

@@ -5,6 +5,21 @@ use thiserror::Error;
 pub enum StorageError {
     #[error("`{location}` is not a usable store location: {reason}")]
     InvalidLocation { location: String, reason: String },
+    /// The location parses but object_store cannot open it (unknown scheme, a builder
+    /// refusing its URL or environment).
+    #[error("`{location}` is not a usable store location: {source}")]
+    UnusableLocation {
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("`{location}` is not a usable store location: {action}: {source}")]
+    LocalDirectory {
+        location: String,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{op} `{path}` failed: {source}")]
     ObjectStore {
         op: &'static str,
@@ -18,8 +33,12 @@ pub enum StorageError {
     OutsideZone { path: String, allowed: String },
     #[error("`{path}` already exists; svna never overwrites it")]
     AlreadyExists { path: String },
-    #[error("cannot write Parquet `{path}`: {message}")]
-    Parquet { path: String, message: String },
+    #[error("cannot write Parquet `{path}`: {source}")]
+    Parquet {
+        path: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     #[error("`{path}` is not valid JSON for {what}: {source}")]
     Json {
         path: String,

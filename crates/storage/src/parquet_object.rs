@@ -89,7 +89,7 @@ const ROW_GROUP_ROWS: usize = 64 * 1024;
 fn parquet_error(relative: &str, source: ParquetError) -> StorageError {
     StorageError::Parquet {
         path: relative.to_string(),
-        message: source.to_string(),
+        source,
     }
 }
 

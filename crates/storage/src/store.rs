@@ -75,15 +75,22 @@ impl Store {
         let url = match Url::parse(location) {
             Ok(url) if url.scheme().len() > 1 => url,
             // A plain path (or a Windows drive letter): the local default.
-            _ => local_url(location).map_err(invalid)?,
+            _ => local_url(location)?,
         };
+        let unusable = |source: object_store::Error| StorageError::UnusableLocation {
+            location: location.to_string(),
+            source,
+        };
+        // Its error type is private to object_store: only its text can be kept.
         let (scheme, root) = ObjectStoreScheme::parse(&url).map_err(|e| invalid(e.to_string()))?;
         let inner: Arc<dyn ObjectStore> = match scheme {
             ObjectStoreScheme::Local => {
                 let dir = url
                     .to_file_path()
                     .map_err(|_| invalid("not a file path".into()))?;
-                std::fs::create_dir_all(&dir).map_err(|e| invalid(e.to_string()))?;
+                std::fs::create_dir_all(&dir).map_err(|source| {
+                    local_directory(location, "cannot create directory", source)
+                })?;
                 Arc::new(LocalFileSystem::new())
             }
             ObjectStoreScheme::Memory => Arc::new(InMemory::new()),
@@ -91,19 +98,19 @@ impl Store {
                 AmazonS3Builder::from_env()
                     .with_url(url.as_str())
                     .build()
-                    .map_err(|e| invalid(e.to_string()))?,
+                    .map_err(unusable)?,
             ),
             ObjectStoreScheme::MicrosoftAzure => Arc::new(
                 MicrosoftAzureBuilder::from_env()
                     .with_url(url.as_str())
                     .build()
-                    .map_err(|e| invalid(e.to_string()))?,
+                    .map_err(unusable)?,
             ),
             ObjectStoreScheme::GoogleCloudStorage => Arc::new(
                 GoogleCloudStorageBuilder::from_env()
                     .with_url(url.as_str())
                     .build()
-                    .map_err(|e| invalid(e.to_string()))?,
+                    .map_err(unusable)?,
             ),
             other => return Err(invalid(format!("{other:?} stores are not supported"))),
         };
@@ -403,9 +410,22 @@ fn json_bytes<T: Serialize>(relative: &str, value: &T) -> Result<Bytes, StorageE
     Ok(Bytes::from(text))
 }
 
-fn local_url(location: &str) -> Result<Url, String> {
+fn local_url(location: &str) -> Result<Url, StorageError> {
     let path = std::path::Path::new(location);
-    std::fs::create_dir_all(path).map_err(|e| format!("cannot create directory: {e}"))?;
-    let absolute = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
-    Url::from_directory_path(&absolute).map_err(|_| "not an absolute path".to_string())
+    std::fs::create_dir_all(path)
+        .map_err(|source| local_directory(location, "cannot create directory", source))?;
+    let absolute = std::fs::canonicalize(path)
+        .map_err(|source| local_directory(location, "cannot resolve the directory", source))?;
+    Url::from_directory_path(&absolute).map_err(|_| StorageError::InvalidLocation {
+        location: location.to_string(),
+        reason: "not an absolute path".into(),
+    })
+}
+
+fn local_directory(location: &str, action: &'static str, source: std::io::Error) -> StorageError {
+    StorageError::LocalDirectory {
+        location: location.to_string(),
+        action,
+        source,
+    }
 }
