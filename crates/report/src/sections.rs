@@ -108,12 +108,14 @@ fn headline_body(trend: &Table, monthly: Option<&Table>) -> String {
         out.push_str(&headline_card(trend, measure, latest));
     }
     out.push_str("</div>\n");
+    // The year is a value from the published CSV, so it is escaped like any other.
+    let year = esc(latest);
     out.push_str(&match full {
         Some(_) => format!(
-            "<p class=\"small\">{latest} is the latest year with all twelve months in <code>{MONTHLY}</code>. The 3-year average is the mean of the three years before it; it is shown as [c] if any of those years is withheld.</p>\n"
+            "<p class=\"small\">{year} is the latest year with all twelve months in <code>{MONTHLY}</code>. The 3-year average is the mean of the three years before it; it is shown as [c] if any of those years is withheld.</p>\n"
         ),
         None => format!(
-            "<p class=\"small\">{latest} is the latest year published; whether it is a full year could not be checked because <code>{MONTHLY}</code> is not in this release.</p>\n"
+            "<p class=\"small\">{year} is the latest year published; whether it is a full year could not be checked because <code>{MONTHLY}</code> is not in this release.</p>\n"
         ),
     });
     out.push_str(&trend_table(trend, &years));

@@ -202,3 +202,26 @@ async fn a_missing_release_is_an_error_naming_the_manifest() {
         "{error}"
     );
 }
+
+/// A year is a value from the data: the headline's "latest year" note must escape it like
+/// every other cell (it once went into the page as it was).
+#[tokio::test]
+async fn the_headline_year_is_escaped() {
+    let mut f = Fixture::new();
+    f.table(
+        "sv_trend_by_year",
+        &["year"],
+        &["offences"],
+        "year,offences\n2022,40\n<script>alert(1)</script>,50\nTotal,90\n",
+    )
+    .await;
+    f.publish().await;
+    let (_, html) = f.report().await.unwrap();
+    assert!(
+        !html.contains("<script"),
+        "a year from the data went in unescaped"
+    );
+    assert!(html.contains(
+        "<p class=\"small\">&lt;script&gt;alert(1)&lt;/script&gt; is the latest year published"
+    ));
+}
