@@ -5,7 +5,8 @@
 -- Context (public, per area): residents summed from the population estimates, and the
 -- LSOA's IMD 2019 decile, ceil(rank / 3284.4), written as ceil(rank * 10 / 32844), which
 -- is exact in floating point. The rate per 1,000 residents is computed by publish from the
--- protected count.
+-- protected count. area_name: the LSOA's, ward's or district's name from the same lookup
+-- (public ONS names), so a reader need not look codes up; NULL for 'Total' and 'Unknown'.
 WITH levels AS (
     SELECT lsoa_code AS area, ward_code AS parent, CAST(year AS VARCHAR) AS yr
     FROM sv_offences WHERE ward_code <> 'Unknown'
@@ -39,9 +40,19 @@ area_residents AS (
     SELECT lad_code AS area, SUM(residents) AS residents FROM lsoa_residents GROUP BY lad_code
     UNION ALL
     SELECT 'Total' AS area, SUM(residents) AS residents FROM lsoa_residents
+),
+-- One name per code: MIN guards against a lookup that spells a ward's name two ways, which
+-- would otherwise duplicate that ward's cells.
+area_names AS (
+    SELECT lsoa_code AS area, MIN(lsoa_name) AS name FROM lsoa_lookup GROUP BY lsoa_code
+    UNION ALL
+    SELECT ward_code AS area, MIN(ward_name) AS name FROM lsoa_lookup GROUP BY ward_code
+    UNION ALL
+    SELECT lad_code AS area, MIN(lad_name) AS name FROM lsoa_lookup GROUP BY lad_code
 )
 SELECT
     c.area AS area_code,
+    n.name AS area_name,
     c.parent AS parent_code,
     c.yr AS year,
     c.offences,
@@ -52,3 +63,5 @@ LEFT JOIN area_residents AS r
     ON r.area = c.area
 LEFT JOIN imd AS i
     ON i.lsoa_code = c.area
+LEFT JOIN area_names AS n
+    ON n.area = c.area
