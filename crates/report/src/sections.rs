@@ -5,12 +5,63 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::html::{
-    Datum, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, missing_note,
+    Datum, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, left_out_note,
+    missing_note,
 };
+use crate::names::{Names, code_label};
 use crate::svg::{BarGroup, HeatRow, Point, bar_chart, heatmap, line_chart};
 use crate::table::{Cell, Row, Table};
 
-pub type Tables = BTreeMap<String, Table>;
+/// The release's tables the report read, and the names of those disclosure control left out
+/// of the release whole, so a section can say "withheld whole" rather than "not published by
+/// this pipeline" when its table is absent.
+#[derive(Debug, Default)]
+pub struct Tables {
+    tables: BTreeMap<String, Table>,
+    left_out: BTreeSet<String>,
+}
+
+impl Tables {
+    pub fn new(
+        tables: BTreeMap<String, Table>,
+        left_out: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Tables {
+            tables,
+            left_out: left_out.into_iter().collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.tables.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+
+    /// Whether the release left this table out because no cell of it could be published.
+    pub fn is_left_out(&self, name: &str) -> bool {
+        self.left_out.contains(name)
+    }
+
+    /// The note for a table the release lacks: withheld whole, or never produced.
+    pub fn absent_note(&self, name: &str) -> String {
+        if self.is_left_out(name) {
+            left_out_note(name)
+        } else {
+            missing_note(name)
+        }
+    }
+}
 
 /// The tables the report draws on; any may be missing from a release.
 pub const TABLES: [&str; 11] = [
@@ -31,9 +82,9 @@ const MONTHLY: &str = "sv_offences_by_district_month";
 const HOUR_WEEKDAY: &str = "sv_offences_by_hour_weekday";
 const VICTIMS: &str = "sv_victims_by_age_sex";
 const SUSPECTS: &str = "sv_suspects_by_age_sex";
-const AREA: &str = "sv_offences_by_area_year";
+pub(crate) const AREA: &str = "sv_offences_by_area_year";
 const LOCATION: &str = "sv_offences_by_location_type";
-const CATEGORY: &str = "sv_offences_by_category_year";
+pub(crate) const CATEGORY: &str = "sv_offences_by_category_year";
 const ED_METHOD: &str = "ed_assaults_by_method_month";
 const COHORT: &str = "cohort_overlap_by_age";
 const DATA_QUALITY: &str = "data_quality";
@@ -47,8 +98,12 @@ pub struct Section {
 
 /// The table if the release has it with the columns a section needs; otherwise the note
 /// to show in its place.
-fn need<'a>(tables: &'a Tables, name: &str, columns: &[&str]) -> Result<&'a Table, String> {
-    let table = tables.get(name).ok_or_else(|| missing_note(name))?;
+pub(crate) fn need<'a>(
+    tables: &'a Tables,
+    name: &str,
+    columns: &[&str],
+) -> Result<&'a Table, String> {
+    let table = tables.get(name).ok_or_else(|| tables.absent_note(name))?;
     let missing = table.missing(columns);
     if missing.is_empty() {
         Ok(table)
@@ -57,11 +112,11 @@ fn need<'a>(tables: &'a Tables, name: &str, columns: &[&str]) -> Result<&'a Tabl
     }
 }
 
-fn datum(row: Option<Row>, column: &str) -> Datum {
+pub(crate) fn datum(row: Option<Row>, column: &str) -> Datum {
     row.map_or(Datum::derived(Cell::Blank), |r| Datum::of(&r, column))
 }
 
-fn source(tables: &[&str]) -> String {
+pub(crate) fn source(tables: &[&str]) -> String {
     format!(
         "<p class=\"source\">Source: {}</p>\n",
         tables
@@ -143,20 +198,13 @@ fn full_years(monthly: &Table) -> Option<BTreeSet<String>> {
     )
 }
 
-fn measure_label(column: &str) -> String {
+pub(crate) fn measure_label(column: &str) -> String {
     match column {
         "offences" => "Serious violence offences".into(),
         "knife_offences" => "Knife-enabled offences".into(),
         "firearm_offences" => "Firearm offences".into(),
         "non_domestic_homicides" => "Non-domestic homicides".into(),
-        other => {
-            let text = other.replace('_', " ");
-            let mut chars = text.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
+        other => code_label(other),
     }
 }
 
@@ -312,7 +360,8 @@ fn monthly_chart(table: &Table, margin_dim: &str, count: &str, title: &str) -> S
         return out;
     }
     out.push_str(&line_chart(&points, &measure_label(count)));
-    if withheld > 0 {
+    // A wholly withheld chart is a note already (see `line_chart`), so no hatching to explain.
+    if withheld > 0 && withheld < points.len() {
         out.push_str(&format!(
             "<p class=\"small\">{withheld} month(s) withheld: shown as hatched bands marked [c]; the line is broken there, not drawn to zero.</p>\n"
         ));
@@ -323,7 +372,7 @@ fn monthly_chart(table: &Table, margin_dim: &str, count: &str, title: &str) -> S
 
 // ---- hour x weekday ---------------------------------------------------------------------
 
-const WEEKDAYS: [(&str, &str); 7] = [
+pub(crate) const WEEKDAYS: [(&str, &str); 7] = [
     ("Mon", "Monday"),
     ("Tue", "Tuesday"),
     ("Wed", "Wednesday"),
@@ -427,7 +476,7 @@ fn band_order(band: &str) -> (u32, String) {
     (digits.parse().unwrap_or(u32::MAX), band.to_string())
 }
 
-fn sex_label(code: &str) -> String {
+pub(crate) fn sex_label(code: &str) -> String {
     match code {
         "F" => "Female".into(),
         "M" => "Male".into(),
@@ -477,17 +526,17 @@ fn age_sex_chart(table: &Table, count: &str) -> String {
 // ---- where ------------------------------------------------------------------------------
 
 /// Wards (and neighbourhoods) with the highest rates, and the kinds of place.
-pub fn places(tables: &Tables) -> Section {
+pub fn places(tables: &Tables, names: &Names) -> Section {
     let columns = ["area_code", "year", "offences", "rate_per_1000"];
     let mut body = match need(tables, AREA, &columns) {
         Ok(t) => {
             let mut s =
                 String::from("<h3>Top 10 wards by rate per 1,000 residents (all years)</h3>\n");
-            s.push_str(&top_areas(t, "E05", ("Ward", "wards", "District")));
+            s.push_str(&top_areas(t, "E05", ("Ward", "wards", "District"), names));
             s.push_str(
                 "<h3>Top 10 neighbourhoods (LSOAs) by rate per 1,000 residents (all years)</h3>\n",
             );
-            s.push_str(&top_areas(t, "E01", ("LSOA", "LSOAs", "Ward")));
+            s.push_str(&top_areas(t, "E01", ("LSOA", "LSOAs", "Ward"), names));
             s.push_str(&source(&[AREA]));
             s
         }
@@ -509,9 +558,10 @@ pub fn places(tables: &Tables) -> Section {
 
 /// The areas whose code starts with `prefix` (E05 wards, E01 LSOAs), ranked by published rate
 /// over all years. Areas whose count is withheld have no rate and are counted, not ranked.
-/// `names`: the area's column heading, its plural in prose, and its parent's heading.
-fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
-    let (what, plural, parent_label) = names;
+/// `labels`: the area's column heading, its plural in prose, and its parent's heading; areas
+/// are named as the release names them.
+fn top_areas(table: &Table, prefix: &str, labels: (&str, &str, &str), names: &Names) -> String {
+    let (what, plural, parent_label) = labels;
     let total = table.total();
     let areas: Vec<Row> = table
         .rows_where(&[("year", total)])
@@ -542,7 +592,7 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
         .iter()
         .enumerate()
         .map(|(i, (rate, row))| {
-            let mut cells = area_row(i + 1, row, *rate / max, parent.as_deref());
+            let mut cells = area_row(i + 1, row, *rate / max, parent.as_deref(), names);
             cells.truncate(if with_imd { 8 } else { 7 });
             cells
         })
@@ -573,17 +623,21 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
     out
 }
 
-fn area_row(rank: usize, row: &Row, share: f64, parent: Option<&str>) -> Vec<String> {
+fn area_row(
+    rank: usize,
+    row: &Row,
+    share: f64,
+    parent: Option<&str>,
+    names: &Names,
+) -> Vec<String> {
     let context = |col: &str| match row.cell(col) {
         Cell::Value(v) => fmt_count(v),
         _ => "–".to_string(),
     };
     vec![
         rank.to_string(),
-        format!("<code>{}</code>", esc(row.text("area_code"))),
-        parent.map_or(String::new(), |p| {
-            format!("<code>{}</code>", esc(row.text(p)))
-        }),
+        names.area_html(row.text("area_code")),
+        parent.map_or(String::new(), |p| names.area_html(row.text(p))),
         Datum::of(row, "offences").span(fmt_count),
         context("residents"),
         Datum::of(row, "rate_per_1000").span(fmt_rate),
@@ -741,7 +795,7 @@ fn ed_methods(table: &Table) -> String {
 
 // ---- cohort overlap ---------------------------------------------------------------------
 
-const AGENCIES: [(&str, &str); 4] = [
+pub(crate) const AGENCIES: [(&str, &str); 4] = [
     ("police", "Police (suspect or offender)"),
     ("youth_justice", "Youth justice"),
     ("probation", "Probation"),
