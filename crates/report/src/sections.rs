@@ -938,13 +938,15 @@ pub fn data_quality(tables: &Tables) -> Section {
 }
 
 fn data_quality_body(table: &Table) -> String {
+    // first_month and last_month are shown inside the period, not as columns of their own.
+    let hidden = ["first_month", "last_month"];
     let mut columns: Vec<&str> = DQ_ORDER.iter().copied().filter(|c| table.has(c)).collect();
     columns.extend(
         table
             .header
             .iter()
             .map(String::as_str)
-            .filter(|c| !DQ_ORDER.contains(c)),
+            .filter(|c| !DQ_ORDER.contains(c) && !hidden.contains(c)),
     );
     let counts = &table.spec.counts;
     let rows: Vec<Vec<String>> = table
@@ -963,12 +965,20 @@ fn data_quality_body(table: &Table) -> String {
         _ => String::new(),
     };
     let mut out = format!(
-        "<p>Per dataset and delivery period: rows received, staged and rejected, and months with no staged row (a gap in the data, not a zero).{rounding}</p>\n"
+        "<p>Per dataset and delivery period: rows received, staged and rejected, and months with no staged row (a gap in the data, not a zero).{rounding} A period is the delivery's own, or, for files loaded without one, the first to the last month of the data. Months in which a dataset is not expected to have rows are listed apart as expected gaps: August for school suspensions, which happen only on school days (the summer holidays).</p>\n"
     );
     out.push_str(&html_table("data dq", &header, &rows));
     out.push_str(&source(&[DATA_QUALITY]));
     out
 }
+
+/// Months in which a dataset is expected to have no rows, by the month's `-MM` suffix, and
+/// why. Only a gap the calendar explains is here, so every other gap is still reported.
+const EXPECTED_GAPS: [(&str, &str, &str); 1] = [(
+    "school_suspensions",
+    "-08",
+    "school summer holidays: no suspensions expected",
+)];
 
 fn dq_cell(row: &Row, column: &str, is_count: bool) -> String {
     if is_count {
@@ -976,8 +986,45 @@ fn dq_cell(row: &Row, column: &str, is_count: bool) -> String {
     }
     let text = row.text(column);
     match column {
-        "missing_months" if text.is_empty() => "none".into(),
-        "missing_months" => esc(&text.replace(';', ", ")),
+        "missing_months" => missing_months(row.text("dataset"), text),
+        "period" => esc(&period_text(row)),
         _ => esc(text),
     }
+}
+
+/// The period in words: a delivery's `start..end`, or, where the load had none (`all`), the
+/// months the data-quality stage checked (`first_month` to `last_month`).
+fn period_text(row: &Row) -> String {
+    let period = row.text("period");
+    let (first, last) = (row.text("first_month"), row.text("last_month"));
+    match period.split_once("..") {
+        Some((start, end)) => format!("{start} to {end}"),
+        None if period == "all" && !first.is_empty() && !last.is_empty() => {
+            format!("{first} to {last} (the data's months; loaded without a period)")
+        }
+        None if period == "all" => "whole load (no period given)".to_string(),
+        None => period.to_string(),
+    }
+}
+
+/// Missing months as HTML: real gaps first ("none" if there are none), then any expected
+/// gaps apart, with their reason.
+fn missing_months(dataset: &str, text: &str) -> String {
+    let months: Vec<&str> = text.split(';').filter(|m| !m.is_empty()).collect();
+    let expected = EXPECTED_GAPS.iter().find(|(d, _, _)| *d == dataset);
+    let (gaps, expected_months): (Vec<&str>, Vec<&str>) = months
+        .into_iter()
+        .partition(|m| expected.is_none_or(|(_, suffix, _)| !m.ends_with(suffix)));
+    let mut out = if gaps.is_empty() {
+        "none".to_string()
+    } else {
+        esc(&gaps.join(", "))
+    };
+    if let (Some((_, _, why)), false) = (expected, expected_months.is_empty()) {
+        out.push_str(&format!(
+            "<br><span class=\"small\">expected gaps, not missing: {} ({why})</span>",
+            esc(&expected_months.join(", "))
+        ));
+    }
+    out
 }

@@ -383,6 +383,71 @@ async fn withheld_cells_are_listed_in_words_with_names() {
     assert!(!section.contains("measure["), "no raw identities");
 }
 
+/// A data-quality table as `svna load` leaves it: no delivery periods, the months checked
+/// in first_month and last_month.
+async fn quality_release() -> Fixture {
+    let mut f = Fixture::new();
+    f.table(
+        "data_quality",
+        &["dataset", "period"],
+        &["rows_received", "rows_staged", "rows_rejected"],
+        "partner,dataset,period,rows_received,rows_staged,rows_rejected,missing_months,first_month,last_month\n\
+education,school_suspensions,all,10,10,0,2019-08;2020-03;2020-08,2019-01,2020-12\n\
+police,police_offences,all,20,20,0,2019-08,2019-01,2020-12\n\
+police,police_persons,2019-01-01..2020-12-31,30,30,0,,2019-01,2020-12\n",
+    )
+    .await;
+    f.publish().await;
+    f
+}
+
+fn quality_rows(html: &str) -> Vec<&str> {
+    let section = html.split("<section id=\"quality\">").nth(1).unwrap();
+    let table = section.split("<tbody>").nth(1).unwrap();
+    let table = table.split("</tbody>").next().unwrap();
+    table.lines().filter(|l| l.starts_with("<tr>")).collect()
+}
+
+#[tokio::test]
+async fn school_holidays_are_expected_gaps_and_other_gaps_stay_missing() {
+    let (_, html) = quality_release().await.report().await.unwrap();
+    let rows = quality_rows(&html);
+    let school = rows
+        .iter()
+        .find(|r| r.contains("school_suspensions"))
+        .unwrap();
+    // March 2020 is a real gap; the Augusts are the summer holidays.
+    assert!(
+        school.contains("<td>2020-03<br><span class=\"small\">expected gaps, not missing: 2019-08, 2020-08 (school summer holidays"),
+        "{school}"
+    );
+    // An August without police data is a real gap.
+    let police = rows.iter().find(|r| r.contains("police_offences")).unwrap();
+    assert!(police.contains("<td>2019-08</td>"), "{police}");
+    assert!(!police.contains("expected"));
+}
+
+#[tokio::test]
+async fn the_data_quality_period_is_the_months_covered_not_all() {
+    let (_, html) = quality_release().await.report().await.unwrap();
+    let rows = quality_rows(&html);
+    let police = rows.iter().find(|r| r.contains("police_offences")).unwrap();
+    assert!(
+        police.contains(
+            "<td>2019-01 to 2020-12 (the data&#39;s months; loaded without a period)</td>"
+        ),
+        "{police}"
+    );
+    let persons = rows.iter().find(|r| r.contains("police_persons")).unwrap();
+    assert!(
+        persons.contains("<td>2019-01-01 to 2020-12-31</td>"),
+        "{persons}"
+    );
+    assert!(rows.iter().all(|r| !r.contains("<td>all</td>")));
+    // The months checked are in the period, not columns of their own.
+    assert!(!html.contains("<th>First month</th>"));
+}
+
 /// A table disclosure control left out whole is said to be withheld, not "not published by
 /// this pipeline", in its section and in the withheld-cells section.
 #[tokio::test]
