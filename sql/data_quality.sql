@@ -8,6 +8,9 @@
 -- row by its main date column, from the first to the last month of the period, or of the
 -- dataset's data when the delivery has no period; '' when none is missing. NULL for a dataset
 -- this stage does not check (one not listed in `checked`, e.g. police open data).
+-- first_month, last_month: 'YYYY-MM', the months checked for gaps (the period's, or the
+-- data's own first and last month for a delivery with no period), so a reader sees the real
+-- span of a load without a period rather than 'all'; NULL where the stage does not check.
 --
 -- One row per dataset and period (partner is a column, not a cell coordinate), and no
 -- margins: see the stage in pipelines/sna.toml for why.
@@ -69,8 +72,11 @@ missing AS (
 )
 SELECT p.partner, c.dataset, c.period,
        c.rows_received, c.rows_staged, c.rows_rejected,
-       CASE WHEN k.dataset IS NULL THEN NULL ELSE COALESCE(m.months, '') END AS missing_months
+       CASE WHEN k.dataset IS NULL THEN NULL ELSE COALESCE(m.months, '') END AS missing_months,
+       CAST(s.first_i / 12 AS VARCHAR) || '-' || lpad(CAST(s.first_i % 12 + 1 AS VARCHAR), 2, '0') AS first_month,
+       CAST(s.last_i / 12 AS VARCHAR) || '-' || lpad(CAST(s.last_i % 12 + 1 AS VARCHAR), 2, '0') AS last_month
 FROM cells AS c
 JOIN partners AS p ON p.dataset = c.dataset AND p.period = c.period
 LEFT JOIN checked AS k ON k.dataset = c.dataset
+LEFT JOIN spans AS s ON s.dataset = c.dataset AND s.period = c.period
 LEFT JOIN missing AS m ON m.dataset = c.dataset AND m.period = c.period

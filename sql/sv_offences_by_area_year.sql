@@ -9,6 +9,8 @@
 -- the all-years row and a part year are not read as one whole year. The rate per 1,000
 -- residents per year is computed by publish from the protected count and resident_years.
 -- The population estimates are one year's (the one loaded), used for every year.
+-- area_name: the LSOA's, ward's or district's name from the same lookup
+-- (public ONS names), so a reader need not look codes up; NULL for 'Total' and 'Unknown'.
 WITH levels AS (
     SELECT lsoa_code AS area, ward_code AS parent, CAST(year AS VARCHAR) AS yr
     FROM sv_offences WHERE ward_code <> 'Unknown'
@@ -54,9 +56,19 @@ coverage AS (
         FROM police_offences
     )
     GROUP BY GROUPING SETS ((yr), ())
+),
+-- One name per code: MIN guards against a lookup that spells a ward's name two ways, which
+-- would otherwise duplicate that ward's cells.
+area_names AS (
+    SELECT lsoa_code AS area, MIN(lsoa_name) AS name FROM lsoa_lookup GROUP BY lsoa_code
+    UNION ALL
+    SELECT ward_code AS area, MIN(ward_name) AS name FROM lsoa_lookup GROUP BY ward_code
+    UNION ALL
+    SELECT lad_code AS area, MIN(lad_name) AS name FROM lsoa_lookup GROUP BY lad_code
 )
 SELECT
     c.area AS area_code,
+    n.name AS area_name,
     c.parent AS parent_code,
     c.yr AS year,
     c.offences,
@@ -70,3 +82,5 @@ LEFT JOIN coverage AS v
     ON v.yr = c.yr
 LEFT JOIN imd AS i
     ON i.lsoa_code = c.area
+LEFT JOIN area_names AS n
+    ON n.area = c.area

@@ -18,9 +18,11 @@ use crate::report::Progress;
     after_help = "The page is built only from the release's published files: the manifest and the table \
 CSVs, each checked against the manifest's SHA-256 first (a changed file is refused). It shows the \
 headline measures with their trend, charts (monthly trend, hour x weekday, victims and suspects by \
-age and sex, the wards with the highest rates, weapon mix, cohort overlap across agencies) and the \
-data-quality table. A withheld cell is drawn as a hatched mark labelled [c], never as 0; sections \
-whose table the release lacks say so. Everything is inline (CSS, SVG charts; no script, fonts or \
+age and sex, the wards with the highest rates, each district by year and category, weapon mix, \
+cohort overlap across agencies), the data-quality table and every withheld cell in words. Areas \
+are named as the release names them. A withheld cell is drawn as a hatched mark labelled [c], \
+never as 0; a chart withheld in every cell is a note saying so; sections whose table the release \
+lacks (or withheld whole) say so. Everything is inline (CSS, SVG charts; no script, fonts or \
 links to fetch), so DIR/index.html opens offline and can be sent on as a single file.\n\n\
 Examples:\n  svna report ./svna-demo/store/published/demo-run-20261123T101500Z -o ./cpg-report\n  \
 svna report s3://bucket/svna/published/sna-2026 -o ./cpg-report\n\n\

@@ -143,9 +143,11 @@ fn assert_sections_and_no_fetches(html: &str) {
         "When: hour of day × day of week",
         "Who: victims and suspects by age and sex",
         "Where: wards with the highest rates",
+        "Districts",
         "Weapon mix",
         "Cohort overlap across agencies",
         "Data quality",
+        "Withheld cells",
         "About this release",
     ] {
         assert!(

@@ -117,6 +117,29 @@ fn policy_text(spec: &DisclosureSpec) -> String {
     }
 }
 
+/// What a context column holds, in plain words where svna's stages define it; these columns
+/// are read by people in spreadsheets, so "context" alone says too little.
+fn context_meaning(column: &str) -> &'static str {
+    match column {
+        "area_name" => {
+            "the name of the LSOA, ward or district the code identifies, from the ONS lookup the run used (public); empty for Total and Unknown"
+        }
+        "partner" => {
+            "who delivered the data (partners sending one dataset for one period are joined by ;)"
+        }
+        "missing_months" => {
+            "months (YYYY-MM, separated by ;) from first_month to last_month in which the dataset has no staged row by its main date: a gap in the data, not a zero; empty when none. School suspensions happen only on school days, so their Augusts (summer holidays) are listed here but are expected, and the release report shows them apart"
+        }
+        "first_month" => {
+            "the first month (YYYY-MM) checked for gaps: the delivery period's, or, for files loaded without a period (period 'all'), the first month of the data"
+        }
+        "last_month" => {
+            "the last month (YYYY-MM) checked for gaps: the delivery period's, or, for files loaded without a period (period 'all'), the last month of the data"
+        }
+        _ => "public context for the cell (not a count of the measure)",
+    }
+}
+
 fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
     let mut out = Vec::new();
     for dim in &spec.dimensions {
@@ -149,7 +172,7 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
         out.push(ColumnEntry {
             column: context.clone(),
             role: "context",
-            meaning: "public context for the cell (not a count of the measure)".into(),
+            meaning: context_meaning(context).into(),
         });
     }
     for rate in &spec.rates {
@@ -163,4 +186,20 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_columns_svna_defines_are_explained_in_words() {
+        assert!(context_meaning("area_name").contains("ONS lookup"));
+        assert!(context_meaning("missing_months").contains("Augusts (summer holidays)"));
+        assert!(context_meaning("first_month").contains("loaded without a period"));
+        assert_eq!(
+            context_meaning("residents"),
+            "public context for the cell (not a count of the measure)"
+        );
+    }
 }

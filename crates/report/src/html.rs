@@ -117,10 +117,46 @@ impl Datum {
     }
 }
 
+/// How many cells there are when every one of them is withheld; `None` when any is
+/// published or blank, or there are none.
+pub fn all_withheld(cells: impl IntoIterator<Item = Cell>) -> Option<usize> {
+    let mut count = 0;
+    for cell in cells {
+        if cell != Cell::Suppressed {
+            return None;
+        }
+        count += 1;
+    }
+    (count > 0).then_some(count)
+}
+
+/// The note shown for a chart or table whose every figure is withheld: drawn, it would be a
+/// row of identical hatched marks that reads like missing data or zero.
+pub fn withheld_note(what: &str, cells: usize) -> String {
+    let cells = if cells == 1 {
+        "the only cell".to_string()
+    } else {
+        format!("all {cells} cells")
+    };
+    format!(
+        "<p class=\"note withheld\">{}: {cells} withheld: too few to publish at this level. Each is [c] in the table, not zero.</p>\n",
+        esc(what)
+    )
+}
+
 /// A note shown where a section's table is not in the release (pipelines differ).
 pub fn missing_note(table: &str) -> String {
     format!(
         "<p class=\"note\">Not in this release: table <code>{}</code> was not published by this pipeline, so this section is empty.</p>\n",
+        esc(table)
+    )
+}
+
+/// A note shown where disclosure control left a table out of the release whole: no pattern
+/// of withheld cells could protect its small figures, so none of it is published.
+pub fn left_out_note(table: &str) -> String {
+    format!(
+        "<p class=\"note withheld\">Withheld whole: no cell of table <code>{}</code> could be published at this level without letting a small figure be worked out (too few to publish), so the release leaves it out and this section is empty. The release manifest gives the reason (<code>left_out</code>).</p>\n",
         esc(table)
     )
 }
@@ -189,6 +225,16 @@ mod tests {
     fn a_withheld_cell_reads_as_the_marker_never_zero() {
         assert_eq!(cell_text(Cell::Suppressed, fmt_count), "[c]");
         assert_eq!(cell_text(Cell::Value(0.0), fmt_count), "0");
+    }
+
+    #[test]
+    fn only_a_wholly_withheld_set_gets_the_note() {
+        assert_eq!(all_withheld([Cell::Suppressed; 48]), Some(48));
+        assert_eq!(all_withheld([Cell::Suppressed, Cell::Value(0.0)]), None);
+        assert_eq!(all_withheld([Cell::Suppressed, Cell::Blank]), None);
+        assert_eq!(all_withheld([]), None);
+        assert!(withheld_note("Admissions", 48).contains("Admissions: all 48 cells withheld"));
+        assert!(withheld_note("Firearm", 1).contains("the only cell withheld"));
     }
 
     #[test]

@@ -4,21 +4,24 @@
 //! `s3://` release works like a local one. One `index.html`: inline CSS and SVG, no script,
 //! no fonts or links to fetch, so it opens offline and can be emailed as it is.
 
+mod districts;
 mod error;
 mod html;
+mod names;
 mod open_data;
 mod page;
 mod release;
 mod sections;
 mod svg;
 mod table;
+mod withheld;
 
 use std::path::{Path, PathBuf};
 
 use svna_storage::Store;
 
 pub use error::ReportError;
-pub use release::{ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
+pub use release::{LeftOutView, ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
 pub use table::{Cell, SUPPRESSED, Table};
 
 /// What was written.
@@ -44,14 +47,18 @@ pub async fn write_report(
     out_dir: &Path,
 ) -> Result<ReportSummary, ReportError> {
     let manifest = read_manifest(store, release).await?;
-    let mut wanted: Vec<&str> = sections::TABLES.to_vec();
-    wanted.push(open_data::OPEN_TABLE);
-    let tables = release::read_tables(store, &manifest, &wanted).await?;
+    // Every table, not only those the charts draw: the withheld-cells section describes
+    // each table's withheld cells, and each is checked against the manifest like the rest.
+    let wanted: Vec<&str> = manifest.tables.iter().map(|t| t.name.as_str()).collect();
+    let tables = sections::Tables::new(
+        release::read_tables(store, &manifest, &wanted).await?,
+        manifest.left_out.iter().map(|l| l.table.clone()),
+    );
     let open = open_data::is_open_data(&tables);
     let sections = if open {
         open_data::sections(&tables)
     } else {
-        build_sections(&tables)
+        build_sections(&manifest, &tables)
     };
     let html = page::render(&manifest, &tables, &sections);
     let index_html = write_page(out_dir, &html)?;
@@ -59,31 +66,34 @@ pub async fn write_report(
         index_html,
         release: manifest.release.clone(),
         sections: sections.iter().map(|s| s.title.to_string()).collect(),
-        tables_used: tables.keys().cloned().collect(),
+        tables_used: tables.names().cloned().collect(),
         tables_missing: if open {
             &[open_data::OPEN_TABLE][..]
         } else {
             &sections::TABLES[..]
         }
         .iter()
-        .filter(|t| !tables.contains_key(**t))
+        .filter(|t| !tables.contains_key(t))
         .map(|t| t.to_string())
         .collect(),
         suppressed_marks: html.matches("class=\"sup\" data-t=").count(),
     })
 }
 
-fn build_sections(tables: &sections::Tables) -> Vec<sections::Section> {
+fn build_sections(manifest: &ManifestView, tables: &sections::Tables) -> Vec<sections::Section> {
+    let names = names::Names::from_tables(tables.values());
     vec![
         sections::headline(tables),
         page::how_to_read(),
         sections::monthly_trend(tables),
         sections::hour_weekday(tables),
         sections::age_sex(tables),
-        sections::places(tables),
+        sections::places(tables, &names),
+        districts::districts(tables, &names),
         sections::weapons(tables),
         sections::cohort(tables),
         sections::data_quality(tables),
+        withheld::withheld(manifest, tables, &names),
     ]
 }
 

@@ -30,7 +30,9 @@ pub fn is_open_data(tables: &Tables) -> bool {
 
 /// Every section of an open-data report; call only when [`is_open_data`] holds.
 pub fn sections(tables: &Tables) -> Vec<Section> {
-    let table = &tables[OPEN_TABLE];
+    let Some(table) = tables.get(OPEN_TABLE) else {
+        return Vec::new();
+    };
     vec![
         headline(table),
         how_to_read(),

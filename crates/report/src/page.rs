@@ -88,7 +88,7 @@ short length that says nothing about its size, and a suppressed month breaks the
 sums of parts, so a total can be published while some of its parts are suppressed. A figure this report derives \
 (an average, a share, a change) is shown as [c] whenever any figure it needs is suppressed.</p>\
 <p>Counts are police-recorded offences, persons and health attendances from partners' data, pseudonymised before \
-they were shared. Rates are per 1,000 residents (ONS population estimates).</p></div>\n"
+they were shared. Rates of serious violence are per 1,000 residents a year (ONS population estimates).</p></div>\n"
             .to_string(),
     }
 }
@@ -186,6 +186,7 @@ table.cohort td:nth-child(-n+4){text-align:center;width:12%}.dot{color:var(--bra
 span.sup{padding:0 4px;border:1px dashed #64748b;border-radius:3px;font-style:italic;color:#1e293b;background:repeating-linear-gradient(45deg,#f1f5f9 0 3px,#cbd5e1 3px 5px)}
 svg.chart{display:block;margin:6px 0;font-family:inherit}
 svg.chart g.sup{background:none}
+ul.withheld{font-size:13px;margin:4px 0 8px;padding-left:20px}details summary{cursor:pointer;color:var(--accent)}
 ul.margins{display:flex;flex-wrap:wrap;gap:4px 24px;padding:0;list-style:none;font-size:14px}
 @media print{body{background:#fff}section{border:none;padding:0;break-inside:avoid}header{color:#000;background:#fff}}
 "#;

@@ -28,6 +28,17 @@ pub struct ManifestView {
     pub withheld_cells: usize,
     #[serde(default)]
     pub published_cells: usize,
+    /// Tables (or a table's count column, `table.column`) disclosure control withheld whole.
+    #[serde(default)]
+    pub left_out: Vec<LeftOutView>,
+}
+
+/// A table or column the release left out whole, and why.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LeftOutView {
+    pub table: String,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// One published table as the manifest lists it.

@@ -5,12 +5,63 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::html::{
-    Datum, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, missing_note,
+    Datum, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, left_out_note,
+    missing_note,
 };
+use crate::names::{Names, code_label};
 use crate::svg::{BarGroup, HeatRow, Point, bar_chart, heatmap, line_chart};
 use crate::table::{Cell, Row, Table};
 
-pub type Tables = BTreeMap<String, Table>;
+/// The release's tables the report read, and the names of those disclosure control left out
+/// of the release whole, so a section can say "withheld whole" rather than "not published by
+/// this pipeline" when its table is absent.
+#[derive(Debug, Default)]
+pub struct Tables {
+    tables: BTreeMap<String, Table>,
+    left_out: BTreeSet<String>,
+}
+
+impl Tables {
+    pub fn new(
+        tables: BTreeMap<String, Table>,
+        left_out: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Tables {
+            tables,
+            left_out: left_out.into_iter().collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.tables.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+
+    /// Whether the release left this table out because no cell of it could be published.
+    pub fn is_left_out(&self, name: &str) -> bool {
+        self.left_out.contains(name)
+    }
+
+    /// The note for a table the release lacks: withheld whole, or never produced.
+    pub fn absent_note(&self, name: &str) -> String {
+        if self.is_left_out(name) {
+            left_out_note(name)
+        } else {
+            missing_note(name)
+        }
+    }
+}
 
 /// The tables the report draws on; any may be missing from a release.
 pub const TABLES: [&str; 11] = [
@@ -31,9 +82,9 @@ const MONTHLY: &str = "sv_offences_by_district_month";
 const HOUR_WEEKDAY: &str = "sv_offences_by_hour_weekday";
 const VICTIMS: &str = "sv_victims_by_age_sex";
 const SUSPECTS: &str = "sv_suspects_by_age_sex";
-const AREA: &str = "sv_offences_by_area_year";
+pub(crate) const AREA: &str = "sv_offences_by_area_year";
 const LOCATION: &str = "sv_offences_by_location_type";
-const CATEGORY: &str = "sv_offences_by_category_year";
+pub(crate) const CATEGORY: &str = "sv_offences_by_category_year";
 const ED_METHOD: &str = "ed_assaults_by_method_month";
 const COHORT: &str = "cohort_overlap_by_age";
 const DATA_QUALITY: &str = "data_quality";
@@ -47,8 +98,12 @@ pub struct Section {
 
 /// The table if the release has it with the columns a section needs; otherwise the note
 /// to show in its place.
-fn need<'a>(tables: &'a Tables, name: &str, columns: &[&str]) -> Result<&'a Table, String> {
-    let table = tables.get(name).ok_or_else(|| missing_note(name))?;
+pub(crate) fn need<'a>(
+    tables: &'a Tables,
+    name: &str,
+    columns: &[&str],
+) -> Result<&'a Table, String> {
+    let table = tables.get(name).ok_or_else(|| tables.absent_note(name))?;
     let missing = table.missing(columns);
     if missing.is_empty() {
         Ok(table)
@@ -57,11 +112,11 @@ fn need<'a>(tables: &'a Tables, name: &str, columns: &[&str]) -> Result<&'a Tabl
     }
 }
 
-fn datum(row: Option<Row>, column: &str) -> Datum {
+pub(crate) fn datum(row: Option<Row>, column: &str) -> Datum {
     row.map_or(Datum::derived(Cell::Blank), |r| Datum::of(&r, column))
 }
 
-fn source(tables: &[&str]) -> String {
+pub(crate) fn source(tables: &[&str]) -> String {
     format!(
         "<p class=\"source\">Source: {}</p>\n",
         tables
@@ -108,12 +163,14 @@ fn headline_body(trend: &Table, monthly: Option<&Table>) -> String {
         out.push_str(&headline_card(trend, measure, latest));
     }
     out.push_str("</div>\n");
+    // The year is a value from the published CSV, so it is escaped like any other.
+    let year = esc(latest);
     out.push_str(&match full {
         Some(_) => format!(
-            "<p class=\"small\">{latest} is the latest year with all twelve months in <code>{MONTHLY}</code>. The 3-year average is the mean of the three years before it; it is shown as [c] if any of those years is withheld.</p>\n"
+            "<p class=\"small\">{year} is the latest year with all twelve months in <code>{MONTHLY}</code>. The 3-year average is the mean of the three years before it; it is shown as [c] if any of those years is withheld.</p>\n"
         ),
         None => format!(
-            "<p class=\"small\">{latest} is the latest year published; whether it is a full year could not be checked because <code>{MONTHLY}</code> is not in this release.</p>\n"
+            "<p class=\"small\">{year} is the latest year published; whether it is a full year could not be checked because <code>{MONTHLY}</code> is not in this release.</p>\n"
         ),
     });
     out.push_str(&trend_table(trend, &years));
@@ -141,20 +198,13 @@ fn full_years(monthly: &Table) -> Option<BTreeSet<String>> {
     )
 }
 
-fn measure_label(column: &str) -> String {
+pub(crate) fn measure_label(column: &str) -> String {
     match column {
         "offences" => "Serious violence offences".into(),
         "knife_offences" => "Knife-enabled offences".into(),
         "firearm_offences" => "Firearm offences".into(),
         "non_domestic_homicides" => "Non-domestic homicides".into(),
-        other => {
-            let text = other.replace('_', " ");
-            let mut chars = text.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
+        other => code_label(other),
     }
 }
 
@@ -310,7 +360,8 @@ fn monthly_chart(table: &Table, margin_dim: &str, count: &str, title: &str) -> S
         return out;
     }
     out.push_str(&line_chart(&points, &measure_label(count)));
-    if withheld > 0 {
+    // A wholly withheld chart is a note already (see `line_chart`), so no hatching to explain.
+    if withheld > 0 && withheld < points.len() {
         out.push_str(&format!(
             "<p class=\"small\">{withheld} month(s) withheld: shown as hatched bands marked [c]; the line is broken there, not drawn to zero.</p>\n"
         ));
@@ -321,7 +372,7 @@ fn monthly_chart(table: &Table, margin_dim: &str, count: &str, title: &str) -> S
 
 // ---- hour x weekday ---------------------------------------------------------------------
 
-const WEEKDAYS: [(&str, &str); 7] = [
+pub(crate) const WEEKDAYS: [(&str, &str); 7] = [
     ("Mon", "Monday"),
     ("Tue", "Tuesday"),
     ("Wed", "Wednesday"),
@@ -425,7 +476,7 @@ fn band_order(band: &str) -> (u32, String) {
     (digits.parse().unwrap_or(u32::MAX), band.to_string())
 }
 
-fn sex_label(code: &str) -> String {
+pub(crate) fn sex_label(code: &str) -> String {
     match code {
         "F" => "Female".into(),
         "M" => "Male".into(),
@@ -475,17 +526,18 @@ fn age_sex_chart(table: &Table, count: &str) -> String {
 // ---- where ------------------------------------------------------------------------------
 
 /// Wards (and neighbourhoods) with the highest rates, and the kinds of place.
-pub fn places(tables: &Tables) -> Section {
+pub fn places(tables: &Tables, names: &Names) -> Section {
     let columns = ["area_code", "year", "offences", "rate_per_1000"];
     let mut body = match need(tables, AREA, &columns) {
         Ok(t) => {
-            let mut s =
-                String::from("<h3>Top 10 wards by rate per 1,000 residents (all years)</h3>\n");
-            s.push_str(&top_areas(t, "E05", ("Ward", "wards", "District")));
-            s.push_str(
-                "<h3>Top 10 neighbourhoods (LSOAs) by rate per 1,000 residents (all years)</h3>\n",
+            let mut s = String::from(
+                "<h3>Top 10 wards by rate per 1,000 residents a year (all years' average)</h3>\n",
             );
-            s.push_str(&top_areas(t, "E01", ("LSOA", "LSOAs", "Ward")));
+            s.push_str(&top_areas(t, "E05", ("Ward", "wards", "District"), names));
+            s.push_str(
+                "<h3>Top 10 neighbourhoods (LSOAs) by rate per 1,000 residents a year (all years' average)</h3>\n",
+            );
+            s.push_str(&top_areas(t, "E01", ("LSOA", "LSOAs", "Ward"), names));
             s.push_str(&source(&[AREA]));
             s
         }
@@ -507,9 +559,10 @@ pub fn places(tables: &Tables) -> Section {
 
 /// The areas whose code starts with `prefix` (E05 wards, E01 LSOAs), ranked by published rate
 /// over all years. Areas whose count is withheld have no rate and are counted, not ranked.
-/// `names`: the area's column heading, its plural in prose, and its parent's heading.
-fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
-    let (what, plural, parent_label) = names;
+/// `labels`: the area's column heading, its plural in prose, and its parent's heading; areas
+/// are named as the release names them.
+fn top_areas(table: &Table, prefix: &str, labels: (&str, &str, &str), names: &Names) -> String {
+    let (what, plural, parent_label) = labels;
     let total = table.total();
     let areas: Vec<Row> = table
         .rows_where(&[("year", total)])
@@ -540,7 +593,7 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
         .iter()
         .enumerate()
         .map(|(i, (rate, row))| {
-            let mut cells = area_row(i + 1, row, *rate / max, parent.as_deref());
+            let mut cells = area_row(i + 1, row, *rate / max, parent.as_deref(), names);
             cells.truncate(if with_imd { 8 } else { 7 });
             cells
         })
@@ -551,7 +604,7 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
         parent_label,
         "Offences",
         "Residents",
-        "Rate per 1,000",
+        "Rate per 1,000 a year",
         "",
         "IMD decile",
     ];
@@ -563,7 +616,7 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
         ""
     };
     out.push_str(&format!(
-        "<p class=\"small\">All areas: {} offences, {} per 1,000 residents. {unranked} of {} {plural} have a withheld count, so no published rate, and are not ranked.{imd_note}</p>\n",
+        "<p class=\"small\">All areas: {} offences, {} per 1,000 residents a year. {unranked} of {} {plural} have a withheld count, so no published rate, and are not ranked.{imd_note}</p>\n",
         datum(county, "offences").span(fmt_count),
         datum(county, "rate_per_1000").span(fmt_rate),
         areas.len()
@@ -571,17 +624,21 @@ fn top_areas(table: &Table, prefix: &str, names: (&str, &str, &str)) -> String {
     out
 }
 
-fn area_row(rank: usize, row: &Row, share: f64, parent: Option<&str>) -> Vec<String> {
+fn area_row(
+    rank: usize,
+    row: &Row,
+    share: f64,
+    parent: Option<&str>,
+    names: &Names,
+) -> Vec<String> {
     let context = |col: &str| match row.cell(col) {
         Cell::Value(v) => fmt_count(v),
         _ => "–".to_string(),
     };
     vec![
         rank.to_string(),
-        format!("<code>{}</code>", esc(row.text("area_code"))),
-        parent.map_or(String::new(), |p| {
-            format!("<code>{}</code>", esc(row.text(p)))
-        }),
+        names.area_html(row.text("area_code")),
+        parent.map_or(String::new(), |p| names.area_html(row.text(p))),
         Datum::of(row, "offences").span(fmt_count),
         context("residents"),
         Datum::of(row, "rate_per_1000").span(fmt_rate),
@@ -739,7 +796,7 @@ fn ed_methods(table: &Table) -> String {
 
 // ---- cohort overlap ---------------------------------------------------------------------
 
-const AGENCIES: [(&str, &str); 4] = [
+pub(crate) const AGENCIES: [(&str, &str); 4] = [
     ("police", "Police (suspect or offender)"),
     ("youth_justice", "Youth justice"),
     ("probation", "Probation"),
@@ -882,13 +939,15 @@ pub fn data_quality(tables: &Tables) -> Section {
 }
 
 fn data_quality_body(table: &Table) -> String {
+    // first_month and last_month are shown inside the period, not as columns of their own.
+    let hidden = ["first_month", "last_month"];
     let mut columns: Vec<&str> = DQ_ORDER.iter().copied().filter(|c| table.has(c)).collect();
     columns.extend(
         table
             .header
             .iter()
             .map(String::as_str)
-            .filter(|c| !DQ_ORDER.contains(c)),
+            .filter(|c| !DQ_ORDER.contains(c) && !hidden.contains(c)),
     );
     let counts = &table.spec.counts;
     let rows: Vec<Vec<String>> = table
@@ -907,12 +966,20 @@ fn data_quality_body(table: &Table) -> String {
         _ => String::new(),
     };
     let mut out = format!(
-        "<p>Per dataset and delivery period: rows received, staged and rejected, and months with no staged row (a gap in the data, not a zero).{rounding}</p>\n"
+        "<p>Per dataset and delivery period: rows received, staged and rejected, and months with no staged row (a gap in the data, not a zero).{rounding} A period is the delivery's own, or, for files loaded without one, the first to the last month of the data. Months in which a dataset is not expected to have rows are listed apart as expected gaps: August for school suspensions, which happen only on school days (the summer holidays).</p>\n"
     );
     out.push_str(&html_table("data dq", &header, &rows));
     out.push_str(&source(&[DATA_QUALITY]));
     out
 }
+
+/// Months in which a dataset is expected to have no rows, by the month's `-MM` suffix, and
+/// why. Only a gap the calendar explains is here, so every other gap is still reported.
+const EXPECTED_GAPS: [(&str, &str, &str); 1] = [(
+    "school_suspensions",
+    "-08",
+    "school summer holidays: no suspensions expected",
+)];
 
 fn dq_cell(row: &Row, column: &str, is_count: bool) -> String {
     if is_count {
@@ -920,8 +987,45 @@ fn dq_cell(row: &Row, column: &str, is_count: bool) -> String {
     }
     let text = row.text(column);
     match column {
-        "missing_months" if text.is_empty() => "none".into(),
-        "missing_months" => esc(&text.replace(';', ", ")),
+        "missing_months" => missing_months(row.text("dataset"), text),
+        "period" => esc(&period_text(row)),
         _ => esc(text),
     }
+}
+
+/// The period in words: a delivery's `start..end`, or, where the load had none (`all`), the
+/// months the data-quality stage checked (`first_month` to `last_month`).
+fn period_text(row: &Row) -> String {
+    let period = row.text("period");
+    let (first, last) = (row.text("first_month"), row.text("last_month"));
+    match period.split_once("..") {
+        Some((start, end)) => format!("{start} to {end}"),
+        None if period == "all" && !first.is_empty() && !last.is_empty() => {
+            format!("{first} to {last} (the data's months; loaded without a period)")
+        }
+        None if period == "all" => "whole load (no period given)".to_string(),
+        None => period.to_string(),
+    }
+}
+
+/// Missing months as HTML: real gaps first ("none" if there are none), then any expected
+/// gaps apart, with their reason.
+fn missing_months(dataset: &str, text: &str) -> String {
+    let months: Vec<&str> = text.split(';').filter(|m| !m.is_empty()).collect();
+    let expected = EXPECTED_GAPS.iter().find(|(d, _, _)| *d == dataset);
+    let (gaps, expected_months): (Vec<&str>, Vec<&str>) = months
+        .into_iter()
+        .partition(|m| expected.is_none_or(|(_, suffix, _)| !m.ends_with(suffix)));
+    let mut out = if gaps.is_empty() {
+        "none".to_string()
+    } else {
+        esc(&gaps.join(", "))
+    };
+    if let (Some((_, _, why)), false) = (expected, expected_months.is_empty()) {
+        out.push_str(&format!(
+            "<br><span class=\"small\">expected gaps, not missing: {} ({why})</span>",
+            esc(&expected_months.join(", "))
+        ));
+    }
+    out
 }

@@ -2,7 +2,7 @@
 //! A withheld cell is drawn as a hatched grey mark labelled `[c]`, never as a zero-length
 //! bar or a gap that could be read as zero.
 
-use crate::html::{Datum, esc, fmt_count};
+use crate::html::{Datum, all_withheld, esc, fmt_count, withheld_note};
 use crate::table::Cell;
 
 /// Chart width in SVG units; charts scale to the page width.
@@ -64,6 +64,9 @@ pub struct Point {
 /// A line chart over ordered points (months). A withheld point breaks the line and is
 /// shown as a hatched band across the plot, labelled `[c]`.
 pub fn line_chart(points: &[Point], y_label: &str) -> String {
+    if let Some(cells) = all_withheld(points.iter().map(|p| p.datum.cell)) {
+        return withheld_note(y_label, cells);
+    }
     let (left, right, top, bottom, height) = (64.0, 16.0, 16.0, 44.0, 320.0);
     let plot_w = WIDTH - left - right;
     let plot_h = height - top - bottom;
@@ -200,6 +203,9 @@ pub struct HeatRow {
 
 /// A heatmap: darker is more. Every cell shows its number; a withheld one is hatched `[c]`.
 pub fn heatmap(rows: &[HeatRow], columns: &[String], label: &str) -> String {
+    if let Some(cells) = all_withheld(rows.iter().flat_map(|r| r.cells.iter().map(|d| d.cell))) {
+        return withheld_note(label, cells);
+    }
     let (left, top, cell_h) = (48.0, 24.0, 30.0);
     let cell_w = (WIDTH - left) / columns.len().max(1) as f64;
     let height = top + cell_h * rows.len() as f64 + 8.0;
@@ -275,6 +281,36 @@ pub struct BarGroup {
 /// Horizontal grouped bars with their numbers. A withheld bar is a short hatched box with
 /// `[c] suppressed`: its length is fixed and means nothing, which the legend says.
 pub fn bar_chart(
+    groups: &[BarGroup],
+    series: &[&str],
+    label: &str,
+    format: fn(f64) -> String,
+) -> String {
+    let cells = |series: Option<usize>| {
+        groups.iter().flat_map(move |g| {
+            g.bars
+                .iter()
+                .filter(move |(s, _)| series.is_none_or(|want| *s == want))
+                .map(|(_, d)| d.cell)
+        })
+    };
+    if let Some(count) = all_withheld(cells(None)) {
+        return withheld_note(label, count);
+    }
+    let mut out = bars_svg(groups, series, label, format);
+    // A series withheld throughout (firearm offences in every year) is said in words too:
+    // its hatched bars alone look like a drawing fault.
+    if series.len() > 1 {
+        for (i, name) in series.iter().enumerate() {
+            if let Some(count) = all_withheld(cells(Some(i))) {
+                out.push_str(&withheld_note(name, count));
+            }
+        }
+    }
+    out
+}
+
+fn bars_svg(
     groups: &[BarGroup],
     series: &[&str],
     label: &str,
@@ -382,14 +418,62 @@ mod tests {
 
     #[test]
     fn a_withheld_bar_is_hatched_and_labelled_not_zero() {
-        let groups = [BarGroup {
-            label: "0-9".into(),
-            bars: vec![(0, Datum::derived(Cell::Suppressed))],
-        }];
+        let groups = [
+            BarGroup {
+                label: "0-9".into(),
+                bars: vec![(0, Datum::derived(Cell::Suppressed))],
+            },
+            BarGroup {
+                label: "10-17".into(),
+                bars: vec![(0, Datum::derived(Cell::Value(7.0)))],
+            },
+        ];
         let svg = bar_chart(&groups, &["All"], "test", fmt_count);
         assert!(svg.contains("url(#hatch)"));
         assert!(svg.contains("[c] suppressed"));
         assert!(!svg.contains(">0<"));
+        assert!(!svg.contains("too few to publish"));
+    }
+
+    #[test]
+    fn a_wholly_withheld_chart_is_a_note_not_hatching() {
+        let withheld = || Datum::derived(Cell::Suppressed);
+        let groups = [
+            BarGroup {
+                label: "2022".into(),
+                bars: vec![(0, withheld()), (1, withheld())],
+            },
+            BarGroup {
+                label: "2023".into(),
+                bars: vec![(0, withheld()), (1, withheld())],
+            },
+        ];
+        let out = bar_chart(&groups, &["Knife", "Firearm"], "Weapons", fmt_count);
+        assert!(!out.contains("<svg"), "nothing to draw: {out}");
+        assert!(out.contains("Weapons: all 4 cells withheld: too few to publish at this level"));
+        let points: Vec<Point> = ["2020-01", "2020-02"]
+            .iter()
+            .map(|m| Point {
+                label: m.to_string(),
+                datum: withheld(),
+            })
+            .collect();
+        assert!(line_chart(&points, "Admissions").contains("Admissions: all 2 cells withheld"));
+    }
+
+    #[test]
+    fn a_series_withheld_throughout_is_noted_beside_the_chart() {
+        let groups = [BarGroup {
+            label: "2023".into(),
+            bars: vec![
+                (0, Datum::derived(Cell::Value(12.0))),
+                (1, Datum::derived(Cell::Suppressed)),
+            ],
+        }];
+        let out = bar_chart(&groups, &["Knife", "Firearm"], "Weapons", fmt_count);
+        assert!(out.contains("<svg"));
+        assert!(out.contains("Firearm: the only cell withheld"));
+        assert!(!out.contains("Knife: "));
     }
 
     #[test]

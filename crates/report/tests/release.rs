@@ -23,6 +23,18 @@ impl Fixture {
     }
 
     async fn table(&mut self, name: &str, dims: &[&str], counts: &[&str], csv: &str) {
+        self.table_with(name, dims, counts, json!({}), csv).await;
+    }
+
+    /// A table whose dimensions roll up through parent columns (`{"area_code": "parent_code"}`).
+    async fn table_with(
+        &mut self,
+        name: &str,
+        dims: &[&str],
+        counts: &[&str],
+        parents: Value,
+        csv: &str,
+    ) {
         let path = format!("published/{RELEASE}/tables/{name}.csv");
         self.store
             .put(&path, Bytes::from(csv.to_string()))
@@ -32,7 +44,7 @@ impl Fixture {
         self.tables.push(json!({
             "name": name,
             "disclosure": {"policy": "threshold", "k": 5, "counts": counts, "dimensions": dims,
-                           "total": "Total", "parents": {}},
+                           "total": "Total", "parents": parents},
             "parquet": {"path": path.replace(".csv", ".parquet"), "sha256": "0", "size": 0},
             "csv": {"path": path, "sha256": sha256_hex(csv.as_bytes()), "size": csv.len()},
             "cells": csv.lines().count() - 1,
@@ -153,7 +165,8 @@ async fn tables_a_release_lacks_are_noted() {
     assert!(html.contains(
         "Not in this release: table <code>sv_offences_by_hour_weekday</code> was not published"
     ));
-    assert_eq!(summary.sections.len(), 9);
+    // Nine sections, then the districts and the withheld cells in words (issue 16).
+    assert_eq!(summary.sections.len(), 11);
 }
 
 #[tokio::test]
@@ -201,4 +214,270 @@ async fn a_missing_release_is_an_error_naming_the_manifest() {
         error.contains("published/test-release/manifest.json"),
         "{error}"
     );
+}
+
+/// A year is a value from the data: the headline's "latest year" note must escape it like
+/// every other cell (it once went into the page as it was).
+#[tokio::test]
+async fn the_headline_year_is_escaped() {
+    let mut f = Fixture::new();
+    f.table(
+        "sv_trend_by_year",
+        &["year"],
+        &["offences"],
+        "year,offences\n2022,40\n<script>alert(1)</script>,50\nTotal,90\n",
+    )
+    .await;
+    f.publish().await;
+    let (_, html) = f.report().await.unwrap();
+    assert!(
+        !html.contains("<script"),
+        "a year from the data went in unescaped"
+    );
+    assert!(html.contains(
+        "<p class=\"small\">&lt;script&gt;alert(1)&lt;/script&gt; is the latest year published"
+    ));
+}
+
+/// The area table of a two-district county with names published beside the codes, the
+/// category table of the same offences, and a table withheld in every cell.
+async fn named_release() -> Fixture {
+    let mut f = Fixture::new();
+    f.table_with(
+        "sv_offences_by_area_year",
+        &["area_code", "year"],
+        &["offences"],
+        json!({"area_code": "parent_code"}),
+        "area_code,area_name,parent_code,year,offences,residents,imd_decile,rate_per_1000\n\
+Total,,,2022,60,2000,,30.0\nTotal,,,2023,[c],2000,,[c]\nTotal,,,Total,100,2000,,50.0\n\
+E07000136,Boston,Total,2022,40,1000,,40.0\nE07000136,Boston,Total,2023,[c],1000,,[c]\nE07000136,Boston,Total,Total,70,1000,,70.0\n\
+E07000138,Lincoln,Total,2022,20,1000,,20.0\nE07000138,Lincoln,Total,2023,[c],1000,,\nE07000138,Lincoln,Total,Total,30,1000,,30.0\n\
+E05000001,Fenside,E07000136,Total,70,1000,,70.0\nE05000002,Abbey,E07000138,Total,30,1000,,30.0\n",
+    )
+    .await;
+    f.table(
+        "sv_offences_by_category_year",
+        &["lad_code", "category", "year"],
+        &["offences", "knife_offences", "firearm_offences"],
+        "lad_code,category,year,offences,knife_offences,firearm_offences\n\
+Total,Total,Total,100,12,[c]\nE07000136,Total,Total,70,9,[c]\nE07000138,Total,Total,30,[c],[c]\n\
+E07000136,violence_with_injury,Total,[c],[c],[c]\nTotal,violence_with_injury,Total,64,8,[c]\n",
+    )
+    .await;
+    f.table(
+        "sharp_admissions_u25_by_district_year",
+        &["lad_code", "year"],
+        &["admissions"],
+        "lad_code,year,admissions\nE07000136,2023,[c]\nE07000138,2023,[c]\nTotal,2023,[c]\n",
+    )
+    .await;
+    f.publish().await;
+    f
+}
+
+#[tokio::test]
+async fn areas_are_named_beside_their_codes() {
+    let (_, html) = named_release().await.report().await.unwrap();
+    // The top wards: each ward and its district by name, the code beside it.
+    assert!(
+        html.contains("Fenside <code>E05000001</code>"),
+        "ward named"
+    );
+    assert!(
+        html.contains("Boston <code>E07000136</code>"),
+        "district named"
+    );
+    // A category code is spelled out, the code kept beside it.
+    assert!(html.contains("Violence with injury <code>violence_with_injury</code>"));
+}
+
+#[tokio::test]
+async fn the_district_section_breaks_the_published_tables_down_by_district() {
+    let (summary, html) = named_release().await.report().await.unwrap();
+    assert!(summary.sections.contains(&"Districts".to_string()));
+    let section = html
+        .split("<section id=\"districts\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a districts section");
+    // Each district's yearly offences and per-year rate are its published cells.
+    for cell in [
+        "data-k=\"E07000136|2022\" data-v=\"40\">40</span>",
+        "data-k=\"E07000138|Total\" data-v=\"30\">30</span>",
+        "data-c=\"rate_per_1000\" data-k=\"E07000136|2022\" data-v=\"40.0\">40.0</span>",
+        "data-c=\"knife_offences\" data-k=\"E07000136|Total|Total\" data-v=\"9\">9</span>",
+    ] {
+        assert!(section.contains(cell), "{cell}");
+    }
+    // Districts by name; wards are not districts.
+    assert!(section.find("Boston").unwrap() < section.find("Lincoln").unwrap());
+    assert!(!section.contains("E05000001"));
+    // A withheld count's rate is withheld: the published [c], or [c] where a release left
+    // it blank (Lincoln's here), never a dash.
+    assert!(section.contains(
+        "data-c=\"rate_per_1000\" data-k=\"E07000136|2023\" data-v=\"[c]\" title=\"[c] suppressed: withheld by disclosure control\">[c]</span>"
+    ));
+    assert!(!section.contains("data-c=\"rate_per_1000\" data-k=\"E07000138|2023\""));
+    // Rates are per year: no all-years rate, which would add five years over one year's
+    // residents.
+    assert!(!section.contains("data-c=\"rate_per_1000\" data-k=\"E07000136|Total\""));
+    // Firearm offences are withheld in every district: said in words.
+    assert!(section.contains(
+        "Firearm offences by district: all 3 cells withheld: too few to publish at this level"
+    ));
+}
+
+#[tokio::test]
+async fn without_district_tables_the_section_says_so() {
+    let (_, html) = small_release().await.report().await.unwrap();
+    let section = html.split("<section id=\"districts\">").nth(1).unwrap();
+    assert!(section.starts_with(
+        "\n<h2>Districts</h2>\n<p class=\"note\">Not in this release: table <code>sv_offences_by_area_year</code>"
+    ));
+}
+
+#[tokio::test]
+async fn a_wholly_withheld_chart_is_a_note_not_an_empty_chart() {
+    let mut f = Fixture::new();
+    f.table(
+        "sv_offences_by_district_month",
+        &["lad_code", "month"],
+        &["offences"],
+        "lad_code,month,offences\nTotal,2023-01,[c]\nTotal,2023-02,[c]\nTotal,2023-03,[c]\nTotal,Total,[c]\n",
+    )
+    .await;
+    f.publish().await;
+    let (_, html) = f.report().await.unwrap();
+    let section = html.split("<section id=\"monthly\">").nth(1).unwrap();
+    let section = section.split("</section>").next().unwrap();
+    assert!(
+        section.contains(
+            "Serious violence offences: all 3 cells withheld: too few to publish at this level"
+        ),
+        "{section}"
+    );
+    assert!(!section.contains("<svg"), "no chart of hatching alone");
+}
+
+#[tokio::test]
+async fn withheld_cells_are_listed_in_words_with_names() {
+    let (_, html) = named_release().await.report().await.unwrap();
+    let section = html
+        .split("<section id=\"withheld\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a withheld-cells section");
+    for item in [
+        "<li>Serious violence offences: area Boston (E07000136), year 2023</li>",
+        "<li>Knife-enabled offences: district Lincoln (E07000138), all categories, all years</li>",
+        "<li>Firearm offences: district Boston (E07000136), category Violence with injury, all years</li>",
+        "<li>Admissions: district Boston (E07000136), year 2023</li>",
+    ] {
+        assert!(section.contains(item), "{item}\n{section}");
+    }
+    // The table withheld in every cell is said to be, with how many cells.
+    assert!(section.contains(
+        "Admissions in sharp_admissions_u25_by_district_year: all 3 cells withheld: too few to publish at this level"
+    ));
+    assert!(section.contains("3 of 3 cells withheld"));
+    assert!(!section.contains("measure["), "no raw identities");
+}
+
+/// A data-quality table as `svna load` leaves it: no delivery periods, the months checked
+/// in first_month and last_month.
+async fn quality_release() -> Fixture {
+    let mut f = Fixture::new();
+    f.table(
+        "data_quality",
+        &["dataset", "period"],
+        &["rows_received", "rows_staged", "rows_rejected"],
+        "partner,dataset,period,rows_received,rows_staged,rows_rejected,missing_months,first_month,last_month\n\
+education,school_suspensions,all,10,10,0,2019-08;2020-03;2020-08,2019-01,2020-12\n\
+police,police_offences,all,20,20,0,2019-08,2019-01,2020-12\n\
+police,police_persons,2019-01-01..2020-12-31,30,30,0,,2019-01,2020-12\n",
+    )
+    .await;
+    f.publish().await;
+    f
+}
+
+fn quality_rows(html: &str) -> Vec<&str> {
+    let section = html.split("<section id=\"quality\">").nth(1).unwrap();
+    let table = section.split("<tbody>").nth(1).unwrap();
+    let table = table.split("</tbody>").next().unwrap();
+    table.lines().filter(|l| l.starts_with("<tr>")).collect()
+}
+
+#[tokio::test]
+async fn school_holidays_are_expected_gaps_and_other_gaps_stay_missing() {
+    let (_, html) = quality_release().await.report().await.unwrap();
+    let rows = quality_rows(&html);
+    let school = rows
+        .iter()
+        .find(|r| r.contains("school_suspensions"))
+        .unwrap();
+    // March 2020 is a real gap; the Augusts are the summer holidays.
+    assert!(
+        school.contains("<td>2020-03<br><span class=\"small\">expected gaps, not missing: 2019-08, 2020-08 (school summer holidays"),
+        "{school}"
+    );
+    // An August without police data is a real gap.
+    let police = rows.iter().find(|r| r.contains("police_offences")).unwrap();
+    assert!(police.contains("<td>2019-08</td>"), "{police}");
+    assert!(!police.contains("expected"));
+}
+
+#[tokio::test]
+async fn the_data_quality_period_is_the_months_covered_not_all() {
+    let (_, html) = quality_release().await.report().await.unwrap();
+    let rows = quality_rows(&html);
+    let police = rows.iter().find(|r| r.contains("police_offences")).unwrap();
+    assert!(
+        police.contains(
+            "<td>2019-01 to 2020-12 (the data&#39;s months; loaded without a period)</td>"
+        ),
+        "{police}"
+    );
+    let persons = rows.iter().find(|r| r.contains("police_persons")).unwrap();
+    assert!(
+        persons.contains("<td>2019-01-01 to 2020-12-31</td>"),
+        "{persons}"
+    );
+    assert!(rows.iter().all(|r| !r.contains("<td>all</td>")));
+    // The months checked are in the period, not columns of their own.
+    assert!(!html.contains("<th>First month</th>"));
+}
+
+/// A table disclosure control left out whole is said to be withheld, not "not published by
+/// this pipeline", in its section and in the withheld-cells section.
+#[tokio::test]
+async fn a_table_left_out_whole_is_said_to_be_withheld() {
+    let mut f = small_release().await;
+    let manifest_path = format!("published/{RELEASE}/manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&f.store.get(&manifest_path).await.unwrap()).unwrap();
+    manifest["left_out"] = json!([
+        {"table": "sv_offences_by_hour_weekday", "reason": "withheld whole: no pattern protects it"},
+        {"table": "sv_offences_by_category_year.firearm_offences", "reason": "withheld whole"},
+    ]);
+    f.store
+        .put(
+            &manifest_path,
+            Bytes::from(serde_json::to_vec(&manifest).unwrap()),
+        )
+        .await
+        .unwrap();
+    f.tables.clear();
+    let (_, html) = f.report().await.unwrap();
+    let when = html.split("<section id=\"when\">").nth(1).unwrap();
+    let when = when.split("</section>").next().unwrap();
+    assert!(
+        when.contains("Withheld whole: no cell of table <code>sv_offences_by_hour_weekday</code>"),
+        "{when}"
+    );
+    assert!(!when.contains("not published by this pipeline"));
+    let withheld = html.split("<section id=\"withheld\">").nth(1).unwrap();
+    assert!(withheld.contains("<h3><code>sv_offences_by_hour_weekday</code></h3>"));
+    // A column left out is inside a published table: its cells are listed with the table's.
+    assert!(!withheld.contains("<h3><code>sv_offences_by_category_year.firearm_offences"));
 }
