@@ -582,7 +582,12 @@ fn load_run_and_publish_killed_at_any_point_lose_and_double_nothing() {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         let cut = kill_at(&args, delays);
         assert!(cut > 0, "svna {} finished before every kill", args[0]);
-        svna(&args);
+        // A publish that finished before its kill committed the release, and a release is
+        // never published twice: then there is nothing left to run to the end.
+        let committed = Path::new(&stores[1]).join("published/open/manifest.json");
+        if !(args[0] == "publish" && committed.exists()) {
+            svna(&args);
+        }
     }
 
     let published = |store: &str| files_under(&Path::new(store).join("published/open/tables"));
