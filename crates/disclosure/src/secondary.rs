@@ -165,10 +165,6 @@ fn repair(
     Ok(best.map(|(_, s)| s).unwrap_or_default())
 }
 
-/// Repairs with at most this many candidate cells run to the end, without a time budget
-/// (see `repair_milp`): every table a property or unit test protects is below it.
-const UNTIMED_REPAIR_CANDIDATES: usize = 200;
-
 fn repair_milp(
     model: &Model,
     st: &State,
@@ -184,16 +180,9 @@ fn repair_milp(
         .max()
         .unwrap_or(0) as f64;
     let big_m = 2.0 * max_known + bound + 1.0;
-    // A wall-clock budget makes the pattern depend on the machine's speed and load (on
-    // timeout the LP relaxation's larger support is used), so the same table could be
-    // protected two ways. Small repairs always finish quickly: they run without a budget,
-    // so their pattern is the same everywhere; only large ones keep it.
-    let candidates = st.candidate.iter().filter(|c| **c).count();
     let solve = |integer: bool| -> Result<Option<(f64, Vec<usize>)>> {
         let mut pb = Problem::new(OptimizationDirection::Minimize);
-        if candidates > UNTIMED_REPAIR_CANDIDATES {
-            pb.set_time_limit(std::time::Duration::from_secs(5));
-        }
+        pb.set_time_limit(std::time::Duration::from_secs(5));
         let mut y = BTreeMap::new();
         let mut x = BTreeMap::new();
         for (i, &(a, b)) in st.interval.iter().enumerate() {
