@@ -2,7 +2,7 @@
 //! count over the synthetic extracts, and nothing forbidden reaches the published zone.
 
 mod common;
-use common::read_csv;
+use common::{files_under, read_csv};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -175,19 +175,6 @@ fn tokens_in_extracts(dir: &Path) -> HashSet<String> {
         }
     }
     tokens
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path))
-        } else {
-            files.push(path)
-        }
-    }
-    files
 }
 
 #[test]

@@ -488,34 +488,25 @@ impl Partnership {
     }
 
     fn load(&self, dataset: &str, file: &Path) {
-        ok(
-            svna(&[
-                "load",
-                "--store",
-                &self.store,
-                "--dataset",
-                dataset,
-                file.to_str().unwrap(),
-            ]),
-            &format!("load {dataset}"),
-        );
+        self.load_with_period(dataset, file, None);
     }
 
     /// Loads `file` for `period` (`svna load --period`): a part delivered on its own.
     fn load_for(&self, dataset: &str, file: &Path, period: &str) {
-        ok(
-            svna(&[
-                "load",
-                "--store",
-                &self.store,
-                "--dataset",
-                dataset,
-                "--period",
-                period,
-                file.to_str().unwrap(),
-            ]),
-            &format!("load {dataset} for {period}"),
-        );
+        self.load_with_period(dataset, file, Some(period));
+    }
+
+    fn load_with_period(&self, dataset: &str, file: &Path, period: Option<&str>) {
+        let mut args = vec!["load", "--store", &self.store, "--dataset", dataset];
+        if let Some(period) = period {
+            args.extend(["--period", period]);
+        }
+        args.push(file.to_str().unwrap());
+        let what = match period {
+            Some(period) => format!("load {dataset} for {period}"),
+            None => format!("load {dataset}"),
+        };
+        ok(svna(&args), &what);
     }
 
     /// Loads, for `period`, the person rows of the police_persons extract whose offence is in

@@ -3,7 +3,7 @@
 //! district, category and month equal a direct count of the CSV rows.
 
 mod common;
-use common::read_csv as rows;
+use common::{files_under, read_csv as rows};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -514,21 +514,15 @@ fn kill_at(args: &[&str], delays_ms: &[u64]) -> usize {
 }
 
 /// Every file under `dir`, relative to it, with its bytes.
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        for entry in std::fs::read_dir(&next).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).unwrap().display().to_string();
-                files.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
+fn contents_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(dir).unwrap().display().to_string();
+            let bytes = std::fs::read(&path).unwrap();
+            (relative, bytes)
+        })
+        .collect()
 }
 
 /// Issue 14: `kill -9` at points through `svna load`, `svna run` and `svna publish`, each
@@ -590,7 +584,7 @@ fn load_run_and_publish_killed_at_any_point_lose_and_double_nothing() {
         }
     }
 
-    let published = |store: &str| files_under(&Path::new(store).join("published/open/tables"));
+    let published = |store: &str| contents_under(&Path::new(store).join("published/open/tables"));
     let (clean, killed) = (published(&stores[0]), published(&stores[1]));
     assert!(clean.len() >= 2, "{:?}", clean.keys());
     assert_eq!(
@@ -621,7 +615,7 @@ fn load_run_and_publish_killed_at_any_point_lose_and_double_nothing() {
     assert_eq!(staged(&stores[0]), staged(&stores[1]));
     // The published zone holds one committed release: every file in it is listed by its
     // manifest (no table of a killed publish, no object-store temporary).
-    let zone = files_under(&Path::new(&stores[1]).join("published"));
+    let zone = contents_under(&Path::new(&stores[1]).join("published"));
     let manifest: serde_json::Value = serde_json::from_slice(&zone["open/manifest.json"]).unwrap();
     let listed = manifest.to_string();
     for name in zone.keys().filter(|n| *n != "open/manifest.json") {

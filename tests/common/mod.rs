@@ -1,7 +1,21 @@
 //! Helpers shared by the end-to-end tests.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
+}
 
 /// A CSV file's rows as column -> value maps.
 pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
