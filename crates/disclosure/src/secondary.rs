@@ -44,7 +44,7 @@
 
 use std::collections::BTreeMap;
 
-use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions};
 
 use crate::audit::{self, Intervals};
 use crate::error::{DisclosureError, Result};
@@ -165,6 +165,9 @@ fn repair(
     Ok(best.map(|(_, s)| s).unwrap_or_default())
 }
 
+/// Branch-and-bound nodes one repair MILP may explore. Deterministic, unlike a time limit.
+const REPAIR_NODE_LIMIT: u64 = 2_000;
+
 fn repair_milp(
     model: &Model,
     st: &State,
@@ -182,7 +185,6 @@ fn repair_milp(
     let big_m = 2.0 * max_known + bound + 1.0;
     let solve = |integer: bool| -> Result<Option<(f64, Vec<usize>)>> {
         let mut pb = Problem::new(OptimizationDirection::Minimize);
-        pb.set_time_limit(std::time::Duration::from_secs(5));
         let mut y = BTreeMap::new();
         let mut x = BTreeMap::new();
         for (i, &(a, b)) in st.interval.iter().enumerate() {
@@ -224,7 +226,14 @@ fn repair_milp(
             ComparisonOp::Le
         };
         pb.add_constraint([(y[&target], 1.0)], op, bound);
-        match pb.solve() {
+        // A node budget, not a clock: the same table must get the same pattern on a busy
+        // machine and an idle one (two releases of one table with different patterns would
+        // let an outsider difference them). Past the budget the best incumbent is used, or,
+        // without one, the LP relaxation's support below.
+        let mut options = SolveOptions::default();
+        options.node_limit = Some(REPAIR_NODE_LIMIT);
+        let solved = pb.solve_with(options);
+        match solved {
             Ok(out) => match out.into_solution() {
                 Ok(sol) => {
                     let chosen: Vec<usize> = x
