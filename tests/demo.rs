@@ -161,6 +161,98 @@ fn independent_victims(dir: &Path) -> BTreeMap<(String, String), u64> {
     counts
 }
 
+/// The success measures per (district, year) and every margin, computed directly from the
+/// extracts: knife-enabled serious violence and non-domestic homicide, all and with a victim
+/// aged under 25 at the offence; sharp-object assault admissions, all ages and under 25
+/// (`None` where a partner-suppressed row falls in the cell).
+#[derive(Default, Debug)]
+struct SuccessCounts {
+    knife: u64,
+    knife_u25: u64,
+    homicides: u64,
+    homicides_u25: u64,
+    sharp: Option<u64>,
+    sharp_u25: Option<u64>,
+}
+
+fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), SuccessCounts> {
+    let definitions = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions");
+    let under_25_ages: HashSet<String> = read_csv(&definitions.join("age_bands.csv"))
+        .into_iter()
+        .filter(|r| r["under_25"] == "true")
+        .map(|r| r["age"].clone())
+        .collect();
+    let under_25_bands: HashSet<String> = read_csv(&definitions.join("age_bands.csv"))
+        .into_iter()
+        .filter(|r| r["under_25"] == "true")
+        .map(|r| r["age_band"].clone())
+        .collect();
+    let homicide_codes: HashSet<String> = read_csv(&definitions.join("sv_offence_codes.csv"))
+        .into_iter()
+        .filter(|r| r["category"] == "homicide")
+        .map(|r| r["ho_code"].clone())
+        .collect();
+    let districts: BTreeMap<String, String> = read_csv(&dir.join("extracts/lsoa_lookup.csv"))
+        .into_iter()
+        .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
+        .collect();
+    let young_victims: HashSet<String> = read_csv(&dir.join("extracts/police_persons.csv"))
+        .into_iter()
+        .filter(|p| p["role"] == "victim" && under_25_ages.contains(&p["age"]))
+        .map(|p| p["offence_id"].clone())
+        .collect();
+    let margins = |district: &str, year: &str| {
+        [
+            (district.to_string(), year.to_string()),
+            (district.to_string(), "Total".to_string()),
+            ("Total".to_string(), year.to_string()),
+            ("Total".to_string(), "Total".to_string()),
+        ]
+    };
+    let mut counts: BTreeMap<(String, String), SuccessCounts> = BTreeMap::new();
+    for offence in serious_offences(dir) {
+        let district = districts
+            .get(&offence["lsoa_code"])
+            .cloned()
+            .unwrap_or_else(|| "Unknown".into());
+        let young = young_victims.contains(&offence["offence_id"]);
+        let knife = offence["knife_flag"] == "true";
+        let homicide =
+            homicide_codes.contains(&offence["ho_code"]) && offence["domestic_flag"] != "true";
+        for key in margins(&district, &offence["offence_date"][..4]) {
+            let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
+                sharp: Some(0),
+                sharp_u25: Some(0),
+                ..SuccessCounts::default()
+            });
+            cell.knife += u64::from(knife);
+            cell.knife_u25 += u64::from(knife && young);
+            cell.homicides += u64::from(homicide);
+            cell.homicides_u25 += u64::from(homicide && young);
+        }
+    }
+    for row in read_csv(&dir.join("extracts/hospital_admissions_agg.csv")) {
+        if row["cause"] != "sharp_object" {
+            continue;
+        }
+        let young = under_25_bands.contains(&row["age_band"]);
+        let admissions: Option<u64> =
+            (row["suppressed"] != "true").then(|| row["admissions"].parse().unwrap());
+        for key in margins(&row["lad_code"], &row["month"][..4]) {
+            let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
+                sharp: Some(0),
+                sharp_u25: Some(0),
+                ..SuccessCounts::default()
+            });
+            cell.sharp = cell.sharp.zip(admissions).map(|(a, b)| a + b);
+            if young {
+                cell.sharp_u25 = cell.sharp_u25.zip(admissions).map(|(a, b)| a + b);
+            }
+        }
+    }
+    counts
+}
+
 fn tokens_in_extracts(dir: &Path) -> HashSet<String> {
     let mut tokens = HashSet::new();
     for (file, columns) in [
@@ -239,6 +331,52 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
     }
     assert!(shown_victims > published_victims.len() / 2);
     assert!(victims[&("Total".to_string(), "Total".to_string())] > 1000);
+
+    // 1c. Every published cell of the success measures equals the independent count, and a
+    //     rate per year is the count over the resident years it publishes beside it.
+    let success = independent_success_measures(&dir);
+    let published_success = read_csv(&tables.join("success_measures.csv"));
+    assert_eq!(
+        published_success.len(),
+        success.len(),
+        "every (district, year) cell"
+    );
+    let mut shown_success = 0;
+    for row in &published_success {
+        let key = (row["lad_code"].clone(), row["year"].clone());
+        let truth = success
+            .get(&key)
+            .unwrap_or_else(|| panic!("unexpected success-measures cell {key:?}"));
+        for (column, expected) in [
+            ("knife_offences", Some(truth.knife)),
+            ("knife_offences_u25", Some(truth.knife_u25)),
+            ("non_domestic_homicides", Some(truth.homicides)),
+            ("non_domestic_homicides_u25", Some(truth.homicides_u25)),
+            ("sharp_admissions", truth.sharp),
+            ("sharp_admissions_u25", truth.sharp_u25),
+        ] {
+            if let Ok(n) = row[column].parse::<u64>() {
+                assert_eq!(Some(n), expected, "success_measures {column} {key:?}");
+                shown_success += 1;
+            }
+        }
+        if let (Ok(n), Ok(years), Ok(rate)) = (
+            row["knife_offences"].parse::<f64>(),
+            row["police_resident_years"].parse::<f64>(),
+            row["knife_offences_per_100k"].parse::<f64>(),
+        ) {
+            assert!(
+                (n / years * 100_000.0 - rate).abs() <= 0.05 + 1e-9,
+                "{row:?}"
+            );
+        }
+    }
+    assert!(
+        shown_success > published_success.len() * 2,
+        "most success-measure cells are published"
+    );
+    let county = &success[&("Total".to_string(), "Total".to_string())];
+    assert!(county.knife > 0 && county.homicides > 0, "{county:?}");
 
     // 2. No published count lies in 1..k-1 (k = 5), in any table: the count columns of each
     //    table come from the release manifest.

@@ -68,6 +68,19 @@ pub struct DisclosureSpec {
     /// partner withheld. They stay withheld.
     #[serde(default)]
     pub partner_suppressed: Option<String>,
+    /// Per count column, its own partner flag column (count -> flag), for a table that puts
+    /// partner counts beside counts of other data or of other partner cells (the success
+    /// measures): such a count is withheld where its flag is set, whatever
+    /// `partner_suppressed` says. Counts not named here follow `partner_suppressed`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub partner_flags: std::collections::BTreeMap<String, String>,
+    /// Count columns that measure what a count of another measure does: count ->
+    /// `measure.count` (e.g. `sharp_admissions = "sharp_admissions_u25.admissions"`). A table
+    /// that puts several measures side by side (the success measures) declares each, so its
+    /// cells are the same quantities as the other tables' and are protected with them.
+    /// Without it a count column is measured as `<measure>.<count>`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub count_measures: std::collections::BTreeMap<String, String>,
     /// Hierarchical dimensions: dimension -> the column holding each code's parent code
     /// (e.g. `area_code` -> `parent_code` for LSOA -> ward -> district -> Total). The root's
     /// parent is empty. Published as it is (it is geography, not a count).

@@ -130,6 +130,21 @@ fn context_meaning(column: &str) -> &'static str {
         "missing_months" => {
             "months (YYYY-MM, separated by ;) from first_month to last_month in which the dataset has no staged row by its main date: a gap in the data, not a zero; empty when none. School suspensions happen only on school days, so their Augusts (summer holidays) are listed here but are expected, and the release report shows them apart"
         }
+        "residents" | "residents_u25" => {
+            "residents of the area (all ages, or aged under 25), summed from the ONS population estimates loaded (one year's estimates, used for every year; public)"
+        }
+        "resident_years" => {
+            "the residents times the months of police data the row covers, over 12: the denominator of a rate per year"
+        }
+        "police_months" | "health_months" => {
+            "months of that source's data in the row's year (any record): 0 means the source does not cover it, so its counts there are not zeros of the measure"
+        }
+        "police_resident_years" | "police_resident_years_u25" => {
+            "the residents (all ages, or under 25) times police_months over 12: the denominator of the police rates per year"
+        }
+        "health_resident_years" | "health_resident_years_u25" => {
+            "the residents (all ages, or under 25) times health_months over 12: the denominator of the admissions rates per year"
+        }
         "first_month" => {
             "the first month (YYYY-MM) checked for gaps: the delivery period's, or, for files loaded without a period (period 'all'), the first month of the data"
         }
@@ -160,11 +175,17 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
         }
     }
     for count in &spec.counts {
+        let what = match spec.count_measures.get(count) {
+            Some(quantity) => format!(
+                "{count}: the quantity `{quantity}`, the same figure wherever a table publishes it"
+            ),
+            None => format!("{count} of measure `{measure}`"),
+        };
         out.push(ColumnEntry {
             column: count.clone(),
             role: "count",
             meaning: format!(
-                "{count} of measure `{measure}`; a withheld figure is `[c]` in CSV and NULL in Parquet, never 0"
+                "{what}; a withheld figure is `[c]` in CSV and NULL in Parquet, never 0"
             ),
         });
     }

@@ -69,6 +69,14 @@ pub enum PublishError {
         second: String,
     },
     #[error(
+        "table `{table}` measures count `{count}` as `{measure}`, but it must be a count column of the table measured as `measure.count`: fix `count_measures` in the pipeline file"
+    )]
+    CountMeasure {
+        table: String,
+        count: String,
+        measure: String,
+    },
+    #[error(
         "table `{table}` declares `{part}` nested in `{whole}`, but both must be count columns of the table"
     )]
     Nested {

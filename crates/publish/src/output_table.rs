@@ -273,6 +273,7 @@ impl OutputTable {
                 .chain(spec.parents.values())
                 .any(|d| d == c)
                 || spec.partner_suppressed.as_deref() == Some(c)
+                || spec.partner_flags.values().any(|f| f == c)
                 || (self.nulls_withheld && spec.rates.iter().any(|r| r.name == c))
         };
         for field in batch.schema().fields() {
@@ -339,32 +340,39 @@ impl OutputTable {
                 }
             }));
         }
-        // A release drops the partner flag column: its withheld cells are NULL like any other.
-        let partner_flag = self
-            .spec
-            .partner_suppressed
-            .as_ref()
-            .filter(|flag| !self.nulls_withheld || batch.column_by_name(flag).is_some());
-        let partner = match partner_flag {
-            Some(flag) => {
-                let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
-                let flags = flags
-                    .as_any()
-                    .downcast_ref::<BooleanArray>()
-                    .expect("cast to Boolean");
-                (0..flags.len())
-                    .map(|r| flags.is_valid(r) && flags.value(r))
-                    .collect()
+        // A release drops the partner flag columns: their withheld cells are NULL like any
+        // other.
+        let read_flags = |flag: Option<&String>| -> Result<Vec<bool>, PublishError> {
+            match flag.filter(|flag| !self.nulls_withheld || batch.column_by_name(flag).is_some()) {
+                Some(flag) => {
+                    let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
+                    let flags = flags
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .expect("cast to Boolean");
+                    Ok((0..flags.len())
+                        .map(|r| flags.is_valid(r) && flags.value(r))
+                        .collect())
+                }
+                None => Ok(vec![false; batch.num_rows()]),
             }
-            None => vec![false; batch.num_rows()],
         };
+        let row_flags = read_flags(self.spec.partner_suppressed.as_ref())?;
+        let mut partner = row_flags.clone();
         for (i, name) in self.spec.counts.clone().iter().enumerate() {
+            let flags = match self.spec.partner_flags.get(name) {
+                Some(flag) => read_flags(Some(flag))?,
+                None => row_flags.clone(),
+            };
+            for (any, &flag) in partner.iter_mut().zip(&flags) {
+                *any |= flag;
+            }
             let values = cast(batch, name, &DataType::Int64, &self.name)?;
             let values = values
                 .as_any()
                 .downcast_ref::<Int64Array>()
                 .expect("cast to Int64");
-            for (row, &withheld) in partner.iter().enumerate() {
+            for (row, &withheld) in flags.iter().enumerate() {
                 let value = match (
                     values.is_null(row),
                     withheld || (self.nulls_withheld && values.is_null(row)),

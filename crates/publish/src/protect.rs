@@ -391,31 +391,46 @@ fn part_of(
 }
 
 fn measure_of(table: &OutputTable, count: &str) -> String {
-    format!(
-        "{}.{count}",
-        table.spec.measure.as_deref().unwrap_or(&table.name)
-    )
+    match table.spec.count_measures.get(count) {
+        Some(measure) => measure.clone(),
+        None => format!(
+            "{}.{count}",
+            table.spec.measure.as_deref().unwrap_or(&table.name)
+        ),
+    }
 }
 
+/// Every count column's measure has one policy across the release (they are one quantity),
+/// and every `count_measures` entry names a count of the table as `measure.count`.
 fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
     let mut seen: BTreeMap<String, (Option<Policy>, &str)> = BTreeMap::new();
     for table in tables {
-        let measure = table
-            .spec
-            .measure
-            .clone()
-            .unwrap_or_else(|| table.name.clone());
-        let policy = policy_of(table);
-        match seen.get(&measure) {
-            Some((other, first)) if *other != policy => {
-                return Err(PublishError::PolicyConflict {
-                    measure,
-                    first: first.to_string(),
-                    second: table.name.clone(),
+        for (count, measure) in &table.spec.count_measures {
+            let well_formed = measure
+                .split_once('.')
+                .is_some_and(|(m, c)| !m.is_empty() && !c.is_empty());
+            if !table.spec.counts.contains(count) || !well_formed {
+                return Err(PublishError::CountMeasure {
+                    table: table.name.clone(),
+                    count: count.clone(),
+                    measure: measure.clone(),
                 });
             }
-            _ => {
-                seen.insert(measure, (policy, &table.name));
+        }
+        let policy = policy_of(table);
+        for count in &table.spec.counts {
+            let measure = measure_of(table, count);
+            match seen.get(&measure) {
+                Some((other, first)) if *other != policy => {
+                    return Err(PublishError::PolicyConflict {
+                        measure,
+                        first: first.to_string(),
+                        second: table.name.clone(),
+                    });
+                }
+                _ => {
+                    seen.insert(measure, (policy.clone(), &table.name));
+                }
             }
         }
     }
@@ -502,4 +517,136 @@ pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport
         reports.push((measure, report));
     }
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use svna_engine::{DisclosurePolicy, DisclosureSpec};
+
+    use super::*;
+
+    fn spec(dims: &[&str], counts: &[&str], measure: &str) -> DisclosureSpec {
+        DisclosureSpec {
+            policy: DisclosurePolicy::Threshold,
+            k: Some(5),
+            base: None,
+            counts: counts.iter().map(|s| s.to_string()).collect(),
+            dimensions: dims.iter().map(|s| s.to_string()).collect(),
+            total: "Total".into(),
+            measure: Some(measure.into()),
+            partner_suppressed: None,
+            partner_flags: BTreeMap::new(),
+            count_measures: BTreeMap::new(),
+            parents: BTreeMap::new(),
+            context: Vec::new(),
+            rates: Vec::new(),
+            same_as: BTreeMap::new(),
+            nested: BTreeMap::new(),
+            part_of: BTreeMap::new(),
+        }
+    }
+
+    fn table(name: &str, spec: DisclosureSpec, columns: Vec<(&str, ArrayRef)>) -> OutputTable {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        OutputTable::from_parquet(name, &spec, bytes.into()).unwrap()
+    }
+
+    fn text(values: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(values))
+    }
+
+    fn ints(values: &[Option<i64>]) -> ArrayRef {
+        Arc::new(Int64Array::from(values.to_vec()))
+    }
+
+    /// Area x sex, measure `m`: the area margins are A = 20, B = 33, Total = 53.
+    fn by_sex() -> OutputTable {
+        table(
+            "by_sex",
+            spec(&["area", "sex"], &["n"], "m"),
+            vec![
+                (
+                    "area",
+                    text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"]),
+                ),
+                (
+                    "sex",
+                    text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"]),
+                ),
+                ("n", ints(&[2, 18, 20, 19, 14, 33, 21, 32, 53].map(Some))),
+            ],
+        )
+    }
+
+    /// Area only, two measures side by side: `x` declared the area margins of `m.n`.
+    fn side_by_side(a: i64, linked: bool) -> OutputTable {
+        let mut spec = spec(&["area"], &["x", "y"], "other");
+        if linked {
+            spec.count_measures.insert("x".into(), "m.n".into());
+        }
+        table(
+            "side_by_side",
+            spec,
+            vec![
+                ("area", text(&["A", "B", "Total"])),
+                ("x", ints(&[Some(a), Some(33), Some(a + 33)])),
+                ("y", ints(&[Some(40), Some(50), Some(90)])),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_count_declared_another_measures_count_is_one_quantity_with_it() {
+        // Consistent values protect together.
+        assert!(protect_outputs(&[by_sex(), side_by_side(20, true)], &[]).is_ok());
+        // Declared the same quantity but different: the model sees one quantity with two
+        // values and refuses (so the link is real) ...
+        let refused = protect_outputs(&[by_sex(), side_by_side(21, true)], &[]);
+        assert!(refused.is_err(), "one quantity, two values");
+        // ... while undeclared, the counts are separate quantities.
+        assert!(protect_outputs(&[by_sex(), side_by_side(21, false)], &[]).is_ok());
+    }
+
+    #[test]
+    fn a_count_measure_must_name_a_count_as_measure_dot_count() {
+        for (count, measure) in [("x", "m"), ("x", ".n"), ("z", "m.n")] {
+            let mut t = side_by_side(20, false);
+            t.spec.count_measures.insert(count.into(), measure.into());
+            let err = protect_outputs(&[by_sex(), t], &[]).err().unwrap();
+            assert!(
+                matches!(err, PublishError::CountMeasure { .. }),
+                "{count} = {measure}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_partner_flag_withholds_only_its_own_count() {
+        let mut spec = spec(&["area"], &["x", "y"], "flags");
+        spec.partner_flags.insert("x".into(), "x_suppressed".into());
+        let t = table(
+            "flags",
+            spec,
+            vec![
+                ("area", text(&["A", "B", "Total"])),
+                ("x", ints(&[None, Some(30), None])),
+                (
+                    "x_suppressed",
+                    Arc::new(BooleanArray::from(vec![true, false, true])),
+                ),
+                ("y", ints(&[Some(40), Some(50), Some(90)])),
+            ],
+        );
+        assert_eq!(t.counts[0], vec![None, Some(30), None]);
+        assert_eq!(t.counts[1], vec![Some(40), Some(50), Some(90)]);
+    }
 }

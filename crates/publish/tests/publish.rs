@@ -24,6 +24,8 @@ fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
         total: "Total".into(),
         measure: None,
         partner_suppressed: None,
+        partner_flags: BTreeMap::new(),
+        count_measures: BTreeMap::new(),
         parents: BTreeMap::new(),
         context: Vec::new(),
         rates: Vec::new(),
