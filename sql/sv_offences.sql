@@ -5,6 +5,7 @@ SELECT
     o.offence_id,
     o.offence_date,
     to_char(o.offence_date, '%Y-%m') AS month,
+    to_char(o.recorded_date, '%Y-%m') AS recorded_month,
     CAST(date_part('year', o.offence_date) AS INT) AS year,
     o.offence_hour,
     d.category,

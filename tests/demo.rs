@@ -253,6 +253,83 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
     counts
 }
 
+/// Cells per (district, month) and every margin, counted from `(district, month)` pairs.
+fn with_margins(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> BTreeMap<(String, String), u64> {
+    let mut counts = BTreeMap::new();
+    for (district, month) in pairs {
+        for key in [
+            (district.clone(), month.clone()),
+            (district.clone(), "Total".into()),
+            ("Total".into(), month.clone()),
+            ("Total".into(), "Total".into()),
+        ] {
+            *counts.entry(key).or_insert(0u64) += 1;
+        }
+    }
+    counts
+}
+
+fn district_of_lsoa(dir: &Path) -> BTreeMap<String, String> {
+    read_csv(&dir.join("extracts/lsoa_lookup.csv"))
+        .into_iter()
+        .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
+        .collect()
+}
+
+/// Serious violence by district and the month the police recorded it, from the extracts.
+fn independent_recorded_month(dir: &Path) -> BTreeMap<(String, String), u64> {
+    let districts = district_of_lsoa(dir);
+    with_margins(serious_offences(dir).into_iter().map(|o| {
+        let district = districts
+            .get(&o["lsoa_code"])
+            .cloned()
+            .unwrap_or_else(|| "Unknown".into());
+        (district, o["recorded_date"][..7].to_string())
+    }))
+}
+
+/// ED assault attendances by the incident's district and arrival month, from the extracts.
+fn independent_ed_by_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
+    let districts = district_of_lsoa(dir);
+    with_margins(
+        read_csv(&dir.join("extracts/ed_assaults.csv"))
+            .into_iter()
+            .map(|a| {
+                let district = districts
+                    .get(&a["incident_lsoa"])
+                    .cloned()
+                    .unwrap_or_else(|| "Unknown".into());
+                (district, a["arrival_datetime"][..7].to_string())
+            }),
+    )
+}
+
+/// Every published cell of `column` in `table` equals the independent count (0 where it
+/// has none); returns how many were published.
+fn assert_cells(
+    tables: &Path,
+    table: &str,
+    dims: [&str; 2],
+    column: &str,
+    truth: &BTreeMap<(String, String), u64>,
+) -> usize {
+    let mut shown = 0;
+    for row in read_csv(&tables.join(format!("{table}.csv"))) {
+        let key = (row[dims[0]].clone(), row[dims[1]].clone());
+        if let Ok(n) = row[column].parse::<u64>() {
+            assert_eq!(
+                n,
+                truth.get(&key).copied().unwrap_or(0),
+                "{table}.{column} {key:?}"
+            );
+            shown += 1;
+        }
+    }
+    shown
+}
+
 fn tokens_in_extracts(dir: &Path) -> HashSet<String> {
     let mut tokens = HashSet::new();
     for (file, columns) in [
@@ -377,6 +454,38 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
     );
     let county = &success[&("Total".to_string(), "Total".to_string())];
     assert!(county.knife > 0 && county.homicides > 0, "{county:?}");
+
+    // 1d. The recorded-month table and the Cardiff comparison equal independent counts.
+    let recorded = independent_recorded_month(&dir);
+    let shown = assert_cells(
+        &tables,
+        "sv_offences_by_district_recorded_month",
+        ["lad_code", "recorded_month"],
+        "offences",
+        &recorded,
+    );
+    assert!(
+        shown > recorded.len() / 2,
+        "{shown} of {} recorded-month cells",
+        recorded.len()
+    );
+    let ed = independent_ed_by_district_month(&dir);
+    let dims = ["lad_code", "month"];
+    let shown_ed = assert_cells(
+        &tables,
+        "ed_and_police_by_district_month",
+        dims,
+        "ed_attendances",
+        &ed,
+    );
+    let shown_police = assert_cells(
+        &tables,
+        "ed_and_police_by_district_month",
+        dims,
+        "sv_offences",
+        &expected,
+    );
+    assert!(shown_ed > ed.len() / 2 && shown_police > expected.len() / 2);
 
     // 2. No published count lies in 1..k-1 (k = 5), in any table: the count columns of each
     //    table come from the release manifest.

@@ -256,6 +256,95 @@ fn attacker_bounds_a_nested_count_by_its_whole() {
     assert_eq!((f2019.min, f2019.max), (1, 5));
 }
 
+fn three_years() -> Vec<(Vec<&'static str>, Vec<i64>)> {
+    vec![
+        (vec!["2019"], vec![3]),
+        (vec!["2020"], vec![4]),
+        (vec!["2021"], vec![9]),
+        (vec!["Total"], vec![16]),
+    ]
+}
+
+/// A later release (k = 6) that withholds a column whole adds nothing about its cells, and
+/// cannot widen what the earlier release (k = 5) already gave them ([1, 6], width 5): they
+/// stay that release's targets, under its k.
+#[test]
+fn attacker_leaves_a_column_withheld_whole_to_the_release_that_showed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = "c".repeat(64);
+    let table = |k, csv| HandTable {
+        name: "t",
+        disclosure: threshold(k, &["n"], &["year"]),
+        csv,
+        truth: three_years(),
+    };
+    let r1 = "year,n\n2019,[c]\n2020,[c]\n2021,9\nTotal,16\n";
+    let r2 = "year,n\n2019,[c]\n2020,[c]\n2021,[c]\nTotal,[c]\n";
+    write_release(
+        dir.path(),
+        "r1",
+        "2026-01-01T00:00:00Z",
+        &sha,
+        &[table(5, r1)],
+        &[],
+    );
+    write_release(
+        dir.path(),
+        "r2",
+        "2026-02-01T00:00:00Z",
+        &sha,
+        &[table(6, r2)],
+        &[],
+    );
+    let report = attack_store_with(dir.path(), &quick());
+    assert!(report.is_clean(), "{}", report.summary(10));
+    assert_eq!(report.left_to_earlier_releases, 2, "{}", report.summary(10));
+}
+
+/// ... but what a later release does publish about them is still found, on the earlier
+/// release's targets: here another table of r2 shows 2019.
+#[test]
+fn attacker_still_finds_what_a_later_release_adds_about_a_column_withheld_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = "d".repeat(64);
+    let r1 = HandTable {
+        name: "t",
+        disclosure: threshold(5, &["n"], &["year"]),
+        csv: "year,n\n2019,[c]\n2020,[c]\n2021,9\nTotal,16\n",
+        truth: three_years(),
+    };
+    write_release(dir.path(), "r1", "2026-01-01T00:00:00Z", &sha, &[r1], &[]);
+    let withheld_whole = HandTable {
+        name: "t",
+        disclosure: threshold(6, &["n"], &["year"]),
+        csv: "year,n\n2019,[c]\n2020,[c]\n2021,[c]\nTotal,[c]\n",
+        truth: three_years(),
+    };
+    let leaky = HandTable {
+        name: "u",
+        disclosure: threshold(6, &["n"], &["year"]),
+        csv: "year,n\n2019,3\nTotal,16\n",
+        truth: vec![(vec!["2019"], vec![3]), (vec!["Total"], vec![16])],
+    };
+    write_release(
+        dir.path(),
+        "r2",
+        "2026-02-01T00:00:00Z",
+        &sha,
+        &[withheld_whole, leaky],
+        &[],
+    );
+    let report = attack_store_with(dir.path(), &quick());
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.coords[0].1 == "2020" && f.min == 4 && f.max == 4),
+        "{}",
+        report.summary(10)
+    );
+}
+
 /// The same data published twice with different k (identical inputs): each release alone is
 /// safe, together they pin the cell.
 #[test]

@@ -138,6 +138,7 @@ fn the_demo_release_report_is_self_contained_and_true_to_the_published_cells() {
 fn assert_sections_and_no_fetches(html: &str) {
     for heading in [
         "Headline measures",
+        "Success measures",
         "How to read this report",
         "Monthly trend",
         "When: hour of day × day of week",
@@ -212,6 +213,12 @@ fn assert_marks_match_the_release(html: &str, release: &Path, stdout: &str) {
             mark.key
         );
     }
+    assert!(
+        marks.iter().any(|m| m.table == "success_measures"
+            && m.column.ends_with("_per_100k")
+            && m.class != "sup"),
+        "the success measures are shown with published rates"
+    );
     let suppressed = marks.iter().filter(|m| m.class == "sup").count();
     assert!(suppressed > 0, "the demo release shows withheld cells");
     assert!(stdout.contains(&format!("{suppressed} suppressed cells shown as [c]")));

@@ -181,6 +181,9 @@ pub struct AttackReport {
     pub file_problems: Vec<String>,
     /// Withheld cells whose true value is 0.
     pub withheld_zeros: usize,
+    /// Quantities withheld only in columns withheld whole, which an earlier release showed:
+    /// left to that release's targets.
+    pub left_to_earlier_releases: usize,
     /// Count columns for which the `>= 1` assumption is not made (they withhold zeros).
     pub zeros_not_assumed: Vec<String>,
     pub variables: usize,
@@ -235,6 +238,12 @@ impl AttackReport {
         }
         for t in &self.skipped_tables {
             s.push_str(&format!("\n  skipped: {t}"));
+        }
+        if self.left_to_earlier_releases > 0 {
+            s.push_str(&format!(
+                "\n  left to earlier releases: {} quantities shown only in columns withheld whole",
+                self.left_to_earlier_releases
+            ));
         }
         for z in self.zeros_not_assumed.iter().take(examples) {
             s.push_str(&format!("\n  zeros withheld: {z}"));
@@ -721,6 +730,8 @@ struct Cell {
     count: String,
     coords: Vec<(String, String)>,
     k: u64,
+    /// Every cell of its column in its release is withheld (a column withheld whole).
+    column_withheld_whole: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -910,6 +921,7 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
     let mut vars: Vec<Vec<usize>> = Vec::new();
     for (c, count) in spec.counts.iter().enumerate() {
         let measure = b.measure_key(r, spec, count);
+        let withheld_whole = table.rows.iter().all(|row| row.values[c].is_none());
         let mut column = Vec::new();
         for row in &table.rows {
             let id = identity(spec, &row.coords);
@@ -944,6 +956,7 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
                             .zip(row.coords.iter().cloned())
                             .collect(),
                         k: spec.k,
+                        column_withheld_whole: withheld_whole,
                     });
                 }
             }
@@ -1561,7 +1574,20 @@ fn solve_model(
     });
     report.constraints = relations.len();
 
-    // Targets.
+    // Targets. A quantity shown only in columns its release withholds whole is that
+    // release's target only if no earlier release showed it: the column carries no figure,
+    // so the release adds nothing about it, and cannot raise the protection an earlier
+    // release gave it (under a smaller k, say). The earlier release's own target still
+    // counts, with every release's relations (so what a later release adds is still found).
+    let first_release: HashMap<(&String, &Identity), usize> =
+        model
+            .keys
+            .iter()
+            .fold(HashMap::new(), |mut first, (r, m, id)| {
+                let e = first.entry((m, id)).or_insert(*r);
+                *e = (*e).min(*r);
+                first
+            });
     let mut targets: Vec<usize> = Vec::new();
     for (i, var) in model.vars.iter().enumerate() {
         if var.published.is_some() || !var.withheld {
@@ -1572,6 +1598,14 @@ fn solve_model(
             .iter()
             .filter(|c| var.truth.is_some_and(|t| t >= 1 && t < c.k))
             .count();
+        let (r, m, id) = &model.keys[i];
+        if n > 0
+            && var.cells.iter().all(|c| c.column_withheld_whole)
+            && first_release[&(m, id)] < *r
+        {
+            report.left_to_earlier_releases += 1;
+            continue;
+        }
         if n > 0 {
             report.targets += n;
             targets.push(i);

@@ -12,6 +12,7 @@ mod open_data;
 mod page;
 mod release;
 mod sections;
+mod success;
 mod svg;
 mod table;
 mod withheld;
@@ -84,6 +85,7 @@ fn build_sections(manifest: &ManifestView, tables: &sections::Tables) -> Vec<sec
     let names = names::Names::from_tables(tables.values());
     vec![
         sections::headline(tables),
+        success::success_measures(tables, &names),
         page::how_to_read(),
         sections::monthly_trend(tables),
         sections::hour_weekday(tables),

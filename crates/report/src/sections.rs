@@ -64,8 +64,9 @@ impl Tables {
 }
 
 /// The tables the report draws on; any may be missing from a release.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     TREND,
+    SUCCESS,
     MONTHLY,
     HOUR_WEEKDAY,
     VICTIMS,
@@ -78,6 +79,7 @@ pub const TABLES: [&str; 11] = [
     DATA_QUALITY,
 ];
 const TREND: &str = "sv_trend_by_year";
+pub(crate) const SUCCESS: &str = "success_measures";
 const MONTHLY: &str = "sv_offences_by_district_month";
 const HOUR_WEEKDAY: &str = "sv_offences_by_hour_weekday";
 const VICTIMS: &str = "sv_victims_by_age_sex";

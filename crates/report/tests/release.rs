@@ -165,8 +165,9 @@ async fn tables_a_release_lacks_are_noted() {
     assert!(html.contains(
         "Not in this release: table <code>sv_offences_by_hour_weekday</code> was not published"
     ));
-    // Nine sections, then the districts and the withheld cells in words (issue 16).
-    assert_eq!(summary.sections.len(), 11);
+    // Nine sections, then the districts, the success measures and the withheld cells in
+    // words (issue 16).
+    assert_eq!(summary.sections.len(), 12);
 }
 
 #[tokio::test]
