@@ -9,7 +9,8 @@
 //! * within a table, each margin (the spec's total code, `Total`) is the sum of the other codes
 //!   of its dimension, other coordinates fixed; a dimension with a parent column is a hierarchy
 //!   (each parent is the sum of its children);
-//! * one quantity per release for each `<measure>.<count>` and identity (the non-total
+//! * one quantity per release for each `<measure>.<count>` (or the quantity a table declares
+//!   a count to be, `count_measures`, as its data dictionary says) and identity (the non-total
 //!   coordinates by dimension name, `area_code` and `lad_code` read as one "area" dimension),
 //!   whichever tables show it; month codes `YYYY-MM` sum to the year code `YYYY` of the same
 //!   measure and other coordinates;
@@ -275,11 +276,31 @@ pub struct TableSpec {
     pub dimensions: Vec<String>,
     pub total: String,
     pub measure: String,
+    /// count -> the quantity it is (`measure.count`), where the table declares it (a table
+    /// that sets several measures side by side); the dictionary says so in words.
+    pub count_measures: BTreeMap<String, String>,
     /// dimension -> its parent column
     pub parents: BTreeMap<String, String>,
 }
 
 impl TableSpec {
+    /// The quantity a count column is: `<measure>.<count>`, or what the table declares.
+    fn measure_of(&self, count: &str) -> String {
+        self.count_measures
+            .get(count)
+            .cloned()
+            .unwrap_or_else(|| format!("{}.{count}", self.measure))
+    }
+
+    /// Whether any count of the table is of measure family `base`.
+    fn has_measure(&self, base: &str) -> bool {
+        self.counts.iter().any(|c| {
+            self.measure_of(c)
+                .rsplit_once('.')
+                .is_some_and(|(m, _)| m == base)
+        })
+    }
+
     fn from_json(name: &str, d: &Value) -> Option<Self> {
         let strings = |v: &Value| -> Vec<String> {
             v.as_array()
@@ -306,6 +327,15 @@ impl TableSpec {
                 .and_then(Value::as_str)
                 .unwrap_or(name)
                 .to_string(),
+            count_measures: d
+                .get("count_measures")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
             parents: d
                 .get("parents")
                 .and_then(Value::as_object)
@@ -817,7 +847,7 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn measure_key(&self, r: usize, spec: &TableSpec, count: &str) -> String {
-        let measure = format!("{}.{count}", spec.measure);
+        let measure = spec.measure_of(count);
         if self.split.contains(&(r, measure.clone())) {
             format!("{measure}@{}", spec.name)
         } else {
@@ -871,7 +901,7 @@ fn build_model(
                         let t = truth_of(&truths[r], &table.spec.name, count, &row.coords)
                             .flatten()
                             .or(row.values[c]);
-                        let measure = format!("{}.{count}", table.spec.measure);
+                        let measure = table.spec.measure_of(count);
                         let key = (r, measure.clone(), identity(&table.spec, &row.coords));
                         match seen.get(&key) {
                             Some((other, first))
@@ -1120,7 +1150,7 @@ fn measure_inputs(release: &PublishedRelease, measure: &str) -> String {
     let base = base.rsplit_once('.').map_or(base, |(m, _)| m);
     let mut datasets: BTreeSet<&String> = BTreeSet::new();
     let mut known = true;
-    for table in release.tables.iter().filter(|t| t.spec.measure == base) {
+    for table in release.tables.iter().filter(|t| t.spec.has_measure(base)) {
         match release.lineage.get(&table.spec.name) {
             Some(l) => datasets.extend(l),
             None => known = false,
