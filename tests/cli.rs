@@ -225,6 +225,53 @@ fn pseudonymise_writes_match_keys_and_drops_every_identifying_column() {
     assert!(!err.contains("31/04") && !err.contains("Bob"), "{err}");
 }
 
+#[test]
+fn a_pseudonymised_extract_with_match_keys_is_a_valid_version_2_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    svna(&["keygen", "--out", key.to_str().unwrap()]);
+    let raw = write(
+        dir.path(),
+        "raw.csv",
+        "crime_ref,Ref,role,age,sex,FirstName,LastName,DOB,PNC\n\
+         C1,P1,suspect,17,M,Bill,O'Neill,07/03/2007,2007/0012345A\n\
+         C2,P2,victim,,F,Zoë,Smith-Jones,2001-11-30,\n",
+    );
+    let out = dir.path().join("persons.csv");
+    let output = svna(&[
+        "pseudonymise",
+        "--key",
+        key.to_str().unwrap(),
+        "--dataset",
+        "police_persons",
+        "--token",
+        "crime_ref=offence_id:local:offence",
+        "--token",
+        "Ref=person_id",
+        "--match-keys",
+        "forename=FirstName,surname=LastName,dob=DOB,pnc=PNC",
+        &raw,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout(&output).contains("valid (2 rows)"),
+        "{}",
+        stdout(&output)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with(
+        "offence_id,person_id,role,age,sex,mk_pnc,mk_name_dob_swapped,mk_init_surname_dob\n"
+    ));
+}
+
 /// A linkage-key fingerprint in the contract's layout (16 lowercase hex characters).
 const FINGERPRINT: &str = "0123456789abcdef";
 
