@@ -686,3 +686,73 @@ async fn linkage_meets_its_precision_and_recall_targets_on_realistic_errors() {
     assert!(recall >= 0.95, "recall {recall}");
     assert!(precision >= 0.99, "precision {precision}");
 }
+
+/// Issue 17: a store staged before contract version 2 holds person-level Parquet without the
+/// match-key columns. Read with the version-2 schema, its keys are NULL (so `person_links`
+/// does not list its tokens and the cohort keeps token linkage), not an error.
+#[tokio::test]
+async fn person_data_staged_before_version_2_reads_with_empty_match_keys() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    let v1 = Arc::new(Schema::new(vec![
+        Field::new("offence_id", DataType::Utf8, false),
+        Field::new("person_id", DataType::Utf8, false),
+        Field::new("role", DataType::Utf8, false),
+        Field::new("age", DataType::Int32, true),
+        Field::new("sex", DataType::Utf8, false),
+    ]));
+    let token = "ab".repeat(32);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![token.as_str()])),
+        Arc::new(StringArray::from(vec![token.as_str()])),
+        Arc::new(StringArray::from(vec!["victim"])),
+        Arc::new(Int32Array::from(vec![Some(20)])),
+        Arc::new(StringArray::from(vec!["F"])),
+    ];
+    let batch = RecordBatch::try_new(v1.clone(), columns).unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, v1, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    store
+        .put("staged/police_persons/old.parquet", bytes.into())
+        .await
+        .unwrap();
+    let config = svna_engine::EngineConfig::default();
+    let runtime = config.runtime(&store).unwrap();
+    let ctx = config.session(&runtime).unwrap();
+    let schema = svna_contracts::v1()
+        .dataset("police_persons")
+        .unwrap()
+        .arrow_schema();
+    svna_engine::register_parquet_files(
+        &ctx,
+        &store,
+        "police_persons",
+        &["staged/police_persons/old.parquet".to_string()],
+        Some(schema),
+    )
+    .await
+    .unwrap();
+    let batches = ctx
+        .sql(
+            "SELECT person_id, count(mk_nhs) AS keys, count(*) AS n FROM police_persons \
+             GROUP BY person_id",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&format!("| {token} | 0    | 1 |")), "{text}");
+}
