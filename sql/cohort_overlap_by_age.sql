@@ -1,8 +1,9 @@
 -- Cohort overlap (Venn): distinct persons known to police as a suspect or offender of a
 -- serious-violence offence (sv_offences), to youth justice, to probation and to school suspensions/exclusions,
 -- by every combination of the four ('yes'/'no' per agency, 'Total' = either) x age band.
--- Persons are linked by their pseudonymous token, which partners derive with the shared
--- linkage key. Each person is counted once, in the band of their youngest age recorded by
+-- Persons are linked by person_links (match keys, contract version 2): records whose tokens
+-- it links count as one person; a token it does not list (version-1 data, no match key) is
+-- the person, as partners derive it with the shared linkage key. Each person is counted once, in the band of their youngest age recorded by
 -- any of the four ('unknown' when none recorded one), so every margin is the sum of its parts.
 -- A person known to police only as a victim, or as a suspect of other offences only, is not
 -- in the police cohort.
@@ -19,10 +20,16 @@ WITH appearances AS (
     UNION ALL
     SELECT person_id, 0 AS police, 0 AS yj, 0 AS prob, 1 AS school, age FROM school_suspensions
 ),
+linked AS (
+    SELECT COALESCE(l.linked_person_id, a.person_id) AS person, a.police, a.yj, a.prob, a.school, a.age
+    FROM appearances AS a
+    LEFT JOIN person_links AS l
+        ON l.person_id = a.person_id
+),
 persons AS (
-    SELECT person_id, MAX(police) AS police, MAX(yj) AS yj, MAX(prob) AS prob, MAX(school) AS school, MIN(age) AS age
-    FROM appearances
-    GROUP BY person_id
+    SELECT person, MAX(police) AS police, MAX(yj) AS yj, MAX(prob) AS prob, MAX(school) AS school, MIN(age) AS age
+    FROM linked
+    GROUP BY person
 ),
 flagged AS (
     SELECT

@@ -738,8 +738,15 @@ pub struct PseudonymiseArgs {
     pub dataset: Option<String>,
     /// SRC=DEST[:KIND[:DOMAIN]]: replace column SRC by tokens in column DEST. KIND: nhs, pnc,
     /// local (default). DOMAIN: person (default) or offence. Repeatable.
-    #[arg(long = "token", required = true)]
+    #[arg(long = "token", required_unless_present = "match_keys")]
     pub tokens: Vec<String>,
+    /// IDENTIFIER=COLUMN,…: the columns holding a person's identifiers, for match keys
+    /// (contract version 2). IDENTIFIER: nhs, pnc, upn, forename, surname, dob, sex, postcode.
+    /// Writes one `mk_*` token column per key the mapped identifiers make (empty where a
+    /// record lacks an input) and drops the mapped columns, e.g.
+    /// `forename=FirstName,surname=LastName,dob=DOB,sex=Sex,postcode=Postcode,nhs=NHSNumber`.
+    #[arg(long = "match-keys")]
+    pub match_keys: Option<String>,
     /// Input CSV with identifiers in clear.
     pub input: PathBuf,
     /// Output CSV (written atomically).
@@ -757,17 +764,27 @@ pub fn pseudonymise(args: PseudonymiseArgs) -> Result<Outcome> {
                 .with_context(|| format!("--token {t}"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let stats = svna_pseudonymise::pseudonymise_file(
-        &args.input,
-        &args.output,
-        &key,
-        &specs,
-        &Default::default(),
-    )?;
+    let match_keys = args
+        .match_keys
+        .as_deref()
+        .map(|m| {
+            m.parse::<svna_pseudonymise::MatchKeySpec>()
+                .with_context(|| format!("--match-keys {m}"))
+        })
+        .transpose()?;
+    let options = svna_pseudonymise::Options {
+        match_keys,
+        ..Default::default()
+    };
+    // Errors name the file, line and column, never a value.
+    let stats =
+        svna_pseudonymise::pseudonymise_file(&args.input, &args.output, &key, &specs, &options)
+            .with_context(|| format!("pseudonymising {}", args.input.display()))?;
     println!(
-        "Pseudonymised {} rows ({} tokens) into {}",
+        "Pseudonymised {} rows ({} tokens, {} match-key tokens) into {}",
         stats.rows,
         stats.tokens,
+        stats.match_keys,
         args.output.display()
     );
     if let Some(dataset) = args.dataset {

@@ -157,6 +157,121 @@ fn an_invalid_nhs_number_stops_pseudonymisation_with_its_line() {
     assert!(!dir.path().join("o.csv").exists(), "no half-written output");
 }
 
+#[test]
+fn pseudonymise_writes_match_keys_and_drops_every_identifying_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    svna(&["keygen", "--out", key.to_str().unwrap()]);
+    let raw = write(
+        dir.path(),
+        "raw.csv",
+        "Ref,FirstName,LastName,DOB,Sex,Postcode,NHSNumber,age\n\
+         A1,Bill,O'Neill,07/03/2005,Male,LN1 3DY,943 476 5919,17\n\
+         A2,William,Oneill,2005-03-07,M,,,17\n",
+    );
+    let out = dir.path().join("o.csv");
+    let args = |mapping: &'static str, raw: &str, out: &Path| -> Output {
+        svna(&[
+            "pseudonymise",
+            "--key",
+            key.to_str().unwrap(),
+            "--token",
+            "Ref=person_id",
+            "--match-keys",
+            mapping,
+            raw,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    let mapping =
+        "forename=FirstName,surname=LastName,dob=DOB,sex=Sex,postcode=Postcode,nhs=NHSNumber";
+    let output = args(mapping, &raw, &out);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "person_id,age,mk_nhs,mk_name_dob_sex,mk_name_dob_swapped,mk_init_surname_dob,\
+         mk_forename_dob_pcd,mk_surname_dob_pc"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Two spellings of one person share the name keys; the keys they lack are empty.
+    assert_eq!(rows[0][3..6], rows[1][3..6]);
+    assert_eq!(rows[1][2], "");
+    assert!(rows[0].iter().all(|f| f.len() == 64 || *f == "17"));
+    for secret in ["Bill", "Neill", "07/03", "LN1", "9434765919", "943 476"] {
+        assert!(!text.contains(secret), "{secret}");
+    }
+
+    // A bad date of birth: the file, line and column are named, the value never.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "Ref,FirstName,LastName,DOB\nA1,Ann,Lee,2001-01-01\nA2,Bob,Ray,31/04/2005\n",
+    );
+    let output = args("forename=FirstName,surname=LastName,dob=DOB", &bad, &out);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("bad.csv") && err.contains("line 3") && err.contains("`DOB`"),
+        "{err}"
+    );
+    assert!(!err.contains("31/04") && !err.contains("Bob"), "{err}");
+}
+
+#[test]
+fn a_pseudonymised_extract_with_match_keys_is_a_valid_version_2_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    svna(&["keygen", "--out", key.to_str().unwrap()]);
+    let raw = write(
+        dir.path(),
+        "raw.csv",
+        "crime_ref,Ref,role,age,sex,FirstName,LastName,DOB,PNC\n\
+         C1,P1,suspect,17,M,Bill,O'Neill,07/03/2007,2007/0012345A\n\
+         C2,P2,victim,,F,Zoë,Smith-Jones,2001-11-30,\n",
+    );
+    let out = dir.path().join("persons.csv");
+    let output = svna(&[
+        "pseudonymise",
+        "--key",
+        key.to_str().unwrap(),
+        "--dataset",
+        "police_persons",
+        "--token",
+        "crime_ref=offence_id:local:offence",
+        "--token",
+        "Ref=person_id",
+        "--match-keys",
+        "forename=FirstName,surname=LastName,dob=DOB,pnc=PNC",
+        &raw,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout(&output).contains("valid (2 rows)"),
+        "{}",
+        stdout(&output)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with(
+        "offence_id,person_id,role,age,sex,mk_pnc,mk_name_dob_swapped,mk_init_surname_dob\n"
+    ));
+}
+
 /// A linkage-key fingerprint in the contract's layout (16 lowercase hex characters).
 const FINGERPRINT: &str = "0123456789abcdef";
 

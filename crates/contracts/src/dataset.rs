@@ -9,7 +9,12 @@ use crate::error::ContractError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contracts {
+    /// The version partners' tools write now.
     pub version: u32,
+    /// The oldest version whose deliveries are still accepted (defaults to `version`).
+    /// Columns added since it carry [`Column::since`] and may be absent from a file.
+    #[serde(default)]
+    pub oldest_accepted: Option<u32>,
     #[serde(rename = "dataset")]
     pub datasets: Vec<Dataset>,
 }
@@ -55,7 +60,15 @@ pub struct Dataset {
     /// value (an offence cannot be committed after it was recorded).
     #[serde(default)]
     pub order: Vec<Order>,
+    /// Person-level data that may carry match keys (contract version 2): the `mk_*` token
+    /// columns of [`svna_pseudonymise::MatchKey::ALL`] are added to its columns, optional
+    /// and absent from version-1 files.
+    #[serde(default)]
+    pub match_keys: bool,
 }
+
+/// The contract version that added match-key columns.
+pub const MATCH_KEYS_SINCE: u32 = 2;
 
 /// `earlier <= later` within a row, for two date or two timestamp columns. A row where
 /// either is empty passes: an unknown date cannot contradict the other.
@@ -104,6 +117,11 @@ pub struct Column {
     pub source_names: Vec<String>,
     #[serde(default)]
     pub description: String,
+    /// The contract version that added the column. A column added after the oldest accepted
+    /// version may be absent from a file's header (every value is then empty), so files
+    /// written to the older version stay valid; it is never required.
+    #[serde(default)]
+    pub since: Option<u32>,
 }
 
 /// The longest text value accepted where the contract declares no `max_len`: long enough
@@ -165,11 +183,34 @@ impl ColumnType {
 impl Contracts {
     /// Parses and checks contract text.
     pub fn from_toml(text: &str) -> Result<Self, ContractError> {
-        let contracts: Contracts = toml::from_str(text)?;
-        for dataset in &contracts.datasets {
-            dataset.check()?;
+        let mut contracts: Contracts = toml::from_str(text)?;
+        let oldest = contracts.oldest_accepted();
+        if oldest > contracts.version {
+            return Err(ContractError::Invalid {
+                dataset: "(all)".into(),
+                message: format!(
+                    "oldest_accepted {oldest} is newer than version {}",
+                    contracts.version
+                ),
+            });
+        }
+        for dataset in &mut contracts.datasets {
+            if dataset.match_keys {
+                dataset.add_match_key_columns(contracts.version)?;
+            }
+            dataset.check(contracts.version)?;
         }
         Ok(contracts)
+    }
+
+    /// The oldest contract version whose deliveries are accepted.
+    pub fn oldest_accepted(&self) -> u32 {
+        self.oldest_accepted.unwrap_or(self.version)
+    }
+
+    /// Whether a delivery declaring contract `version` is accepted.
+    pub fn accepts(&self, version: u32) -> bool {
+        (self.oldest_accepted()..=self.version).contains(&version)
     }
 
     pub fn dataset(&self, name: &str) -> Result<&Dataset, ContractError> {
@@ -226,6 +267,45 @@ impl Dataset {
         self.columns.iter().filter(|c| c.ty == ColumnType::Token)
     }
 
+    /// The match-key columns (`mk_*`) this dataset carries, strongest key first.
+    pub fn match_key_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns
+            .iter()
+            .filter(|c| svna_pseudonymise::MatchKey::from_column(&c.name).is_some())
+    }
+
+    /// Whether a file's header may leave this column out (it was added after a version
+    /// whose files are still accepted).
+    pub fn may_be_absent(column: &Column) -> bool {
+        column.since.is_some_and(|since| since > 1)
+    }
+
+    fn add_match_key_columns(&mut self, version: u32) -> Result<(), ContractError> {
+        if version < MATCH_KEYS_SINCE {
+            return Err(self.invalid(format!(
+                "match_keys needs contract version {MATCH_KEYS_SINCE} or later"
+            )));
+        }
+        for key in svna_pseudonymise::MatchKey::ALL {
+            self.columns.push(Column {
+                name: key.column().to_string(),
+                ty: ColumnType::Token,
+                required: false,
+                min: None,
+                max: None,
+                values: Vec::new(),
+                max_len: None,
+                source_names: Vec::new(),
+                description: format!(
+                    "Match key (v{MATCH_KEYS_SINCE}, optional): keyed token of {}.",
+                    key.describe()
+                ),
+                since: Some(MATCH_KEYS_SINCE),
+            });
+        }
+        Ok(())
+    }
+
     fn invalid(&self, message: String) -> ContractError {
         ContractError::Invalid {
             dataset: self.name.clone(),
@@ -233,11 +313,20 @@ impl Dataset {
         }
     }
 
-    fn check(&self) -> Result<(), ContractError> {
+    fn check(&self, version: u32) -> Result<(), ContractError> {
         let mut seen = std::collections::BTreeSet::new();
         for column in &self.columns {
             if !seen.insert(column.name.as_str()) {
                 return Err(self.invalid(format!("column `{}` defined twice", column.name)));
+            }
+            if let Some(since) = column.since
+                && (since > version || (since > 1 && column.required))
+            {
+                return Err(self.invalid(format!(
+                    "column `{}`: `since` must be at most the contract version, and a column \
+                     added later cannot be required",
+                    column.name
+                )));
             }
             if (column.ty == ColumnType::Enum) == column.values.is_empty() {
                 return Err(self.invalid(format!(

@@ -36,7 +36,8 @@ impl Dataset {
             }
         }
         for (col, pos) in self.columns.iter().zip(&positions) {
-            if pos.is_none() {
+            // A column added in a later version may be left out: its values are empty.
+            if pos.is_none() && !Dataset::may_be_absent(col) {
                 problems.push(HeaderProblem::Missing {
                     column: col.name.clone(),
                 });

@@ -18,8 +18,8 @@ mod typed_batch;
 mod value;
 
 pub use dataset::{
-    Column, ColumnType, Contracts, DEFAULT_TEXT_MAX_LEN, Dataset, DatasetKind, Order, Reference,
-    Suppression,
+    Column, ColumnType, Contracts, DEFAULT_TEXT_MAX_LEN, Dataset, DatasetKind, MATCH_KEYS_SINCE,
+    Order, Reference, Suppression,
 };
 pub use error::{
     ContractError, HeaderProblem, MAX_ECHO_CHARS, MAX_LISTED_PROBLEMS, PSEUDONYMISE_ADVICE, Rule,

@@ -30,7 +30,10 @@ fn every_dataset_of_the_spec_is_defined() {
     ] {
         assert!(names.contains(&expected), "{expected} missing");
     }
-    assert_eq!(v1().version, 1);
+    // Version 2 (match keys) is current; version-1 deliveries are still accepted.
+    assert_eq!(v1().version, 2);
+    assert!(v1().accepts(1) && v1().accepts(2));
+    assert!(!v1().accepts(0) && !v1().accepts(3));
 }
 
 #[test]
@@ -42,7 +45,117 @@ fn only_person_level_datasets_hold_tokens() {
     }
     let persons = v1().dataset("police_persons").unwrap();
     let tokens: Vec<_> = persons.token_columns().map(|c| c.name.as_str()).collect();
-    assert_eq!(tokens, ["offence_id", "person_id"]);
+    assert_eq!(
+        tokens,
+        [
+            "offence_id",
+            "person_id",
+            "mk_nhs",
+            "mk_pnc",
+            "mk_upn",
+            "mk_name_dob_sex",
+            "mk_name_dob_swapped",
+            "mk_init_surname_dob",
+            "mk_forename_dob_pcd",
+            "mk_surname_dob_pc"
+        ]
+    );
+}
+
+#[test]
+fn version_2_adds_optional_match_keys_to_the_person_level_datasets() {
+    for name in [
+        "police_persons",
+        "youth_justice",
+        "probation",
+        "school_suspensions",
+    ] {
+        let d = v1().dataset(name).unwrap();
+        let keys: Vec<_> = d.match_key_columns().collect();
+        assert_eq!(keys.len(), svna_pseudonymise::MatchKey::ALL.len(), "{name}");
+        for c in keys {
+            assert_eq!(c.ty, ColumnType::Token);
+            assert!(!c.required && c.since == Some(2), "{name}.{}", c.name);
+        }
+    }
+    for name in ["police_offences", "ed_assaults", "lsoa_lookup"] {
+        let d = v1().dataset(name).unwrap();
+        assert_eq!(d.match_key_columns().count(), 0, "{name}");
+    }
+
+    // A version-1 header (no match key) and a version-2 header with some keys both map;
+    // the keys a file leaves out are empty.
+    let persons = v1().dataset("police_persons").unwrap();
+    let v1_header = ["offence_id", "person_id", "role", "age", "sex"];
+    assert!(persons.map_header(&v1_header).is_ok());
+    let v2_header = [
+        "offence_id",
+        "person_id",
+        "role",
+        "age",
+        "sex",
+        "mk_nhs",
+        "mk_name_dob_sex",
+    ];
+    let map = persons.map_header(&v2_header).unwrap();
+    let token = "ab".repeat(32);
+    let fields = [
+        "cd".repeat(32),
+        token.clone(),
+        "victim".into(),
+        "20".into(),
+        "F".into(),
+        token.clone(),
+        String::new(),
+    ];
+    let mut values = Vec::new();
+    let violations = persons.parse_record(&map, |i| fields.get(i).map(String::as_str), &mut values);
+    assert!(violations.is_empty(), "{violations:?}");
+    let column = |name: &str| persons.columns.iter().position(|c| c.name == name).unwrap();
+    assert_eq!(values[column("mk_nhs")], Value::Utf8(token.clone()));
+    assert_eq!(values[column("mk_name_dob_sex")], Value::Null);
+    assert_eq!(values[column("mk_pnc")], Value::Null);
+
+    // A match key must look like a token, like every token column: the hub's check stands,
+    // and never echoes the value.
+    let bad = [
+        "cd".repeat(32),
+        token.clone(),
+        "victim".into(),
+        "20".into(),
+        "F".into(),
+        "JOHN SMITH 2005-03-07".into(),
+        String::new(),
+    ];
+    let violations = persons.parse_record(&map, |i| bad.get(i).map(String::as_str), &mut values);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(
+        (violations[0].column.as_str(), violations[0].rule),
+        ("mk_nhs", Rule::Token)
+    );
+    assert!(!violations[0].message.contains("JOHN"));
+
+    // A contract cannot require a column added after the oldest version it accepts.
+    let text = r#"
+version = 2
+oldest_accepted = 1
+[[dataset]]
+name = "x"
+kind = "person_level"
+partner = "p"
+columns = [{ name = "a", type = "token", required = true, since = 2 }]
+"#;
+    assert!(svna_contracts::Contracts::from_toml(text).is_err());
+    let text = r#"
+version = 1
+[[dataset]]
+name = "x"
+kind = "person_level"
+partner = "p"
+match_keys = true
+columns = [{ name = "a", type = "token", required = true }]
+"#;
+    assert!(svna_contracts::Contracts::from_toml(text).is_err());
 }
 
 #[test]

@@ -4,10 +4,12 @@
 //! datasets), stages (one read-only SQL file each, with the tables it `needs`), what each
 //! stage's output is (row-level or aggregate, with a disclosure policy) and tests. A stage is
 //! only a `SessionContext`, its SQL, and tables registered from store URLs, so the same stage
-//! can later run on a Ballista cluster unchanged.
+//! can later run on a Ballista cluster unchanged (given svna's one function, the
+//! `link_persons` aggregate of [`linkage`](link_persons_udaf), registered there too).
 
 mod error;
 mod lineage;
+mod linkage;
 mod pipeline;
 mod policy;
 mod record;
@@ -17,6 +19,7 @@ mod tables;
 
 pub use error::EngineError;
 pub use lineage::{KnownTaint, token_lineage};
+pub use linkage::{LINK_PERSONS, Link, link, link_persons_udaf};
 pub use pipeline::{
     DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
 };

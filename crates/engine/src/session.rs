@@ -86,10 +86,10 @@ impl EngineConfig {
         if self.sort_merge_joins {
             config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
         }
-        Ok(SessionContext::new_with_config_rt(
-            config,
-            Arc::clone(runtime),
-        ))
+        let ctx = SessionContext::new_with_config_rt(config, Arc::clone(runtime));
+        // svna's one function: person linkage (the `person_links` stage).
+        ctx.register_udaf(crate::linkage::link_persons_udaf());
+        Ok(ctx)
     }
 }
 

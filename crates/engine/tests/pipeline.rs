@@ -499,3 +499,260 @@ async fn a_run_records_which_output_columns_are_computed_from_tokens() {
         );
     }
 }
+
+/// Issue 17: linkage on match keys, measured against the truth of synthetic partners whose
+/// identifiers carry realistic errors (typos, nicknames, changed surnames, swapped day and
+/// month, moved postcodes, missing national ids; see `svna_synth::identities`). Each
+/// partner's records are pseudonymised as `svna pseudonymise --match-keys` does, on the
+/// partner's side with the shared key, and linked by `link_persons` exactly as the
+/// `person_links` stage calls it (SQL over several partitions, so partial states merge).
+/// Pairwise precision and recall over records of different partners; figures in
+/// BENCHMARKS.md (`cargo test --workspace --test pipeline -- linkage_meets --nocapture`).
+#[tokio::test]
+async fn linkage_meets_its_precision_and_recall_targets_on_realistic_errors() {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::MemTable;
+    use svna_pseudonymise::{
+        Domain, Identifier, Identity, KEY_LEN, LinkageKey, MatchKey, MatchKeyTokeniser, Tokeniser,
+    };
+
+    let population =
+        svna_synth::identities::population(2026, 20_000, &svna_synth::identities::REALISTIC);
+    let key = LinkageKey::from_bytes([0x5a; KEY_LEN]);
+    let (person, matcher) = (Tokeniser::new(&key), MatchKeyTokeniser::new(&key));
+    // node (person token) -> (partner, truth); edges (node, key token, strength).
+    let mut truth: HashMap<String, (&str, usize)> = HashMap::new();
+    let mut edges: Vec<(String, String, i64)> = Vec::new();
+    for r in &population.records {
+        let node = person.token(Domain::Person, &r.local_id);
+        let mut id = Identity::default();
+        for (identifier, raw) in [
+            (Identifier::Forename, &r.forename),
+            (Identifier::Surname, &r.surname),
+            (Identifier::Dob, &r.dob),
+            (Identifier::Sex, &r.sex),
+            (Identifier::Postcode, &r.postcode),
+            (Identifier::Nhs, &r.nhs),
+            (Identifier::Pnc, &r.pnc),
+            (Identifier::Upn, &r.upn),
+        ] {
+            id.set(identifier, raw).unwrap();
+        }
+        for (strength, k) in MatchKey::ALL.into_iter().enumerate() {
+            if let Some(token) = matcher.token_for(k, &id) {
+                edges.push((node.clone(), token, strength as i64 + 1));
+            }
+        }
+        truth.insert(node, (r.partner, r.truth));
+    }
+
+    // Link through SQL, as the stage does, over four partitions.
+    let store = Store::open("memory:///").unwrap();
+    let config = svna_engine::EngineConfig {
+        target_partitions: Some(4),
+        ..Default::default()
+    };
+    let runtime = config.runtime(&store).unwrap();
+    let ctx = config.session(&runtime).unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("node", DataType::Utf8, false),
+        Field::new("match_key", DataType::Utf8, false),
+        Field::new("strength", DataType::Int64, false),
+    ]));
+    let partitions: Vec<Vec<RecordBatch>> = edges
+        .chunks(edges.len().div_ceil(4))
+        .map(|chunk| {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(|e| &e.0))),
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(|e| &e.1))),
+                Arc::new(Int64Array::from_iter_values(chunk.iter().map(|e| e.2))),
+            ];
+            vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]
+        })
+        .collect();
+    ctx.register_table(
+        "edges",
+        Arc::new(MemTable::try_new(schema, partitions).unwrap()),
+    )
+    .unwrap();
+    let batches = ctx
+        .sql(
+            "SELECT split_part(link, '|', 1) AS node, split_part(link, '|', 2) AS label \
+             FROM (SELECT unnest(link_persons(node, match_key, strength, 50)) AS link FROM edges)",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut label: HashMap<String, String> = HashMap::new();
+    for batch in &batches {
+        let nodes = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let labels = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        for i in 0..batch.num_rows() {
+            label.insert(nodes.value(i).to_string(), labels.value(i).to_string());
+        }
+    }
+    // The SQL path gives exactly what the function gives.
+    let direct = svna_engine::link(&edges, 50);
+    assert_eq!(direct.len(), label.len());
+    assert!(direct.iter().all(|l| label[&l.node] == l.label));
+
+    // Pairs of records of different partners: linked (same label) vs truly one person.
+    let cluster_pairs = |groups: BTreeMap<String, Vec<&str>>| -> BTreeSet<(String, String)> {
+        let mut pairs = BTreeSet::new();
+        for members in groups.values() {
+            for (i, a) in members.iter().enumerate() {
+                for b in &members[i + 1..] {
+                    if truth[*a].0 != truth[*b].0 {
+                        let (a, b) = if a < b { (a, b) } else { (b, a) };
+                        pairs.insert((a.to_string(), b.to_string()));
+                    }
+                }
+            }
+        }
+        pairs
+    };
+    let mut predicted_groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut true_groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (node, (_, person)) in &truth {
+        let l = label.get(node).cloned().unwrap_or_else(|| node.clone());
+        predicted_groups.entry(l).or_default().push(node);
+        true_groups
+            .entry(format!("{person:08}"))
+            .or_default()
+            .push(node);
+    }
+    let predicted = cluster_pairs(predicted_groups.clone());
+    let actual = cluster_pairs(true_groups.clone());
+    let true_positives = predicted.intersection(&actual).count() as f64;
+    let precision = true_positives / predicted.len() as f64;
+    let recall = true_positives / actual.len() as f64;
+
+    // Per key: the pairs sharing that key directly.
+    let mut by_key: BTreeMap<(i64, &str), Vec<&str>> = BTreeMap::new();
+    for (node, token, strength) in &edges {
+        by_key.entry((*strength, token)).or_default().push(node);
+    }
+    println!(
+        "linkage on {} true people, {} records: {} cross-partner true pairs",
+        population.people.len(),
+        population.records.len(),
+        actual.len()
+    );
+    println!("| key | pairs sharing it | precision | recall |");
+    println!("|---|---|---|---|");
+    for (strength, k) in MatchKey::ALL.into_iter().enumerate() {
+        let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for ((s, token), nodes) in &by_key {
+            if *s == strength as i64 + 1 {
+                groups.insert(token.to_string(), nodes.clone());
+            }
+        }
+        let pairs = cluster_pairs(groups);
+        let tp = pairs.intersection(&actual).count() as f64;
+        println!(
+            "| {} | {} | {:.2} % | {:.2} % |",
+            k.column(),
+            pairs.len(),
+            100.0 * tp / (pairs.len().max(1)) as f64,
+            100.0 * tp / actual.len() as f64
+        );
+    }
+    println!(
+        "| all keys, linked | {} | {:.2} % | {:.2} % |",
+        predicted.len(),
+        100.0 * precision,
+        100.0 * recall
+    );
+    println!(
+        "persons: {} true (with records at several partners: {}), {} linked",
+        true_groups.len(),
+        true_groups.values().filter(|m| m.len() > 1).count(),
+        predicted_groups.len()
+    );
+    assert!(recall >= 0.95, "recall {recall}");
+    assert!(precision >= 0.99, "precision {precision}");
+}
+
+/// Issue 17: a store staged before contract version 2 holds person-level Parquet without the
+/// match-key columns. Read with the version-2 schema, its keys are NULL (so `person_links`
+/// does not list its tokens and the cohort keeps token linkage), not an error.
+#[tokio::test]
+async fn person_data_staged_before_version_2_reads_with_empty_match_keys() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    let v1 = Arc::new(Schema::new(vec![
+        Field::new("offence_id", DataType::Utf8, false),
+        Field::new("person_id", DataType::Utf8, false),
+        Field::new("role", DataType::Utf8, false),
+        Field::new("age", DataType::Int32, true),
+        Field::new("sex", DataType::Utf8, false),
+    ]));
+    let token = "ab".repeat(32);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![token.as_str()])),
+        Arc::new(StringArray::from(vec![token.as_str()])),
+        Arc::new(StringArray::from(vec!["victim"])),
+        Arc::new(Int32Array::from(vec![Some(20)])),
+        Arc::new(StringArray::from(vec!["F"])),
+    ];
+    let batch = RecordBatch::try_new(v1.clone(), columns).unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, v1, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    store
+        .put("staged/police_persons/old.parquet", bytes.into())
+        .await
+        .unwrap();
+    let config = svna_engine::EngineConfig::default();
+    let runtime = config.runtime(&store).unwrap();
+    let ctx = config.session(&runtime).unwrap();
+    let schema = svna_contracts::v1()
+        .dataset("police_persons")
+        .unwrap()
+        .arrow_schema();
+    svna_engine::register_parquet_files(
+        &ctx,
+        &store,
+        "police_persons",
+        &["staged/police_persons/old.parquet".to_string()],
+        Some(schema),
+    )
+    .await
+    .unwrap();
+    let batches = ctx
+        .sql(
+            "SELECT person_id, count(mk_nhs) AS keys, count(*) AS n FROM police_persons \
+             GROUP BY person_id",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&format!("| {token} | 0    | 1 |")), "{text}");
+}

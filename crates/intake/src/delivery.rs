@@ -553,10 +553,12 @@ fn check_manifest<'c>(
             dataset.name, dataset.kind
         ));
     }
-    if manifest.contract_version != contracts.version {
+    if !contracts.accepts(manifest.contract_version) {
         return quarantine(format!(
-            "contract version {} is not the hub's {}",
-            manifest.contract_version, contracts.version
+            "contract version {} is not one the hub accepts ({} to {})",
+            manifest.contract_version,
+            contracts.oldest_accepted(),
+            contracts.version
         ));
     }
     Ok(dataset)

@@ -4,10 +4,13 @@
 //! key and declared with the right fingerprint is well-formed and passes every check, yet
 //! none of its people can ever be linked. What gives it away is that its tokens meet nobody
 //! else's, so intake measures, per other partner, the share of the delivery's distinct
-//! person tokens found in that partner's active person data.
+//! person tokens found in that partner's active person data. A person is found when its
+//! token is, or when any of its match keys (`mk_*`, contract version 2, for partners that
+//! share no identifier) is among the other partner's match keys.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -54,10 +57,10 @@ pub(crate) async fn measure_linkage(
     if !has_person_tokens(dataset) {
         return Ok((Vec::new(), None));
     }
-    let mut mine = HashSet::new();
+    let mut mine = PersonKeys::default();
     for outcome in staged {
         if let Some(file) = &outcome.record.staged {
-            read_token_column(store, file, PERSON_COLUMN, &mut mine).await?;
+            read_person_keys(store, file, &mut mine).await?;
         }
     }
     if mine.is_empty() {
@@ -65,11 +68,17 @@ pub(crate) async fn measure_linkage(
     }
     let mut linkage = Vec::new();
     for (other, files) in others_person_files(store, contracts, partner).await? {
-        let mut theirs = HashSet::new();
+        let mut theirs = PersonKeys::default();
         for file in &files {
-            read_token_column(store, file, PERSON_COLUMN, &mut theirs).await?;
+            read_person_keys(store, file, &mut theirs).await?;
         }
-        let found = mine.intersection(&theirs).count() as u64;
+        let their_keys: HashSet<&Token> = theirs.values().flatten().collect();
+        let found = mine
+            .iter()
+            .filter(|(person, keys)| {
+                theirs.contains_key(*person) || keys.iter().any(|k| their_keys.contains(k))
+            })
+            .count() as u64;
         linkage.push(Linkage {
             partner: other,
             tokens: mine.len() as u64,
@@ -111,6 +120,83 @@ async fn others_person_files(
         }
     }
     Ok(files)
+}
+
+/// Each person token with the match-key tokens its records carry.
+type PersonKeys = HashMap<Token, HashSet<Token>>;
+
+/// Adds the persons of a staged Parquet file and their match keys (only `person_id` and the
+/// `mk_*` columns are decoded; a file without match-key columns, staged before contract
+/// version 2, gives persons without keys).
+async fn read_person_keys(
+    store: &Store,
+    file: &FileEntry,
+    out: &mut PersonKeys,
+) -> Result<(), IntakeError> {
+    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
+        file: file.path.clone(),
+        message: e.to_string(),
+    };
+    let bytes = store.get(&file.path).await?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
+    let wanted: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.name() == PERSON_COLUMN
+                || svna_pseudonymise::MatchKey::from_column(f.name()).is_some()
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(parquet_error)?;
+    let decode = |text: &str| {
+        let mut token = [0u8; 32];
+        hex::decode_to_slice(text, &mut token).ok().map(|()| token)
+    };
+    for batch in reader {
+        let batch = batch.map_err(|e| IntakeError::Parquet {
+            file: file.path.clone(),
+            message: e.to_string(),
+        })?;
+        let Some(persons) = batch.column_by_name(PERSON_COLUMN) else {
+            return Ok(());
+        };
+        let persons = persons.as_string::<i32>();
+        let keys: Vec<_> = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| f.name() != PERSON_COLUMN)
+            .map(|(_, c)| c.as_string::<i32>().clone())
+            .collect();
+        for row in 0..batch.num_rows() {
+            let Some(person) = persons
+                .is_valid(row)
+                .then(|| decode(persons.value(row)))
+                .flatten()
+            else {
+                continue;
+            };
+            let entry = out.entry(person).or_default();
+            for column in &keys {
+                if let Some(key) = column
+                    .is_valid(row)
+                    .then(|| decode(column.value(row)))
+                    .flatten()
+                {
+                    entry.insert(key);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the distinct tokens of one column of a staged Parquet file (only that column is

@@ -392,6 +392,54 @@ async fn tokens_that_link_with_nobody_are_flagged() {
     );
 }
 
+/// Issue 17: partners that share no identifier have different person tokens for one
+/// person; their match keys link them, so the delivery is not flagged.
+#[tokio::test]
+async fn match_keys_link_partners_whose_person_tokens_differ() {
+    let hub = Hub::new();
+    register_key(&hub.store, FP, false).await.unwrap();
+    // Person i of a partner: its own token (offset per partner), name key 0xabc000 + i.
+    let keyed = |name: &str, offset: u64, first: u64, n: u64| {
+        let rows: Vec<String> = (first..first + n)
+            .map(|i| {
+                format!(
+                    "{:064x},{:064x},victim,20,F,{:064x}",
+                    offset + i,
+                    offset + i,
+                    0xabc000 + i
+                )
+            })
+            .collect();
+        let path: PathBuf = hub.dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("{HEADER},mk_name_dob_sex\n{}\n", rows.join("\n")),
+        )
+        .unwrap();
+        UploadFile { path, rows: n }
+    };
+    hub.send("police", PERIOD, keyed("police.csv", 0, 0, 10))
+        .await;
+    intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    let youth = hub
+        .send("youth", PERIOD, keyed("youth.csv", 5000, 5, 10))
+        .await;
+    let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    let record = records
+        .iter()
+        .find(|r| r.upload_id == youth.upload_id)
+        .unwrap();
+    assert_eq!(record.status, IntakeStatus::Staged);
+    let police = record
+        .linkage
+        .iter()
+        .find(|l| l.partner == "police")
+        .unwrap();
+    // No person token in common, five people linked by their match key.
+    assert_eq!((police.tokens, police.found), (10, 5));
+    assert!(record.linkage_warning.is_none());
+}
+
 #[tokio::test]
 async fn overlapping_resends_and_repeated_loads_are_counted_once() {
     let hub = Hub::new();

@@ -9,7 +9,13 @@
 //!
 //! * The header is copied with each [`TokenSpec::source_column`] renamed to its
 //!   [`TokenSpec::dest_column`], in place (column order is unchanged).
-//! * Identifier fields are replaced by their 64-hex token. Every other field is copied byte
+//! * Identifier fields are replaced by their 64-hex token. With [`Options::match_keys`],
+//!   the columns it maps (forename, surname, date of birth, sex, postcode, national ids) are
+//!   dropped, and one column per [match key](crate::matchkey) the mapped identifiers can make
+//!   is appended after the others (`mk_nhs`, `mk_name_dob_sex`, …, in [`MatchKey::ALL`]
+//!   order), empty where the record lacks one of the key's inputs. A column may be both a
+//!   `--token` source and a match-key input (an NHS number as `person_id` and `mk_nhs`).
+//!   Every other field is copied byte
 //!   for byte; it is not decoded, so non-UTF-8 text in non-identifier columns passes
 //!   through untouched.
 //! * Quoting is re-done per RFC 4180: a field is quoted only if it contains a comma, a
@@ -24,6 +30,8 @@
 //! 1) and the column's name and 1-based position, never the value:
 //!
 //! * an identifier that fails [normalisation](mod@crate::normalise) (e.g. a bad NHS check digit);
+//! * a match-key input that fails its normalisation (an impossible date of birth, a
+//!   postcode of no UK shape);
 //! * an empty identifier, under the default [`EmptyPolicy::Reject`]. Missing identifiers are
 //!   refused by default because a silently blank `person_id` quietly loses linkage; callers
 //!   whose data legitimately lacks some identifiers choose [`EmptyPolicy::Blank`], which
@@ -48,6 +56,9 @@ use std::str::FromStr;
 use csv::{ByteRecord, QuoteStyle, ReaderBuilder, Terminator, WriterBuilder};
 
 use crate::key::LinkageKey;
+use crate::matchkey::{
+    Identifier, Identity, MatchKey, MatchKeyError, MatchKeySpec, MatchKeyTokeniser,
+};
 use crate::normalise::{IdKind, NormaliseError, ParseIdKindError, normalise_into};
 use crate::token::{Domain, ParseDomainError, TOKEN_HEX_LEN, Tokeniser};
 
@@ -172,6 +183,8 @@ pub struct Options {
     pub empty: EmptyPolicy,
     /// Field delimiter of input and output; `b','` by default.
     pub delimiter: u8,
+    /// Columns holding identifiers to turn into match keys (and drop); none by default.
+    pub match_keys: Option<MatchKeySpec>,
 }
 
 impl Default for Options {
@@ -179,6 +192,7 @@ impl Default for Options {
         Self {
             empty: EmptyPolicy::Reject,
             delimiter: b',',
+            match_keys: None,
         }
     }
 }
@@ -192,6 +206,8 @@ pub struct Stats {
     pub tokens: u64,
     /// Empty identifier fields left blank under [`EmptyPolicy::Blank`].
     pub blanks: u64,
+    /// Match-key tokens written (empty keys not counted).
+    pub match_keys: u64,
     /// Input bytes consumed (including header and any BOM).
     pub bytes_read: u64,
 }
@@ -251,6 +267,35 @@ pub enum PseudonymiseError {
         /// Why it is invalid.
         reason: NormaliseError,
     },
+    /// A match-key input that cannot be normalised.
+    #[error("line {line}, column `{column}` (field {field}): {reason}")]
+    InvalidMatchInput {
+        /// Line on which the record starts.
+        line: u64,
+        /// Source column name.
+        column: String,
+        /// 1-based field position.
+        field: usize,
+        /// What the column was mapped as.
+        identifier: Identifier,
+        /// Why it is invalid.
+        reason: MatchKeyError,
+    },
+    /// A match-key input that is not UTF-8.
+    #[error(
+        "line {line}, column `{column}` (field {field}): {} is not valid UTF-8 (re-save the file as UTF-8)",
+        .identifier.describe()
+    )]
+    MatchInputNotUtf8 {
+        /// Line on which the record starts.
+        line: u64,
+        /// Source column name.
+        column: String,
+        /// 1-based field position.
+        field: usize,
+        /// What the column was mapped as.
+        identifier: Identifier,
+    },
     /// An empty identifier under [`EmptyPolicy::Reject`].
     #[error(
         "line {line}, column `{column}` (field {field}): empty {}; missing identifiers are refused unless blanks are allowed",
@@ -297,6 +342,8 @@ impl PseudonymiseError {
             PseudonymiseError::RaggedRow { line, .. }
             | PseudonymiseError::InvalidIdentifier { line, .. }
             | PseudonymiseError::EmptyIdentifier { line, .. }
+            | PseudonymiseError::InvalidMatchInput { line, .. }
+            | PseudonymiseError::MatchInputNotUtf8 { line, .. }
             | PseudonymiseError::Read { line, .. } => Some(*line),
             _ => None,
         }
@@ -319,6 +366,15 @@ struct Plan {
     column: String,
     kind: IdKind,
     domain: Domain,
+}
+
+/// What happens to one input column.
+#[derive(Default)]
+struct Slot {
+    /// Replaced by its token (a `--token` spec).
+    token: Option<Plan>,
+    /// Read as a match-key input (and dropped, unless it is also a token source).
+    matched: Option<Identifier>,
 }
 
 /// Pseudonymises a CSV stream. Neither `reader` nor `writer` needs buffering: both are
@@ -355,13 +411,23 @@ pub fn pseudonymise_csv_with(
     {
         return Err(PseudonymiseError::EmptyInput);
     }
-    let (header, plan) = resolve_header(&record, specs)?;
-    let width = header.len();
+    let width = record.len();
+    let keys = options
+        .match_keys
+        .as_ref()
+        .map(MatchKeySpec::keys)
+        .unwrap_or_default();
+    let (header, plan) = resolve_header(&record, specs, options.match_keys.as_ref(), &keys)?;
+    let names: Vec<String> = record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+        .collect();
+    let matcher = (!keys.is_empty()).then(|| MatchKeyTokeniser::new(key));
     wtr.write_byte_record(&header)
         .map_err(|e| PseudonymiseError::Write(e.into()))?;
 
     let tokeniser = Tokeniser::new(key);
-    let mut out = ByteRecord::with_capacity(1024, width);
+    let mut out = ByteRecord::with_capacity(1024, header.len());
     let mut normalised = Vec::with_capacity(64);
     let mut token = [0u8; TOKEN_HEX_LEN];
     let mut stats = Stats::default();
@@ -381,9 +447,31 @@ pub fn pseudonymise_csv_with(
             });
         }
         out.clear();
-        for (index, (field, plan)) in record.iter().zip(&plan).enumerate() {
-            let Some(plan) = plan else {
-                out.push_field(field);
+        let mut identity = Identity::default();
+        for (index, (field, slot)) in record.iter().zip(&plan).enumerate() {
+            if let Some(identifier) = slot.matched {
+                let text = std::str::from_utf8(field).map_err(|_| {
+                    PseudonymiseError::MatchInputNotUtf8 {
+                        line: line(),
+                        column: names[index].clone(),
+                        field: index + 1,
+                        identifier,
+                    }
+                })?;
+                identity.set(identifier, text).map_err(|reason| {
+                    PseudonymiseError::InvalidMatchInput {
+                        line: line(),
+                        column: names[index].clone(),
+                        field: index + 1,
+                        identifier,
+                        reason,
+                    }
+                })?;
+            }
+            let Some(plan) = &slot.token else {
+                if slot.matched.is_none() {
+                    out.push_field(field);
+                }
                 continue;
             };
             match normalise_into(plan.kind, field, &mut normalised) {
@@ -412,6 +500,17 @@ pub fn pseudonymise_csv_with(
                         kind: plan.kind,
                         reason,
                     });
+                }
+            }
+        }
+        if let Some(matcher) = &matcher {
+            for &key in &keys {
+                match matcher.token_for(key, &identity) {
+                    Some(token) => {
+                        out.push_field(token.as_bytes());
+                        stats.match_keys += 1;
+                    }
+                    None => out.push_field(b""),
                 }
             }
         }
@@ -496,64 +595,93 @@ impl<R: Read> Read for LineTracker<R> {
     }
 }
 
+/// The one header position named `wanted`.
+fn find_column(names: &[String], wanted: &str) -> Result<usize, PseudonymiseError> {
+    let matches: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| *n == wanted)
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [] => Err(PseudonymiseError::MissingColumn {
+            column: wanted.to_string(),
+            available: names.to_vec(),
+        }),
+        [i] => Ok(*i),
+        many => Err(PseudonymiseError::AmbiguousColumn {
+            column: wanted.to_string(),
+            count: many.len(),
+        }),
+    }
+}
+
 /// Matches specs to header columns and builds the output header.
 fn resolve_header(
     header: &ByteRecord,
     specs: &[TokenSpec],
-) -> Result<(ByteRecord, Vec<Option<Plan>>), PseudonymiseError> {
+    match_keys: Option<&MatchKeySpec>,
+    keys: &[MatchKey],
+) -> Result<(ByteRecord, Vec<Slot>), PseudonymiseError> {
     let names: Vec<String> = header
         .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_string())
         .collect();
-    let mut plan: Vec<Option<Plan>> = names.iter().map(|_| None).collect();
+    let mut plan: Vec<Slot> = names.iter().map(|_| Slot::default()).collect();
     let mut out_names: Vec<&str> = names.iter().map(String::as_str).collect();
     for spec in specs {
         let wanted = spec.source_column.trim();
-        let matches: Vec<usize> = names
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| *n == wanted)
-            .map(|(i, _)| i)
-            .collect();
-        let index = match matches.as_slice() {
-            [] => {
-                return Err(PseudonymiseError::MissingColumn {
-                    column: wanted.to_string(),
-                    available: names.clone(),
-                });
-            }
-            [i] => *i,
-            many => {
-                return Err(PseudonymiseError::AmbiguousColumn {
-                    column: wanted.to_string(),
-                    count: many.len(),
-                });
-            }
-        };
-        if plan[index].is_some() {
+        let index = find_column(&names, wanted)?;
+        if plan[index].token.is_some() {
             return Err(PseudonymiseError::DuplicateSpec(wanted.to_string()));
         }
-        plan[index] = Some(Plan {
+        plan[index].token = Some(Plan {
             column: wanted.to_string(),
             kind: spec.kind,
             domain: spec.domain,
         });
         out_names[index] = spec.dest_column.trim();
     }
-    // Untouched input columns may repeat (the header is copied as is), but a token column's
-    // name must be unique or downstream readers could pick the wrong column.
-    for (index, name) in out_names.iter().enumerate() {
-        if plan[index].is_some() && out_names.iter().filter(|n| *n == name).count() > 1 {
+    for (identifier, column) in match_keys.map(MatchKeySpec::columns).unwrap_or_default() {
+        let index = find_column(&names, column)?;
+        plan[index].matched = Some(*identifier);
+    }
+    // The output's names: tokens renamed, match-key inputs dropped, match keys appended.
+    let kept: Vec<(usize, &str)> = out_names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| plan[*i].token.is_some() || plan[*i].matched.is_none())
+        .map(|(i, n)| (i, *n))
+        .collect();
+    // Untouched input columns may repeat (the header is copied as is), but a token or match
+    // key column's name must be unique or downstream readers could pick the wrong column.
+    let all: Vec<&str> = kept
+        .iter()
+        .map(|(_, n)| *n)
+        .chain(keys.iter().map(|k| k.column()))
+        .collect();
+    let generated = kept
+        .iter()
+        .filter(|(i, _)| plan[*i].token.is_some())
+        .map(|(_, n)| *n)
+        .chain(keys.iter().map(|k| k.column()));
+    for name in generated {
+        if all.iter().filter(|n| **n == name).count() > 1 {
             return Err(PseudonymiseError::DuplicateOutputColumn(name.to_string()));
         }
     }
-    let mut out = ByteRecord::with_capacity(header.as_slice().len() + 64, header.len());
+    let mut out = ByteRecord::with_capacity(header.as_slice().len() + 64, all.len());
     for (index, field) in header.iter().enumerate() {
-        match plan[index] {
-            Some(_) => out.push_field(out_names[index].as_bytes()),
+        let slot = &plan[index];
+        if slot.token.is_some() {
+            out.push_field(out_names[index].as_bytes());
+        } else if slot.matched.is_none() {
             // Pass untouched names through byte-for-byte (minus the BOM the reader strips).
-            None => out.push_field(field),
+            out.push_field(field);
         }
+    }
+    for key in keys {
+        out.push_field(key.column().as_bytes());
     }
     Ok((out, plan))
 }
@@ -706,6 +834,7 @@ mod tests {
                 rows: 3,
                 tokens: 3,
                 blanks: 0,
+                match_keys: 0,
                 bytes_read: input.len() as u64
             }
         );
@@ -970,5 +1099,139 @@ mod tests {
         let err = pseudonymise_file(&input, &input, &key(), &[nhs_spec()], &Options::default())
             .unwrap_err();
         assert!(matches!(err, PseudonymiseError::OutputIsInput(_)));
+    }
+
+    fn mk_options(spec: &str) -> Options {
+        Options {
+            match_keys: Some(spec.parse().unwrap()),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn match_keys_replace_the_identifying_columns() {
+        let input = "Ref,FirstName,LastName,DOB,Sex,Postcode,NHS,age\n\
+                     r1,Bill,O'Neill,07/03/2005,Male,ln1 3dy,943 476 5919,17\n\
+                     r2,William,ONEILL,2005-03-07,M,,,17\n\
+                     r3,,Smith,2001-01-01,F,LN2 1AA,,20\n";
+        let options = mk_options(
+            "forename=FirstName,surname=LastName,dob=DOB,sex=Sex,postcode=Postcode,nhs=NHS",
+        );
+        let (out, stats) = run_with(
+            input.as_bytes(),
+            &["Ref=person_id".parse().unwrap()],
+            &options,
+        )
+        .unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "person_id,age,mk_nhs,mk_name_dob_sex,mk_name_dob_swapped,mk_init_surname_dob,\
+             mk_forename_dob_pcd,mk_surname_dob_pc"
+        );
+        let t = MatchKeyTokeniser::new(&key());
+        let row = |l: &str| l.split(',').map(str::to_string).collect::<Vec<_>>();
+        let (r1, r2, r3) = (row(lines[1]), row(lines[2]), row(lines[3]));
+        assert_eq!(r1[0], tok(Domain::Person, "r1"));
+        assert_eq!(r1[1], "17");
+        assert_eq!(r1[2], t.token(MatchKey::Nhs, NHS_A));
+        assert_eq!(
+            r1[3],
+            t.token(MatchKey::NameDobSex, "WILLIAM|ONEILL|2005-03-07|M")
+        );
+        // The same person spelt differently shares every name key, not the missing ones.
+        assert_eq!(&r1[3..6], &r2[3..6]);
+        assert_eq!(
+            (r2[2].as_str(), r2[6].as_str(), r2[7].as_str()),
+            ("", "", "")
+        );
+        // No forename: only the surname + postcode key.
+        assert_eq!(&r3[2..7], ["", "", "", "", ""]);
+        assert!(!r3[7].is_empty());
+        assert_eq!(stats.rows, 3);
+        assert_eq!(stats.match_keys, 6 + 3 + 1);
+        // Nothing identifying survives.
+        for secret in [
+            "Bill",
+            "ONeill",
+            "O'Neill",
+            "2005",
+            "ln1",
+            "LN2",
+            "9434765919",
+            "943 476",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+    }
+
+    #[test]
+    fn a_column_can_be_a_token_and_a_match_key() {
+        let input = format!("NHS,age\n{NHS_A},17\n");
+        let (out, _) = run_with(
+            input.as_bytes(),
+            &["NHS=person_id:nhs".parse().unwrap()],
+            &mk_options("nhs=NHS"),
+        )
+        .unwrap();
+        let t = MatchKeyTokeniser::new(&key());
+        assert_eq!(
+            out,
+            format!(
+                "person_id,age,mk_nhs\n{},17,{}\n",
+                tok(Domain::Person, NHS_A),
+                t.token(MatchKey::Nhs, NHS_A)
+            )
+        );
+    }
+
+    #[test]
+    fn bad_match_inputs_name_line_and_column_never_the_value() {
+        let input = "FirstName,LastName,DOB\nAnn,Lee,2001-01-01\nBob,Ray,31/04/2005\n";
+        let err = run_with(
+            input.as_bytes(),
+            &[],
+            &mk_options("forename=FirstName,surname=LastName,dob=DOB"),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                PseudonymiseError::InvalidMatchInput {
+                    line: 3,
+                    field: 3,
+                    identifier: Identifier::Dob,
+                    reason: MatchKeyError::DobImpossible,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(text.contains("line 3") && text.contains("`DOB`"), "{text}");
+        assert!(!text.contains("31/04") && !text.contains("Bob"), "{text}");
+
+        let err = run_with(
+            "Name,DOB\nAnn,2001-01-01\n".as_bytes(),
+            &[],
+            &mk_options("forename=FirstName,surname=Name,dob=DOB"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, PseudonymiseError::MissingColumn { .. }),
+            "{err}"
+        );
+
+        // A match key's name may not collide with a column already there.
+        let err = run_with(
+            format!("mk_nhs,NHS\nx,{NHS_A}\n").as_bytes(),
+            &[],
+            &mk_options("nhs=NHS"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, PseudonymiseError::DuplicateOutputColumn(ref c) if c == "mk_nhs"),
+            "{err}"
+        );
     }
 }

@@ -15,6 +15,8 @@
 //! * [`normalise`](mod@normalise): turn the many spellings of one identifier into one canonical string, so
 //!   that formatting differences between partners do not break linkage;
 //! * [`token`](mod@token): the keyed, domain-separated token itself;
+//! * [`matchkey`]: match keys, keyed tokens of normalised identifier combinations (names,
+//!   date of birth, sex, postcode, national ids) for linking partners that share no identifier;
 //! * [`csv_stream`]: stream a CSV extract of any size, replacing identifier columns by tokens;
 //! * [`identifiers`]: spot direct identifiers that are still present, so the validator can
 //!   refuse a file that was not pseudonymised.
@@ -25,6 +27,7 @@
 pub mod csv_stream;
 pub mod identifiers;
 pub mod key;
+pub mod matchkey;
 pub mod normalise;
 pub mod token;
 
@@ -38,6 +41,10 @@ pub use identifiers::{
 };
 pub use key::{
     KEY_LEN, KeyError, LinkageKey, fingerprint, generate_key_file, insecure_permissions, load_key,
+};
+pub use matchkey::{
+    Identifier, Identity, MatchKey, MatchKeyError, MatchKeySpec, MatchKeySpecError,
+    MatchKeyTokeniser,
 };
 pub use normalise::{
     IdKind, NormaliseError, ParseIdKindError, nhs_check_digit, normalise, normalise_into,

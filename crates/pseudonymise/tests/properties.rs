@@ -2,6 +2,10 @@
 //! input rather than hand-picked examples.
 
 use proptest::prelude::*;
+use svna_pseudonymise::matchkey::{
+    normalise_dob, normalise_forename, normalise_name, normalise_postcode, normalise_sex,
+    normalise_upn,
+};
 use svna_pseudonymise::{
     Domain, IdKind, KEY_LEN, LinkageKey, TokenSpec, Tokeniser, is_valid_nhs_number,
     nhs_check_digit, normalise, pseudonymise_csv,
@@ -92,6 +96,72 @@ proptest! {
             prop_assert_eq!(&record[0], token.as_bytes());
             prop_assert_eq!(&record[1], blob.as_slice());
             prop_assert_eq!(&record[2], text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn name_normalisation_is_idempotent(raw in ".*") {
+        if let Some(once) = normalise_name(&raw) {
+            prop_assert_eq!(normalise_name(&once), Some(once.clone()));
+            prop_assert!(!once.contains(['|', '\0', ' ', '-', '\'']));
+        }
+        if let Some(once) = normalise_forename(&raw) {
+            prop_assert_eq!(normalise_forename(&once), Some(once.clone()));
+        }
+    }
+
+    #[test]
+    fn latin_names_fold_to_ascii_capitals(raw in "[a-zA-Z\u{c0}-\u{ff}\u{100}-\u{17f} '\\-]{0,20}") {
+        if let Some(name) = normalise_name(&raw) {
+            prop_assert!(name.bytes().all(|b| b.is_ascii_uppercase()), "{}", name);
+        }
+    }
+
+    #[test]
+    fn dob_normalisation_is_idempotent(
+        (y, m, d) in (1880u32..=2100, 1u32..=12, 1u32..=31),
+        layout in 0usize..4,
+    ) {
+        let raw = match layout {
+            0 => format!("{y:04}-{m:02}-{d:02}"),
+            1 => format!("{d}/{m}/{y}"),
+            2 => format!("{d:02}.{m:02}.{y}"),
+            _ => format!("{y:04}{m:02}{d:02}"),
+        };
+        match normalise_dob(&raw) {
+            Ok(Some(once)) => {
+                prop_assert_eq!(&once, &format!("{y:04}-{m:02}-{d:02}"));
+                prop_assert_eq!(normalise_dob(&once), Ok(Some(once.clone())));
+            }
+            Ok(None) => prop_assert!(false, "a date is never missing"),
+            // Only impossible days are refused.
+            Err(_) => prop_assert!(d > 28),
+        }
+    }
+
+    #[test]
+    fn other_identifiers_are_idempotent(raw in "[ 0-9a-zA-Z/]{0,14}") {
+        if let Ok(Some(once)) = normalise_postcode(&raw) {
+            prop_assert_eq!(normalise_postcode(&once.full), Ok(Some(once.clone())));
+        }
+        if let Ok(Some(once)) = normalise_upn(&raw) {
+            prop_assert_eq!(normalise_upn(&once), Ok(Some(once.clone())));
+        }
+        if let Ok(Some(once)) = normalise_sex(&raw) {
+            prop_assert_eq!(normalise_sex(once.as_str()), Ok(Some(once)));
+        }
+    }
+
+    #[test]
+    fn match_key_errors_never_echo_the_value(
+        raw in "[A-Z]{2}[0-9]{3,8}[a-z/]{0,3}",
+        identifier in proptest::sample::select(svna_pseudonymise::Identifier::ALL.to_vec()),
+    ) {
+        let mut identity = svna_pseudonymise::Identity::default();
+        if let Err(e) = identity.set(identifier, &raw) {
+            let text = e.to_string();
+            prop_assert!(!text.contains(&raw), "{}", text);
+            prop_assert!(!text.contains(&raw[..5]), "{}", text);
         }
     }
 }

@@ -20,6 +20,7 @@
 mod calendar;
 mod geo;
 mod health;
+pub mod identities;
 mod justice;
 mod people;
 mod police;
