@@ -327,26 +327,21 @@ impl TableSpec {
                 .and_then(Value::as_str)
                 .unwrap_or(name)
                 .to_string(),
-            count_measures: d
-                .get("count_measures")
-                .and_then(Value::as_object)
-                .map(|o| {
-                    o.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            parents: d
-                .get("parents")
-                .and_then(Value::as_object)
-                .map(|o| {
-                    o.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            count_measures: string_map(d.get("count_measures")),
+            parents: string_map(d.get("parents")),
         })
     }
+}
+
+/// A JSON object of strings as a map (empty where absent).
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One published row: coordinates, each dimension's parent code (where it has a parent
