@@ -1240,3 +1240,58 @@ async fn overlap_tables_recover_the_true_cohort_end_to_end() {
         assert!(precision >= 0.99, "{name}: precision {precision}");
     }
 }
+
+/// Issue 17: a delivery pseudonymised with another key carries match keys that link with
+/// nobody's. Synthetic partners as in `overlap_tables_recover_the_true_cohort_end_to_end`,
+/// every one pseudonymised with the partnership key but probation, which used its own: the
+/// shipped `linkage_quality` stage's warn test fires and names probation alone, and the
+/// stage counts every probation person under `none` for every other partner.
+#[tokio::test]
+async fn a_delivery_pseudonymised_with_another_key_is_flagged_by_linkage_quality() {
+    use svna_pseudonymise::{KEY_LEN, LinkageKey};
+    use svna_synth::identities::{REALISTIC, population};
+
+    let population = population(2028, 1_500, &REALISTIC);
+    let (right, wrong) = (
+        LinkageKey::from_bytes([0x5a; KEY_LEN]),
+        LinkageKey::from_bytes([0xa5; KEY_LEN]),
+    );
+    let (_dir, store) = store_with_pseudonymised_partners(&population, &|partner| {
+        if partner == "probation" {
+            wrong.clone()
+        } else {
+            right.clone()
+        }
+    })
+    .await;
+    let record = run_shipped(&store, "linkage_quality").await;
+    assert_eq!(record.status, RunStatus::Finished);
+    assert_eq!(
+        record.warnings,
+        [
+            "stage `linkage_quality`: a partner whose persons link with nobody's (a wrong key or \
+          a broken export) (1 row(s): probation)"
+        ],
+    );
+    let rows = stage_rows(&store, &record, "linkage_quality").await;
+    let count = |partner: &str, with: &str, key: &str| -> u64 {
+        rows.iter()
+            .find(|r| r[0] == partner && r[1] == with && r[2] == key)
+            .map_or(0, |r| r[3].parse().unwrap())
+    };
+    let probation = population
+        .records
+        .iter()
+        .filter(|r| r.partner == "probation")
+        .count() as u64;
+    assert!(probation > 0);
+    for other in ["police", "youth_justice", "education"] {
+        assert_eq!(count("probation", other, "none"), probation, "{other}");
+        assert_eq!(count("probation", other, "Total"), probation, "{other}");
+        // The others still link with each other.
+        assert!(
+            count(other, "Total", "Total") > count(other, "Total", "none"),
+            "{other}"
+        );
+    }
+}
