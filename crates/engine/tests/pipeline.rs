@@ -1295,3 +1295,225 @@ async fn a_delivery_pseudonymised_with_another_key_is_flagged_by_linkage_quality
         );
     }
 }
+
+/// Issue 17: no identifying value and no untokenised combination reaches the hub. Every
+/// partner's raw file of synthetic people (1,000, `REALISTIC` errors) is pseudonymised with
+/// match keys as for the end-to-end test, and its output bytes (what the partner sends) are
+/// checked:
+///
+/// * the header holds no identifying column: `person_id` and `offence_id` where `Ref` and
+///   `crime_ref` were, the partner's other columns, then `mk_*` columns;
+/// * `person_id`, `offence_id` and every `mk_*` field is a 64-hex token (or empty for a key
+///   the record lacks an input of), and every other field is byte for byte the raw file's;
+/// * with those tokens blanked, the bytes contain none of the identifying values of any
+///   record, nor of the true person behind it: its reference and crime reference, forename,
+///   surname (as written, upper and lower case, folded as match keys fold them), date of
+///   birth (as written, in twelve layouts, day and month swapped, and normalised), postcode
+///   (as written, with and without its space, in either case, and its district), NHS number,
+///   PNC ID and UPN (as written and normalised), nor any match key's untokenised value
+///   (e.g. `WILLIAM|ONEILL|2005-03-07|M`): as a whole field, and, for values of five
+///   characters or more, anywhere (shorter ones such as `Rob` or `LN1` are in words like
+///   `robbery` or no sign of a leak). A token cannot hide a value: it is 64 hex digits.
+#[test]
+fn no_identifying_value_reaches_the_hub() {
+    use std::collections::BTreeSet;
+
+    use chrono::{Datelike, NaiveDate};
+    use svna_pseudonymise::{Identifier, Identity, KEY_LEN, LinkageKey, MatchKey};
+    use svna_synth::identities::{PARTNERS, REALISTIC, population};
+
+    let population = population(2029, 1_000, &REALISTIC);
+    let key = LinkageKey::from_bytes([0x5a; KEY_LEN]);
+    let work = tempfile::tempdir().unwrap();
+    let is_token =
+        |f: &str| f.len() == 64 && f.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let identity = |values: [&str; 8]| {
+        let mut id = Identity::default();
+        for (identifier, raw) in [
+            Identifier::Forename,
+            Identifier::Surname,
+            Identifier::Dob,
+            Identifier::Sex,
+            Identifier::Postcode,
+            Identifier::Nhs,
+            Identifier::Pnc,
+            Identifier::Upn,
+        ]
+        .into_iter()
+        .zip(values)
+        {
+            id.set(identifier, raw).unwrap();
+        }
+        id
+    };
+    let dob_layouts = [
+        "%Y-%m-%d",
+        "%d/%m/%Y",
+        "%Y%m%d",
+        "%d-%b-%Y",
+        "%d%m%Y",
+        "%d-%m-%Y",
+        "%d.%m.%Y",
+        "%m/%d/%Y",
+        "%Y/%m/%d",
+        "%d %b %Y",
+        "%-d/%-m/%Y",
+        "%d/%m/%y",
+    ];
+    let mut checked = 0usize;
+    for partner in PARTNERS {
+        let (raw, offences) = partners::raw_files(&population, partner);
+        let (sent, _) = pseudonymise_partner(work.path(), &key, partner, &raw, offences.as_deref());
+        let sent = String::from_utf8(sent).unwrap();
+        assert!(!sent.contains('"'), "{partner}: nothing needed quoting");
+        let raw_lines: Vec<Vec<&str>> = raw.lines().map(|l| l.split(',').collect()).collect();
+        let sent_lines: Vec<Vec<&str>> = sent.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(sent_lines.len(), raw_lines.len(), "{partner}");
+        let (raw_header, header) = (&raw_lines[0], &sent_lines[0]);
+        let tokenised = |c: &str| c == "person_id" || c == "offence_id" || c.starts_with("mk_");
+        let kept: Vec<&str> = raw_header[9..]
+            .iter()
+            .map(|c| if *c == "crime_ref" { "offence_id" } else { c })
+            .collect();
+        let expected: Vec<&str> = std::iter::once("person_id").chain(kept).collect();
+        assert_eq!(&header[..expected.len()], expected, "{partner}");
+        assert!(
+            header[expected.len()..]
+                .iter()
+                .all(|c| c.starts_with("mk_"))
+        );
+        // The bytes sent, tokens blanked.
+        let mut blanked = String::new();
+        for (raw_row, row) in raw_lines[1..].iter().zip(&sent_lines[1..]) {
+            assert_eq!(row.len(), header.len(), "{partner}");
+            let mut fields = Vec::new();
+            for (column, field) in header.iter().zip(row) {
+                if tokenised(column) {
+                    assert!(
+                        is_token(field) || (column.starts_with("mk_") && field.is_empty()),
+                        "{partner} {column}: {field}"
+                    );
+                    fields.push("");
+                } else {
+                    let at = raw_header.iter().position(|c| c == column).unwrap();
+                    assert_eq!(*field, raw_row[at], "{partner} {column}");
+                    fields.push(field);
+                }
+            }
+            blanked.push_str(&fields.join(","));
+            blanked.push('\n');
+        }
+        let blanked = format!("{}\n{blanked}", header.join(","));
+        let whole_fields: BTreeSet<String> = blanked
+            .lines()
+            .flat_map(|l| l.split(','))
+            .map(str::to_lowercase)
+            .collect();
+        let text = blanked.to_lowercase();
+        for r in population.records.iter().filter(|r| r.partner == partner) {
+            let person = &population.people[r.truth];
+            let mut secrets: BTreeSet<String> = BTreeSet::new();
+            let mut add = |v: &str| {
+                for form in [
+                    v.to_string(),
+                    v.replace(' ', ""),
+                    v.chars().filter(|c| c.is_alphanumeric()).collect(),
+                ] {
+                    if form.chars().count() >= 2 {
+                        secrets.insert(form.to_lowercase());
+                    }
+                }
+            };
+            for v in [
+                &r.local_id,
+                &format!("crime-{}", r.local_id),
+                &r.forename,
+                &r.surname,
+                &r.dob,
+                &r.postcode,
+                &r.nhs,
+                &r.pnc,
+                &r.upn,
+                &person.forename,
+                &person.surname,
+                &person.postcode,
+                &person.nhs,
+                &person.pnc,
+                &person.upn,
+            ] {
+                add(v);
+            }
+            let mut dobs = vec![person.dob];
+            dobs.extend(NaiveDate::from_ymd_opt(
+                person.dob.year(),
+                person.dob.day(),
+                person.dob.month(),
+            ));
+            for dob in dobs {
+                for layout in dob_layouts {
+                    add(&dob.format(layout).to_string());
+                }
+            }
+            for id in [
+                identity([
+                    &r.forename,
+                    &r.surname,
+                    &r.dob,
+                    &r.sex,
+                    &r.postcode,
+                    &r.nhs,
+                    &r.pnc,
+                    &r.upn,
+                ]),
+                identity([
+                    &person.forename,
+                    &person.surname,
+                    &person.dob.format("%Y-%m-%d").to_string(),
+                    person.sex,
+                    &person.postcode,
+                    &person.nhs,
+                    &person.pnc,
+                    &person.upn,
+                ]),
+            ] {
+                for v in [
+                    &id.nhs,
+                    &id.pnc,
+                    &id.upn,
+                    &id.forename,
+                    &id.surname,
+                    &id.dob,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    add(v);
+                }
+                if let Some(postcode) = &id.postcode {
+                    add(&postcode.full);
+                    add(postcode.district());
+                }
+                for k in MatchKey::ALL {
+                    if let Some(v) = k.value(&id) {
+                        add(&v);
+                    }
+                }
+            }
+            for secret in &secrets {
+                assert!(
+                    !whole_fields.contains(secret),
+                    "{partner} {}: a field is {secret:?}",
+                    r.local_id
+                );
+                assert!(
+                    secret.chars().count() < 5 || !text.contains(secret.as_str()),
+                    "{partner} {}: {secret:?} is in the file",
+                    r.local_id
+                );
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} identifying values checked");
+    assert!(checked > 50_000, "{checked}");
+}
