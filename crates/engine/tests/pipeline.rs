@@ -756,3 +756,764 @@ async fn person_data_staged_before_version_2_reads_with_empty_match_keys() {
         .to_string();
     assert!(text.contains(&format!("| {token} | 0    | 1 |")), "{text}");
 }
+
+/// Synthetic partners for the end-to-end linkage tests (issue 17): every record of
+/// `svna_synth::identities` as a row of its partner's person-level dataset, with the
+/// partner's identifiers in clear (as the partner holds them, before pseudonymisation).
+mod partners {
+    use chrono::{Datelike, NaiveDate};
+    use svna_synth::identities::{PartnerRecord, Population};
+
+    /// The dataset a partner's person records go to.
+    pub fn dataset(partner: &str) -> &'static str {
+        match partner {
+            "police" => "police_persons",
+            "youth_justice" => "youth_justice",
+            "probation" => "probation",
+            _ => "school_suspensions",
+        }
+    }
+
+    /// A police record is a victim's (outside the police cohort) for one record in five.
+    pub fn is_police_victim(r: &PartnerRecord) -> bool {
+        r.local_id.ends_with(['0', '5'])
+    }
+
+    /// Age on the (fixed) event date, within the range the partner's contract allows.
+    pub fn age(population: &Population, r: &PartnerRecord) -> i32 {
+        let dob = population.people[r.truth].dob;
+        let at = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
+        let mut age = at.year() - dob.year();
+        if (at.month(), at.day()) < (dob.month(), dob.day()) {
+            age -= 1;
+        }
+        match r.partner {
+            "youth_justice" => age.clamp(10, 17),
+            "probation" => age.max(18),
+            "education" => age.clamp(4, 19),
+            _ => age,
+        }
+    }
+
+    /// The identifying columns every partner's raw file carries, and how `--match-keys` maps
+    /// them.
+    pub const IDENTIFYING: &str = "Ref,Forename,Surname,DOB,Gender,Postcode,NHS,PNC,UPN";
+    pub const MATCH_KEYS: &str = "forename=Forename,surname=Surname,dob=DOB,sex=Gender,\
+                                  postcode=Postcode,nhs=NHS,pnc=PNC,upn=UPN";
+
+    fn quoted(value: &str) -> String {
+        if value.contains([',', '"']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.to_string()
+        }
+    }
+
+    /// The raw (identifying) person file of one partner, and for police the raw offences
+    /// file its records point at (`crime_ref`, one serious-violence offence per record).
+    pub fn raw_files(population: &Population, partner: &str) -> (String, Option<String>) {
+        let columns = match partner {
+            "police" => "crime_ref,role,age,sex",
+            "youth_justice" => {
+                "event_date,age,sex,offence_group,outcome,first_time_entrant,home_lsoa"
+            }
+            "probation" => "start_date,age,sex,index_offence_group,rosh,home_lsoa",
+            _ => "event_date,type,reason,age,sex,home_lsoa,school_lad",
+        };
+        let mut persons = format!("{IDENTIFYING},{columns}\n");
+        let mut offences = String::from(
+            "crime_ref,recorded_date,offence_date,offence_hour,ho_code,knife_flag,firearm_flag,domestic_flag,lsoa_code,location_type\n",
+        );
+        for r in population.records.iter().filter(|r| r.partner == partner) {
+            let sex = match r.sex.as_str() {
+                "M" | "Male" => "M",
+                "F" | "Female" => "F",
+                _ => "U",
+            };
+            let age = age(population, r);
+            let rest = match partner {
+                "police" => {
+                    let role = if is_police_victim(r) {
+                        "victim"
+                    } else {
+                        "suspect"
+                    };
+                    offences.push_str(&format!(
+                        "crime-{},2024-06-02,2024-06-01,3,5D,false,false,false,E01000001,street\n",
+                        r.local_id
+                    ));
+                    format!("crime-{},{role},{age},{sex}", r.local_id)
+                }
+                "youth_justice" => {
+                    format!("2024-06-01,{age},{sex},violence_against_person,referral_order,true,")
+                }
+                "probation" => format!("2024-06-01,{age},{sex},robbery,medium,"),
+                _ => format!("2024-06-01,suspension,PA,{age},{sex},,E07000001"),
+            };
+            let identifying = [
+                &r.local_id,
+                &r.forename,
+                &r.surname,
+                &r.dob,
+                &r.sex,
+                &r.postcode,
+                &r.nhs,
+                &r.pnc,
+                &r.upn,
+            ]
+            .map(|v| quoted(v))
+            .join(",");
+            persons.push_str(&format!("{identifying},{rest}\n"));
+        }
+        (persons, (partner == "police").then_some(offences))
+    }
+}
+
+/// Pseudonymises a partner's raw person file as `svna pseudonymise --token Ref=person_id
+/// [--token crime_ref=offence_id:local:offence] --match-keys …` does (the same library call
+/// the command makes, on a file), and its offences file (police) with the offence token.
+fn pseudonymise_partner(
+    dir: &Path,
+    key: &svna_pseudonymise::LinkageKey,
+    partner: &str,
+    persons: &str,
+    offences: Option<&str>,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    use svna_pseudonymise::{Options, pseudonymise_file};
+    let run = |name: &str, raw: &str, tokens: &[&str], match_keys: Option<&str>| {
+        let (input, output) = (
+            dir.join(format!("{partner}-{name}.raw.csv")),
+            dir.join(format!("{partner}-{name}.csv")),
+        );
+        std::fs::write(&input, raw).unwrap();
+        let specs: Vec<_> = tokens.iter().map(|t| t.parse().unwrap()).collect();
+        let options = Options {
+            match_keys: match_keys.map(|m| m.parse().unwrap()),
+            ..Options::default()
+        };
+        pseudonymise_file(&input, &output, key, &specs, &options).unwrap();
+        std::fs::read(&output).unwrap()
+    };
+    let mut tokens = vec!["Ref=person_id"];
+    if offences.is_some() {
+        tokens.push("crime_ref=offence_id:local:offence");
+    }
+    let persons = run("persons", persons, &tokens, Some(partners::MATCH_KEYS));
+    let offences = offences.map(|raw| {
+        run(
+            "offences",
+            raw,
+            &["crime_ref=offence_id:local:offence"],
+            None,
+        )
+    });
+    (persons, offences)
+}
+
+/// Stages one CSV through the real intake path.
+async fn stage_csv(store: &Store, dataset: &str, name: &str, bytes: Vec<u8>) {
+    let path = format!("landing/{name}.csv");
+    store.put(&path, bytes.into()).await.unwrap();
+    let contracts = svna_contracts::v1();
+    let outcome = svna_intake::load_extract(
+        store,
+        contracts.dataset(dataset).unwrap(),
+        contracts.version,
+        &path,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{dataset}: {e}"));
+    let r = &outcome.record;
+    assert!(
+        r.refused.is_none() && r.rows_rejected == 0 && r.rows_staged == r.rows_received,
+        "{dataset}: {:?} {:?}",
+        r.refused,
+        r.rejected_by_rule
+    );
+}
+
+/// A partner, its pseudonymised person file and (police) its pseudonymised offences file.
+type PartnerFiles = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+/// A store with the definitions the cohort stages read, one LSOA, and every partner's
+/// pseudonymised files.
+async fn store_with_partners(files: &[PartnerFiles]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
+    let definitions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../definitions");
+    for (dataset, file) in [
+        ("sv_offence_codes", "sv_offence_codes.csv"),
+        ("age_bands", "age_bands.csv"),
+    ] {
+        stage_csv(
+            &store,
+            dataset,
+            dataset,
+            std::fs::read(definitions.join(file)).unwrap(),
+        )
+        .await;
+    }
+    stage_csv(
+        &store,
+        "lsoa_lookup",
+        "lsoa_lookup",
+        b"lsoa_code,lsoa_name,ward_code,ward_name,lad_code,lad_name\n\
+          E01000001,Somewhere 001A,E05000001,Ward,E07000001,District\n"
+            .to_vec(),
+    )
+    .await;
+    for (partner, persons, offences) in files {
+        if let Some(offences) = offences {
+            stage_csv(
+                &store,
+                "police_offences",
+                "police_offences",
+                offences.clone(),
+            )
+            .await;
+        }
+        stage_csv(&store, partners::dataset(partner), partner, persons.clone()).await;
+    }
+    (dir, store)
+}
+
+/// Every partner's raw files of `population`, pseudonymised with the key `key_of` gives that
+/// partner, staged with the definitions.
+async fn store_with_pseudonymised_partners(
+    population: &svna_synth::identities::Population,
+    key_of: &dyn Fn(&str) -> svna_pseudonymise::LinkageKey,
+) -> (tempfile::TempDir, Store) {
+    let work = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for partner in svna_synth::identities::PARTNERS {
+        let (persons, offences) = partners::raw_files(population, partner);
+        let (persons, offences) = pseudonymise_partner(
+            work.path(),
+            &key_of(partner),
+            partner,
+            &persons,
+            offences.as_deref(),
+        );
+        files.push((partner, persons, offences));
+    }
+    store_with_partners(&files).await
+}
+
+/// Runs the shipped pipeline up to `target` (its real stage SQL).
+async fn run_shipped(store: &Store, target: &str) -> RunRecord {
+    let p = Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/sna.toml"))
+        .unwrap();
+    let options = RunOptions {
+        target: Some(target.into()),
+        run_id: Some(format!("run-{target}")),
+        ..Default::default()
+    };
+    run_pipeline(store, &p, &options, &mut |_| {})
+        .await
+        .unwrap()
+}
+
+/// The rows of a stage's output, each column as text.
+async fn stage_rows(store: &Store, record: &RunRecord, stage: &str) -> Vec<Vec<String>> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bytes = store
+        .get(&record.stage(stage).unwrap().output.path)
+        .await
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap()
+    {
+        let batch = batch.unwrap();
+        let options = FormatOptions::default();
+        let columns: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            rows.push(columns.iter().map(|c| c.value(row).to_string()).collect());
+        }
+    }
+    rows
+}
+
+/// Issue 17, end to end: the cohort overlap table recovers the true cohort. One table of
+/// true people (`svna_synth::identities`, 5,000 people, `REALISTIC` errors) is seen by
+/// police, youth justice, probation and schools; each partner's raw file (names, dates of
+/// birth in its own layout, sex, postcode, the national ids it holds) is pseudonymised with
+/// match keys by the code `svna pseudonymise --match-keys` runs, staged by intake as the
+/// person-level datasets (police records point at serious-violence offences; one police
+/// record in five is a victim's, outside the police cohort), and the shipped pipeline runs
+/// `person_links` and `cohort_overlap_by_age` on it.
+///
+/// What is measured. A *stage person* is what the stage counts: the appearances (records
+/// that put a person in the cohort) whose tokens `person_links` joins into one person; a
+/// *true person* is the appearances of one person of the truth. Every cell of the table
+/// (the agencies that saw the person × age band) counts stage persons; the truth gives the
+/// true count of each cell. A stage person is *correct* when its appearances are exactly the
+/// appearances of one true person (then it is in that person's cell, with that person's
+/// age). Per cell, precision = correct stage persons / stage persons in the cell, and recall
+/// = correct stage persons / true persons in the cell; the test asserts both over the
+/// *overlap* (every cell of persons seen by two or more agencies: the cells linkage makes),
+/// and over each pair of agencies (both 'yes', the others either). Over the whole table the
+/// exact-person precision is shown, not asserted (a missed link leaves fragments of a true
+/// person in cells of fewer agencies, each a wrong person there, so it counts missed links a
+/// second time); the whole table is asserted pairwise instead: over pairs of appearances at
+/// two different agencies, precision = pairs one stage person holds that are one true
+/// person / pairs one stage person holds, recall = the same / pairs one true person holds.
+/// The stage persons are rebuilt here from the stage's own `person_links` output, and the
+/// test first checks that they give exactly the counts the stage wrote in every cell.
+/// Figures in BENCHMARKS.md (`cargo test --workspace --test pipeline --
+/// overlap_tables_recover --nocapture`).
+#[tokio::test]
+async fn overlap_tables_recover_the_true_cohort_end_to_end() {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use svna_pseudonymise::{Domain, KEY_LEN, LinkageKey, Tokeniser};
+    use svna_synth::identities::{REALISTIC, population};
+
+    let population = population(2027, 5_000, &REALISTIC);
+    let key = LinkageKey::from_bytes([0x5a; KEY_LEN]);
+    let (_dir, store) = store_with_pseudonymised_partners(&population, &|_| key.clone()).await;
+    let record = run_shipped(&store, "cohort_overlap_by_age").await;
+    assert_eq!(record.status, RunStatus::Finished);
+    // Every partner's delivery links: no warning about one that links with nobody.
+    let quality = run_shipped(&store, "linkage_quality").await;
+    assert_eq!(quality.status, RunStatus::Finished);
+    assert!(quality.warnings.is_empty(), "{:?}", quality.warnings);
+    let links: HashMap<String, String> = stage_rows(&store, &record, "person_links")
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    // (police, youth justice, probation, school, band) -> persons, from the stage.
+    type Cell = (bool, bool, bool, bool, String);
+    let yes = |v: &str| v == "yes";
+    let mut stage_counts: BTreeMap<Cell, u64> = BTreeMap::new();
+    for r in stage_rows(&store, &record, "cohort_overlap_by_age").await {
+        if r[..5].iter().all(|v| v != "Total") {
+            let cell = (yes(&r[0]), yes(&r[1]), yes(&r[2]), yes(&r[3]), r[4].clone());
+            stage_counts.insert(cell, r[5].parse().unwrap());
+        }
+    }
+    let bands: HashMap<i32, String> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../definitions/age_bands.csv"),
+    )
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|l| {
+        let mut f = l.split(',');
+        (
+            f.next().unwrap().parse().unwrap(),
+            f.next().unwrap().to_string(),
+        )
+    })
+    .collect();
+
+    // Appearances (record index), grouped by stage person and by true person.
+    let tokeniser = Tokeniser::new(&key);
+    let mut by_stage: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut by_truth: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for (i, r) in population.records.iter().enumerate() {
+        if r.partner == "police" && partners::is_police_victim(r) {
+            continue;
+        }
+        let token = tokeniser.token(Domain::Person, &r.local_id);
+        let person = links.get(&token).cloned().unwrap_or(token);
+        by_stage.entry(person).or_default().insert(i);
+        by_truth.entry(r.truth).or_default().insert(i);
+    }
+    let cell = |appearances: &BTreeSet<usize>| -> Cell {
+        let seen = |p: &str| {
+            appearances
+                .iter()
+                .any(|&i| population.records[i].partner == p)
+        };
+        let age = appearances
+            .iter()
+            .map(|&i| partners::age(&population, &population.records[i]))
+            .min()
+            .unwrap();
+        (
+            seen("police"),
+            seen("youth_justice"),
+            seen("probation"),
+            seen("education"),
+            bands[&age].clone(),
+        )
+    };
+    let true_sets: BTreeSet<&BTreeSet<usize>> = by_truth.values().collect();
+    let mut rebuilt: BTreeMap<Cell, u64> = BTreeMap::new();
+    let mut truth: BTreeMap<Cell, u64> = BTreeMap::new();
+    let mut correct: BTreeMap<Cell, u64> = BTreeMap::new();
+    for appearances in by_stage.values() {
+        let c = cell(appearances);
+        *rebuilt.entry(c.clone()).or_default() += 1;
+        if true_sets.contains(appearances) {
+            *correct.entry(c).or_default() += 1;
+        }
+    }
+    for appearances in by_truth.values() {
+        *truth.entry(cell(appearances)).or_default() += 1;
+    }
+    // The persons rebuilt from person_links are exactly the ones the stage counted.
+    assert_eq!(rebuilt, stage_counts);
+
+    let agencies = |c: &Cell| [c.0, c.1, c.2, c.3];
+    let measure = |name: &str, select: &dyn Fn(&Cell) -> bool| -> (f64, f64) {
+        let sum = |m: &BTreeMap<Cell, u64>| {
+            m.iter()
+                .filter(|(c, _)| select(c))
+                .map(|(_, n)| n)
+                .sum::<u64>()
+        };
+        let (s, t, ok) = (sum(&stage_counts), sum(&truth), sum(&correct));
+        let (precision, recall) = (ok as f64 / s as f64, ok as f64 / t as f64);
+        println!(
+            "| {name} | {t} | {s} | {ok} | {:.2} % | {:.2} % |",
+            100.0 * precision,
+            100.0 * recall
+        );
+        (precision, recall)
+    };
+    println!(
+        "{} true people, {} records; police cohort = suspects (4 records in 5)",
+        population.people.len(),
+        population.records.len()
+    );
+    println!("| cells | true persons | stage persons | correct | precision | recall |");
+    println!("|---|---|---|---|---|---|");
+    let mut measured = vec![(
+        "overlap (seen by 2+ agencies)".to_string(),
+        measure("overlap (seen by 2+ agencies)", &|c| {
+            agencies(c).iter().filter(|&&a| a).count() >= 2
+        }),
+    )];
+    let names = ["police", "youth justice", "probation", "school"];
+    for a in 0..4 {
+        for b in a + 1..4 {
+            let name = format!("{} and {}", names[a], names[b]);
+            let m = measure(&name, &|c| agencies(c)[a] && agencies(c)[b]);
+            measured.push((name, m));
+        }
+    }
+    // The whole table, exact persons: a missed link splits a true person into fragments in
+    // cells of fewer agencies, each wrong, so this precision counts missed links again.
+    // Shown, not asserted; the whole table is asserted pairwise below.
+    measure("whole table (exact persons)", &|_| true);
+    // Pairwise over the whole table: pairs of appearances at different agencies, one stage
+    // person (linked) vs one true person.
+    let pairs = |groups: &mut dyn Iterator<Item = &BTreeSet<usize>>| {
+        let mut out = BTreeSet::new();
+        for members in groups {
+            for &a in members {
+                for &b in members.range(a + 1..) {
+                    if population.records[a].partner != population.records[b].partner {
+                        out.insert((a, b));
+                    }
+                }
+            }
+        }
+        out
+    };
+    let linked = pairs(&mut by_stage.values());
+    let actual = pairs(&mut by_truth.values());
+    let both = linked.intersection(&actual).count();
+    let (precision, recall) = (
+        both as f64 / linked.len() as f64,
+        both as f64 / actual.len() as f64,
+    );
+    println!(
+        "| whole table, pairwise (appearances at two agencies) | {} pairs | {} pairs | {both} | {:.2} % | {:.2} % |",
+        actual.len(),
+        linked.len(),
+        100.0 * precision,
+        100.0 * recall
+    );
+    measured.push(("whole table, pairwise".to_string(), (precision, recall)));
+    for (name, (precision, recall)) in measured {
+        assert!(recall >= 0.95, "{name}: recall {recall}");
+        assert!(precision >= 0.99, "{name}: precision {precision}");
+    }
+}
+
+/// Issue 17: a delivery pseudonymised with another key carries match keys that link with
+/// nobody's. Synthetic partners as in `overlap_tables_recover_the_true_cohort_end_to_end`,
+/// every one pseudonymised with the partnership key but probation, which used its own: the
+/// shipped `linkage_quality` stage's warn test fires and names probation alone, and the
+/// stage counts every probation person under `none` for every other partner.
+#[tokio::test]
+async fn a_delivery_pseudonymised_with_another_key_is_flagged_by_linkage_quality() {
+    use svna_pseudonymise::{KEY_LEN, LinkageKey};
+    use svna_synth::identities::{REALISTIC, population};
+
+    let population = population(2028, 1_500, &REALISTIC);
+    let (right, wrong) = (
+        LinkageKey::from_bytes([0x5a; KEY_LEN]),
+        LinkageKey::from_bytes([0xa5; KEY_LEN]),
+    );
+    let (_dir, store) = store_with_pseudonymised_partners(&population, &|partner| {
+        if partner == "probation" {
+            wrong.clone()
+        } else {
+            right.clone()
+        }
+    })
+    .await;
+    let record = run_shipped(&store, "linkage_quality").await;
+    assert_eq!(record.status, RunStatus::Finished);
+    assert_eq!(
+        record.warnings,
+        [
+            "stage `linkage_quality`: a partner whose persons link with nobody's (a wrong key or \
+          a broken export) (1 row(s): probation)"
+        ],
+    );
+    let rows = stage_rows(&store, &record, "linkage_quality").await;
+    let count = |partner: &str, with: &str, key: &str| -> u64 {
+        rows.iter()
+            .find(|r| r[0] == partner && r[1] == with && r[2] == key)
+            .map_or(0, |r| r[3].parse().unwrap())
+    };
+    let probation = population
+        .records
+        .iter()
+        .filter(|r| r.partner == "probation")
+        .count() as u64;
+    assert!(probation > 0);
+    for other in ["police", "youth_justice", "education"] {
+        assert_eq!(count("probation", other, "none"), probation, "{other}");
+        assert_eq!(count("probation", other, "Total"), probation, "{other}");
+        // The others still link with each other.
+        assert!(
+            count(other, "Total", "Total") > count(other, "Total", "none"),
+            "{other}"
+        );
+    }
+}
+
+/// Issue 17: no identifying value and no untokenised combination reaches the hub. Every
+/// partner's raw file of synthetic people (1,000, `REALISTIC` errors) is pseudonymised with
+/// match keys as for the end-to-end test, and its output bytes (what the partner sends) are
+/// checked:
+///
+/// * the header holds no identifying column: `person_id` and `offence_id` where `Ref` and
+///   `crime_ref` were, the partner's other columns, then `mk_*` columns;
+/// * `person_id`, `offence_id` and every `mk_*` field is a 64-hex token (or empty for a key
+///   the record lacks an input of), and every other field is byte for byte the raw file's;
+/// * with those tokens blanked, the bytes contain none of the identifying values of any
+///   record, nor of the true person behind it: its reference and crime reference, forename,
+///   surname (as written, upper and lower case, folded as match keys fold them), date of
+///   birth (as written, in twelve layouts, day and month swapped, and normalised), postcode
+///   (as written, with and without its space, in either case, and its district), NHS number,
+///   PNC ID and UPN (as written and normalised), nor any match key's untokenised value
+///   (e.g. `WILLIAM|ONEILL|2005-03-07|M`): as a whole field, and, for values of five
+///   characters or more, anywhere (shorter ones such as `Rob` or `LN1` are in words like
+///   `robbery` or no sign of a leak). A token cannot hide a value: it is 64 hex digits.
+#[test]
+fn no_identifying_value_reaches_the_hub() {
+    use std::collections::BTreeSet;
+
+    use chrono::{Datelike, NaiveDate};
+    use svna_pseudonymise::{Identifier, Identity, KEY_LEN, LinkageKey, MatchKey};
+    use svna_synth::identities::{PARTNERS, REALISTIC, population};
+
+    let population = population(2029, 1_000, &REALISTIC);
+    let key = LinkageKey::from_bytes([0x5a; KEY_LEN]);
+    let work = tempfile::tempdir().unwrap();
+    let is_token =
+        |f: &str| f.len() == 64 && f.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let identity = |values: [&str; 8]| {
+        let mut id = Identity::default();
+        for (identifier, raw) in [
+            Identifier::Forename,
+            Identifier::Surname,
+            Identifier::Dob,
+            Identifier::Sex,
+            Identifier::Postcode,
+            Identifier::Nhs,
+            Identifier::Pnc,
+            Identifier::Upn,
+        ]
+        .into_iter()
+        .zip(values)
+        {
+            id.set(identifier, raw).unwrap();
+        }
+        id
+    };
+    let dob_layouts = [
+        "%Y-%m-%d",
+        "%d/%m/%Y",
+        "%Y%m%d",
+        "%d-%b-%Y",
+        "%d%m%Y",
+        "%d-%m-%Y",
+        "%d.%m.%Y",
+        "%m/%d/%Y",
+        "%Y/%m/%d",
+        "%d %b %Y",
+        "%-d/%-m/%Y",
+        "%d/%m/%y",
+    ];
+    let mut checked = 0usize;
+    for partner in PARTNERS {
+        let (raw, offences) = partners::raw_files(&population, partner);
+        let (sent, _) = pseudonymise_partner(work.path(), &key, partner, &raw, offences.as_deref());
+        let sent = String::from_utf8(sent).unwrap();
+        assert!(!sent.contains('"'), "{partner}: nothing needed quoting");
+        let raw_lines: Vec<Vec<&str>> = raw.lines().map(|l| l.split(',').collect()).collect();
+        let sent_lines: Vec<Vec<&str>> = sent.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(sent_lines.len(), raw_lines.len(), "{partner}");
+        let (raw_header, header) = (&raw_lines[0], &sent_lines[0]);
+        let tokenised = |c: &str| c == "person_id" || c == "offence_id" || c.starts_with("mk_");
+        let kept: Vec<&str> = raw_header[9..]
+            .iter()
+            .map(|c| if *c == "crime_ref" { "offence_id" } else { c })
+            .collect();
+        let expected: Vec<&str> = std::iter::once("person_id").chain(kept).collect();
+        assert_eq!(&header[..expected.len()], expected, "{partner}");
+        assert!(
+            header[expected.len()..]
+                .iter()
+                .all(|c| c.starts_with("mk_"))
+        );
+        // The bytes sent, tokens blanked.
+        let mut blanked = String::new();
+        for (raw_row, row) in raw_lines[1..].iter().zip(&sent_lines[1..]) {
+            assert_eq!(row.len(), header.len(), "{partner}");
+            let mut fields = Vec::new();
+            for (column, field) in header.iter().zip(row) {
+                if tokenised(column) {
+                    assert!(
+                        is_token(field) || (column.starts_with("mk_") && field.is_empty()),
+                        "{partner} {column}: {field}"
+                    );
+                    fields.push("");
+                } else {
+                    let at = raw_header.iter().position(|c| c == column).unwrap();
+                    assert_eq!(*field, raw_row[at], "{partner} {column}");
+                    fields.push(field);
+                }
+            }
+            blanked.push_str(&fields.join(","));
+            blanked.push('\n');
+        }
+        let blanked = format!("{}\n{blanked}", header.join(","));
+        let whole_fields: BTreeSet<String> = blanked
+            .lines()
+            .flat_map(|l| l.split(','))
+            .map(str::to_lowercase)
+            .collect();
+        let text = blanked.to_lowercase();
+        for r in population.records.iter().filter(|r| r.partner == partner) {
+            let person = &population.people[r.truth];
+            let mut secrets: BTreeSet<String> = BTreeSet::new();
+            let mut add = |v: &str| {
+                for form in [
+                    v.to_string(),
+                    v.replace(' ', ""),
+                    v.chars().filter(|c| c.is_alphanumeric()).collect(),
+                ] {
+                    if form.chars().count() >= 2 {
+                        secrets.insert(form.to_lowercase());
+                    }
+                }
+            };
+            for v in [
+                &r.local_id,
+                &format!("crime-{}", r.local_id),
+                &r.forename,
+                &r.surname,
+                &r.dob,
+                &r.postcode,
+                &r.nhs,
+                &r.pnc,
+                &r.upn,
+                &person.forename,
+                &person.surname,
+                &person.postcode,
+                &person.nhs,
+                &person.pnc,
+                &person.upn,
+            ] {
+                add(v);
+            }
+            let mut dobs = vec![person.dob];
+            dobs.extend(NaiveDate::from_ymd_opt(
+                person.dob.year(),
+                person.dob.day(),
+                person.dob.month(),
+            ));
+            for dob in dobs {
+                for layout in dob_layouts {
+                    add(&dob.format(layout).to_string());
+                }
+            }
+            for id in [
+                identity([
+                    &r.forename,
+                    &r.surname,
+                    &r.dob,
+                    &r.sex,
+                    &r.postcode,
+                    &r.nhs,
+                    &r.pnc,
+                    &r.upn,
+                ]),
+                identity([
+                    &person.forename,
+                    &person.surname,
+                    &person.dob.format("%Y-%m-%d").to_string(),
+                    person.sex,
+                    &person.postcode,
+                    &person.nhs,
+                    &person.pnc,
+                    &person.upn,
+                ]),
+            ] {
+                for v in [
+                    &id.nhs,
+                    &id.pnc,
+                    &id.upn,
+                    &id.forename,
+                    &id.surname,
+                    &id.dob,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    add(v);
+                }
+                if let Some(postcode) = &id.postcode {
+                    add(&postcode.full);
+                    add(postcode.district());
+                }
+                for k in MatchKey::ALL {
+                    if let Some(v) = k.value(&id) {
+                        add(&v);
+                    }
+                }
+            }
+            for secret in &secrets {
+                assert!(
+                    !whole_fields.contains(secret),
+                    "{partner} {}: a field is {secret:?}",
+                    r.local_id
+                );
+                assert!(
+                    secret.chars().count() < 5 || !text.contains(secret.as_str()),
+                    "{partner} {}: {secret:?} is in the file",
+                    r.local_id
+                );
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} identifying values checked");
+    assert!(checked > 50_000, "{checked}");
+}

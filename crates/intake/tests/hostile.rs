@@ -1006,3 +1006,136 @@ async fn a_load_of_persons_needs_their_offences_loaded_first() {
     assert_eq!((r.rows_received, r.rows_staged, r.rows_rejected), (3, 2, 1));
     assert_eq!(r.rejected_by_rule.get("reference"), Some(&1));
 }
+
+/// Issue 17: a partner that pseudonymises with another key sends match keys that meet
+/// nobody's. Three partners hold the same ten people under their own local references (no
+/// person token in common) and send police_persons extracts pseudonymised with match keys
+/// by `svna_pseudonymise` (as `svna pseudonymise --match-keys` does): youth justice with
+/// the partnership key links by match keys with police, probation with its own key links
+/// with nobody, and intake flags probation's delivery alone.
+#[tokio::test]
+async fn a_delivery_whose_match_keys_were_made_with_another_key_is_flagged() {
+    use svna_pseudonymise::{KEY_LEN, LinkageKey, Options, pseudonymise_csv_with};
+
+    let hub = Hub::new();
+    register_key(&hub.store, FP, false).await.unwrap();
+    let (right, wrong) = (
+        LinkageKey::from_bytes([0x5a; KEY_LEN]),
+        LinkageKey::from_bytes([0xa5; KEY_LEN]),
+    );
+    let people = [
+        ("William", "O'Neill", (2005, 3, 7), "M", "LN1 3DY"),
+        ("Chloe", "Patel", (2006, 11, 21), "F", "LN2 4AB"),
+        ("Kai", "Nguyen", (2004, 1, 30), "M", "LN3 9XZ"),
+        ("Zuzanna", "Wójcik", (2007, 5, 2), "F", "LN4 1QT"),
+        ("Reece", "Smith", (2003, 8, 15), "M", "LN5 6PP"),
+        ("Megan", "Hughes-Jones", (2005, 12, 1), "F", "LN6 2RS"),
+        ("Mohammed", "Khan", (2006, 6, 9), "M", "LN7 7LN"),
+        ("Amber", "Walsh", (2004, 10, 28), "F", "LN8 8DD"),
+        ("Jacob", "Mc Laughlin", (2007, 2, 14), "M", "LN9 5HG"),
+        ("Isla", "Begum", (2003, 4, 3), "F", "LN10 1AA"),
+    ];
+    // A partner's raw extract of people[range] (its own references, names as it writes
+    // them), pseudonymised with `key`.
+    let send = |partner: &'static str,
+                range: std::ops::Range<usize>,
+                key: LinkageKey,
+                upper: bool| {
+        let mut raw =
+            String::from("crime_ref,Ref,role,age,sex,Forename,Surname,DOB,Gender,Postcode\n");
+        for (i, (forename, surname, (y, m, d), sex, postcode)) in
+            people[range.clone()].iter().enumerate()
+        {
+            let surname = if upper {
+                surname.to_uppercase()
+            } else {
+                surname.to_string()
+            };
+            let dob = if upper {
+                format!("{d:02}/{m:02}/{y}")
+            } else {
+                format!("{y}-{m:02}-{d:02}")
+            };
+            raw.push_str(&format!(
+                "{partner}-c{i},{partner}-p{i},suspect,17,{sex},{forename},{surname},{dob},{sex},{postcode}\n"
+            ));
+        }
+        let specs = [
+            "crime_ref=offence_id:local:offence".parse().unwrap(),
+            "Ref=person_id".parse().unwrap(),
+        ];
+        let options = Options {
+            match_keys: Some(
+                "forename=Forename,surname=Surname,dob=DOB,sex=Gender,postcode=Postcode"
+                    .parse()
+                    .unwrap(),
+            ),
+            ..Options::default()
+        };
+        let mut out = Vec::new();
+        let stats =
+            pseudonymise_csv_with(raw.as_bytes(), &mut out, &key, &specs, &options).unwrap();
+        let path: PathBuf = hub.dir.path().join(format!("{partner}.csv"));
+        std::fs::write(&path, out).unwrap();
+        (
+            partner,
+            UploadFile {
+                path,
+                rows: stats.rows,
+            },
+        )
+    };
+    let (partner, file) = send("police", 0..10, right.clone(), true);
+    hub.send(partner, PERIOD, file).await;
+    intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    let (partner, file) = send("youth", 5..10, right, false);
+    let youth = hub.send(partner, PERIOD, file).await;
+    let (partner, file) = send("probation", 0..10, wrong, false);
+    let probation = hub.send(partner, PERIOD, file).await;
+    let records = intake_all(&hub.store, svna_contracts::v1()).await.unwrap();
+    let record = |id: &str| records.iter().find(|r| r.upload_id == id).unwrap();
+
+    let youth = record(&youth.upload_id);
+    assert_eq!(youth.status, IntakeStatus::Staged);
+    let with_police = youth
+        .linkage
+        .iter()
+        .find(|l| l.partner == "police")
+        .unwrap();
+    assert_eq!((with_police.tokens, with_police.found), (5, 5));
+    assert!(youth.linkage_warning.is_none());
+
+    let probation_record = record(&probation.upload_id);
+    assert_eq!(probation_record.status, IntakeStatus::Staged);
+    assert!(
+        probation_record.linkage.iter().all(|l| l.found == 0),
+        "{:?}",
+        probation_record.linkage
+    );
+    assert!(
+        probation_record
+            .linkage
+            .iter()
+            .any(|l| l.partner == "police" && l.tokens == 10)
+    );
+    assert!(
+        probation_record
+            .linkage_warning
+            .as_deref()
+            .unwrap()
+            .contains("another key")
+    );
+    let status = delivery_status(&hub.store, svna_contracts::v1())
+        .await
+        .unwrap();
+    let flagged: Vec<&str> = status
+        .iter()
+        .filter(|s| {
+            s.linkage
+                .as_deref()
+                .is_some_and(|l| l.starts_with("WARNING"))
+        })
+        .map(|s| s.partner.as_str())
+        .collect();
+    assert_eq!(flagged, ["probation"]);
+}
