@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod diff;
 mod html_report;
 mod init;
 mod population;
@@ -67,6 +68,9 @@ enum Command {
     Publish(commands::PublishArgs),
     /// Re-check a published release as an outsider: checksums, and an audit of the published tables alone.
     Verify(commands::VerifyArgs),
+    /// What changed between two releases, table by table: cells up, down, newly withheld or
+    /// published, rows and tables added or removed (published figures only).
+    Diff(diff::DiffArgs),
     /// Write a self-contained HTML summary of a published release (charts, [c] for withheld cells).
     Report(html_report::ReportArgs),
     /// Protect any table (CSV, one row per cell incl. totals): primary and secondary suppression, audit.
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run(args).await,
             Command::Publish(args) => commands::publish(args).await,
             Command::Verify(args) => commands::verify(args).await,
+            Command::Diff(args) => diff::diff(args).await,
             Command::Report(args) => html_report::report(args).await,
             Command::Protect(args) => sdc::protect_table(args),
             Command::Audit(args) => sdc::audit_table(args),

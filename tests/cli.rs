@@ -1128,3 +1128,112 @@ fn run_refuses_a_misspelt_disclosure_policy_naming_the_stage() {
     assert_eq!(err.matches("unknown disclosure policy").count(), 1, "{err}");
     assert!(!store.join("runs").exists(), "nothing ran");
 }
+
+/// Writes a hand-made release (manifest and table CSVs, with their checksums) into a store.
+fn hand_made_release(store: &Path, name: &str, created_at: &str, tables: &[(&str, &str)]) {
+    let entries: Vec<serde_json::Value> = tables
+        .iter()
+        .map(|(table, csv)| {
+            let rel = format!("published/{name}/tables/{table}.csv");
+            let path = store.join(&rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, csv).unwrap();
+            let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+            serde_json::json!({
+                "name": table,
+                "disclosure": {"policy": "threshold", "k": 5,
+                               "counts": [header[header.len() - 1]],
+                               "dimensions": header[..header.len() - 1]},
+                "csv": {"path": rel, "sha256": svna_storage::sha256_hex(csv.as_bytes()),
+                        "size": csv.len()},
+            })
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "release": name, "created_at": created_at, "run_id": "run", "pipeline": "sna",
+        "tables": entries,
+    });
+    std::fs::write(
+        store.join(format!("published/{name}/manifest.json")),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Issue 16: `svna diff OLD NEW` says what changed between two releases, table by table
+/// (cells up, down, unchanged, newly withheld or published, rows and tables added or removed),
+/// as text or JSON, exit 0, and never prints a figure.
+#[test]
+fn diff_compares_two_releases_table_by_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    hand_made_release(
+        &store,
+        "sna-2025",
+        "2025-03-31T09:00:00Z",
+        &[
+            (
+                "offences",
+                "area,year,offences\nA,2024,1010\nB,2024,[c]\nC,2024,1007\nE,2024,1009\nTotal,2024,5030\n",
+            ),
+            ("gone", "area,n\nA,2005\n"),
+        ],
+    );
+    hand_made_release(
+        &store,
+        "sna-2026",
+        "2026-03-31T09:00:00Z",
+        &[
+            (
+                "offences",
+                "area,year,offences\nA,2024,1012\nB,2024,1008\nC,2024,[c]\nD,2024,1005\nTotal,2024,5030\n",
+            ),
+            ("added", "area,n\nA,3005\n"),
+        ],
+    );
+    let old = store.join("published/sna-2025");
+    let old = old.to_str().unwrap();
+    let output = svna(&["diff", old, "sna-2026"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for figure in [
+        "1010", "1012", "1007", "1008", "1005", "1009", "5030", "2005", "3005",
+    ] {
+        assert!(!text.contains(figure), "{figure} printed:\n{text}");
+    }
+    insta::assert_snapshot!(text);
+
+    let new = store.join("published/sna-2026");
+    let output = svna(&["diff", old, new.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["tables_added"], serde_json::json!(["added"]));
+    assert_eq!(json["tables_removed"], serde_json::json!(["gone"]));
+    let offences = &json["tables"][0];
+    assert_eq!(offences["table"], "offences");
+    for (field, n) in [
+        ("up", 1),
+        ("down", 0),
+        ("unchanged", 1),
+        ("newly_withheld", 1),
+        ("newly_published", 1),
+        ("rows_added", 1),
+        ("rows_removed", 1),
+    ] {
+        assert_eq!(offences[field], n, "{field}: {offences}");
+    }
+
+    // A changed table file is refused (exit 2), as the report refuses it.
+    std::fs::write(
+        new.join("tables/offences.csv"),
+        "area,year,offences\nA,2024,1\n",
+    )
+    .unwrap();
+    let output = svna(&["diff", old, "sna-2026"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("does not match"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -4,6 +4,7 @@
 //! `s3://` release works like a local one. One `index.html`: inline CSS and SVG, no script,
 //! no fonts or links to fetch, so it opens offline and can be emailed as it is.
 
+mod diff;
 mod districts;
 mod error;
 mod html;
@@ -21,6 +22,10 @@ use std::path::{Path, PathBuf};
 
 use svna_storage::Store;
 
+pub use diff::{
+    ReleaseDiff, TableDiff, diff_releases, diff_releases_across, diff_table, diff_tables,
+    previous_release,
+};
 pub use error::ReportError;
 pub use release::{LeftOutView, ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
 pub use table::{Cell, SUPPRESSED, Table};
@@ -56,11 +61,18 @@ pub async fn write_report(
         manifest.left_out.iter().map(|l| l.table.clone()),
     );
     let open = open_data::is_open_data(&tables);
-    let sections = if open {
+    let mut sections = if open {
         open_data::sections(&tables)
     } else {
         build_sections(&manifest, &tables)
     };
+    // What changed since the previous release of the same pipeline, if the store has one:
+    // after the headline and how to read the page.
+    if let Some(previous) = diff::previous_release(store, &manifest).await? {
+        let changes = diff::diff_releases(store, &previous, release).await;
+        let at = sections.len().min(2);
+        sections.insert(at, diff::since_section(&previous, changes));
+    }
     let html = page::render(&manifest, &tables, &sections);
     let index_html = write_page(out_dir, &html)?;
     Ok(ReportSummary {

@@ -482,3 +482,83 @@ async fn a_table_left_out_whole_is_said_to_be_withheld() {
     // A column left out is inside a published table: its cells are listed with the table's.
     assert!(!withheld.contains("<h3><code>sv_offences_by_category_year.firearm_offences"));
 }
+
+/// Issue 16: with an earlier release of the same pipeline in the store, the report says, per
+/// table both publish, how many published figures went up or down and how many were newly
+/// withheld or newly published since (counts of cells, no figure); without one, nothing.
+#[tokio::test]
+async fn the_report_says_what_changed_since_the_last_release() {
+    let f = small_release().await;
+    let (summary, _) = f.report().await.unwrap();
+    assert!(
+        !summary
+            .sections
+            .contains(&"Since the last release".to_string())
+    );
+
+    let csv = "lad_code,month,offences\nTotal,2023-01,30\nTotal,2023-02,7\nTotal,2023-03,35\nTotal,Total,72\n";
+    let path = "published/older/tables/sv_offences_by_district_month.csv";
+    f.store.put(path, Bytes::from(csv)).await.unwrap();
+    let manifest = json!({
+        "release": "older", "created_at": "2025-01-31T09:00:00Z", "run_id": "run-0",
+        "pipeline": "sna <test>",
+        "tables": [{
+            "name": "sv_offences_by_district_month",
+            "disclosure": {"policy": "threshold", "k": 5, "counts": ["offences"],
+                           "dimensions": ["lad_code", "month"]},
+            "csv": {"path": path, "sha256": sha256_hex(csv.as_bytes()), "size": csv.len()},
+        }],
+    });
+    f.store
+        .put(
+            "published/older/manifest.json",
+            Bytes::from(serde_json::to_vec(&manifest).unwrap()),
+        )
+        .await
+        .unwrap();
+    // A release of another pipeline is not "the last release" of this one.
+    let other = json!({
+        "release": "other", "created_at": "2025-06-30T09:00:00Z", "run_id": "run-x",
+        "pipeline": "open_data", "tables": [],
+    });
+    f.store
+        .put(
+            "published/other/manifest.json",
+            Bytes::from(serde_json::to_vec(&other).unwrap()),
+        )
+        .await
+        .unwrap();
+
+    let (summary, html) = f.report().await.unwrap();
+    assert!(
+        summary
+            .sections
+            .contains(&"Since the last release".to_string())
+    );
+    let section = html
+        .split("<section id=\"since\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a since section");
+    assert!(section.contains("<code>older</code>"), "{section}");
+    // Now 40, [c], 35, 90 against 30, 7, 35, 72: two up, one unchanged, one newly withheld.
+    let num = |n: u32| format!("<td class=\"num\">{n}</td>");
+    let row = format!(
+        "<tr><td><code>sv_offences_by_district_month</code></td>{}{}{}{}{}{}{}</tr>",
+        num(2),
+        num(0),
+        num(1),
+        num(1),
+        num(0),
+        num(0),
+        num(0)
+    );
+    assert!(section.contains(&row), "{section}");
+    assert!(
+        section.contains(
+            "New tables: <code>sv_offences_by_location_type</code>, <code>sv_victims_by_age_sex</code>."
+        ),
+        "{section}"
+    );
+    assert!(!section.contains("data-v"), "no cell's figure: {section}");
+}
