@@ -14,7 +14,7 @@ use crate::report::print_table;
     after_help = "Compares the published figures of two releases, read from their own files (manifest and \
 table CSVs, each checked against the manifest's SHA-256). Per table both publish: cells (row and count \
 column) whose published figure went up, went down or stayed the same, cells newly withheld (published \
-before, [c] or [p] now), newly published, and rows added or removed; and the tables only one release has. \
+before, [c] now), newly published, and rows added or removed; and the tables only one release has. \
 Only figures both releases publish are compared, and only counts of cells are printed: never a figure, \
 never anything about a withheld one.\n\n\
 Examples:\n  svna diff ./store/published/sna-2025 ./store/published/sna-2026\n  \

@@ -218,8 +218,9 @@ mod tests {
         assert!(context_meaning("area_name").contains("ONS lookup"));
         assert!(context_meaning("missing_months").contains("Augusts (summer holidays)"));
         assert!(context_meaning("first_month").contains("loaded without a period"));
+        assert!(context_meaning("police_months").contains("does not cover"));
         assert_eq!(
-            context_meaning("residents"),
+            context_meaning("imd_decile"),
             "public context for the cell (not a count of the measure)"
         );
     }

@@ -2,9 +2,9 @@
 //! down or stayed the same, figures newly withheld or newly published, rows added or removed,
 //! and tables added or removed.
 //!
-//! Only what both releases publish is compared: a withheld cell (`[c]`, or the partner's
-//! `[p]`) is "withheld" and nothing more, so a difference never involves a withheld value,
-//! and the result holds counts of cells only, never a figure. It is built from the releases'
+//! Only what both releases publish is compared: a withheld cell (`[c]`) is "withheld" and
+//! nothing more, so a difference never involves a withheld value, and the result holds counts
+//! of cells only, never a figure. It is built from the releases'
 //! own files (manifests and table CSVs, each checked against its manifest's SHA-256), like the
 //! report.
 
@@ -251,7 +251,7 @@ pub(crate) fn since_section(
 ) -> crate::sections::Section {
     use crate::html::{esc, fmt_count};
     let mut body = format!(
-        "<p>Compared with the previous release of this pipeline, <code>{}</code>: for each table both publish, how many figures went up or down, and how many were newly withheld ([c] or [p] now, published then) or newly published. Only figures both releases publish are compared; a withheld figure is never compared. <code>svna diff</code> gives the same comparison.</p>\n",
+        "<p>Compared with the previous release of this pipeline, <code>{}</code>: for each table both publish, how many figures went up or down, and how many were newly withheld ([c] now, published then) or newly published. Only figures both releases publish are compared; a withheld figure is never compared. <code>svna diff</code> gives the same comparison.</p>\n",
         esc(previous)
     );
     match diff {
@@ -350,7 +350,7 @@ mod tests {
             table(
                 "offences",
                 &["n"],
-                "area,year,n\nA,2023,12\nB,2023,8\nC,2023,[c]\nD,2023,[p]\nE,2023,9\nF,2023,6\nG,2023,5\n",
+                "area,year,n\nA,2023,12\nB,2023,8\nC,2023,[c]\nD,2023,[c]\nE,2023,9\nF,2023,6\nG,2023,5\n",
             ),
             table("added", &["n"], "area,year,n\nA,2023,5\n"),
         ]);
