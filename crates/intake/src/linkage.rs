@@ -125,6 +125,18 @@ async fn others_person_files(
 /// Each person token with the match-key tokens its records carry.
 type PersonKeys = HashMap<Token, HashSet<Token>>;
 
+/// A reader of a staged Parquet file, errors naming the file.
+async fn open_staged(
+    store: &Store,
+    file: &FileEntry,
+) -> Result<ParquetRecordBatchReaderBuilder<bytes::Bytes>, IntakeError> {
+    let bytes = store.get(&file.path).await?;
+    ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| IntakeError::Parquet {
+        file: file.path.clone(),
+        message: e.to_string(),
+    })
+}
+
 /// Adds the persons of a staged Parquet file and their match keys (only `person_id` and the
 /// `mk_*` columns are decoded; a file without match-key columns, staged before contract
 /// version 2, gives persons without keys).
@@ -137,8 +149,7 @@ async fn read_person_keys(
         file: file.path.clone(),
         message: e.to_string(),
     };
-    let bytes = store.get(&file.path).await?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
+    let builder = open_staged(store, file).await?;
     let wanted: Vec<usize> = builder
         .schema()
         .fields()
@@ -211,8 +222,7 @@ pub(crate) async fn read_token_column(
         file: file.path.clone(),
         message: e.to_string(),
     };
-    let bytes = store.get(&file.path).await?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
+    let builder = open_staged(store, file).await?;
     let Some(index) = builder
         .schema()
         .fields()
