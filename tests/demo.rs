@@ -71,27 +71,14 @@ fn serious_offences(dir: &Path) -> Vec<BTreeMap<String, String>> {
 /// Serious-violence offences per (district, month) and every margin, computed directly from
 /// the extracts and the definitions CSV, without SQL.
 fn independent_district_month(dir: &Path) -> BTreeMap<(String, String), u64> {
-    let districts: BTreeMap<String, String> = read_csv(&dir.join("extracts/lsoa_lookup.csv"))
-        .into_iter()
-        .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
-        .collect();
-    let mut counts = BTreeMap::new();
-    for offence in serious_offences(dir) {
+    let districts = district_of_lsoa(dir);
+    with_margins(serious_offences(dir).into_iter().map(|o| {
         let district = districts
-            .get(&offence["lsoa_code"])
+            .get(&o["lsoa_code"])
             .cloned()
             .unwrap_or_else(|| "Unknown".into());
-        let month = offence["offence_date"][..7].to_string();
-        for key in [
-            (district.clone(), month.clone()),
-            (district, "Total".into()),
-            ("Total".into(), month),
-            ("Total".into(), "Total".into()),
-        ] {
-            *counts.entry(key).or_insert(0u64) += 1;
-        }
-    }
-    counts
+        (district, o["offence_date"][..7].to_string())
+    }))
 }
 
 /// Distinct victims of serious violence per (age band or age group, sex) and every margin:
@@ -192,23 +179,12 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
         .filter(|r| r["category"] == "homicide")
         .map(|r| r["ho_code"].clone())
         .collect();
-    let districts: BTreeMap<String, String> = read_csv(&dir.join("extracts/lsoa_lookup.csv"))
-        .into_iter()
-        .map(|r| (r["lsoa_code"].clone(), r["lad_code"].clone()))
-        .collect();
+    let districts = district_of_lsoa(dir);
     let young_victims: HashSet<String> = read_csv(&dir.join("extracts/police_persons.csv"))
         .into_iter()
         .filter(|p| p["role"] == "victim" && under_25_ages.contains(&p["age"]))
         .map(|p| p["offence_id"].clone())
         .collect();
-    let margins = |district: &str, year: &str| {
-        [
-            (district.to_string(), year.to_string()),
-            (district.to_string(), "Total".to_string()),
-            ("Total".to_string(), year.to_string()),
-            ("Total".to_string(), "Total".to_string()),
-        ]
-    };
     let mut counts: BTreeMap<(String, String), SuccessCounts> = BTreeMap::new();
     for offence in serious_offences(dir) {
         let district = districts
@@ -219,7 +195,7 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
         let knife = offence["knife_flag"] == "true";
         let homicide =
             homicide_codes.contains(&offence["ho_code"]) && offence["domestic_flag"] != "true";
-        for key in margins(&district, &offence["offence_date"][..4]) {
+        for key in margin_keys(&district, &offence["offence_date"][..4]) {
             let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
                 sharp: Some(0),
                 sharp_u25: Some(0),
@@ -238,7 +214,7 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
         let young = under_25_bands.contains(&row["age_band"]);
         let admissions: Option<u64> =
             (row["suppressed"] != "true").then(|| row["admissions"].parse().unwrap());
-        for key in margins(&row["lad_code"], &row["month"][..4]) {
+        for key in margin_keys(&row["lad_code"], &row["month"][..4]) {
             let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
                 sharp: Some(0),
                 sharp_u25: Some(0),
@@ -258,17 +234,22 @@ fn with_margins(
     pairs: impl IntoIterator<Item = (String, String)>,
 ) -> BTreeMap<(String, String), u64> {
     let mut counts = BTreeMap::new();
-    for (district, month) in pairs {
-        for key in [
-            (district.clone(), month.clone()),
-            (district.clone(), "Total".into()),
-            ("Total".into(), month.clone()),
-            ("Total".into(), "Total".into()),
-        ] {
+    for (district, period) in pairs {
+        for key in margin_keys(&district, &period) {
             *counts.entry(key).or_insert(0u64) += 1;
         }
     }
     counts
+}
+
+/// The cell of (district, period) and the three margins it counts in.
+fn margin_keys(district: &str, period: &str) -> [(String, String); 4] {
+    [
+        (district.to_string(), period.to_string()),
+        (district.to_string(), "Total".to_string()),
+        ("Total".to_string(), period.to_string()),
+        ("Total".to_string(), "Total".to_string()),
+    ]
 }
 
 fn district_of_lsoa(dir: &Path) -> BTreeMap<String, String> {

@@ -360,11 +360,14 @@ impl OutputTable {
         let row_flags = read_flags(self.spec.partner_suppressed.as_ref())?;
         let mut partner = row_flags.clone();
         for (i, name) in self.spec.counts.clone().iter().enumerate() {
-            let flags = match self.spec.partner_flags.get(name) {
-                Some(flag) => read_flags(Some(flag))?,
-                None => row_flags.clone(),
-            };
-            for (any, &flag) in partner.iter_mut().zip(&flags) {
+            let own_flags = self
+                .spec
+                .partner_flags
+                .get(name)
+                .map(|flag| read_flags(Some(flag)))
+                .transpose()?;
+            let flags = own_flags.as_deref().unwrap_or(&row_flags);
+            for (any, &flag) in partner.iter_mut().zip(flags) {
                 *any |= flag;
             }
             let values = cast(batch, name, &DataType::Int64, &self.name)?;

@@ -97,6 +97,7 @@ pub fn protect_outputs(
     tables: &[OutputTable],
     ledger: &[LedgerEntry],
 ) -> Result<Protected, PublishError> {
+    check_count_declarations(tables)?;
     check_one_policy_per_measure(tables)?;
     let mut outcomes: Vec<Vec<Vec<CellOutcome>>> = tables
         .iter()
@@ -400,10 +401,8 @@ fn measure_of(table: &OutputTable, count: &str) -> String {
     }
 }
 
-/// Every count column's measure has one policy across the release (they are one quantity),
-/// and every `count_measures` entry names a count of the table as `measure.count`.
-fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
-    let mut seen: BTreeMap<String, (Option<Policy>, &str)> = BTreeMap::new();
+/// Every `count_measures` entry names a count of its table as `measure.count`.
+fn check_count_declarations(tables: &[OutputTable]) -> Result<(), PublishError> {
     for table in tables {
         for (count, measure) in &table.spec.count_measures {
             let well_formed = measure
@@ -417,6 +416,14 @@ fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishErr
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// Every count column's measure has one policy across the release (they are one quantity).
+fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishError> {
+    let mut seen: BTreeMap<String, (Option<Policy>, &str)> = BTreeMap::new();
+    for table in tables {
         let policy = policy_of(table);
         for count in &table.spec.counts {
             let measure = measure_of(table, count);

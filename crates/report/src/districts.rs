@@ -37,7 +37,7 @@ pub fn districts(tables: &Tables, names: &Names) -> Section {
 }
 
 /// Dimension values other than the margin, in order.
-fn values(table: &Table, column: &str, rows: &[Row]) -> Vec<String> {
+pub(crate) fn values(table: &Table, column: &str, rows: &[Row]) -> Vec<String> {
     rows.iter()
         .map(|r| r.text(column))
         .filter(|v| *v != table.total())
@@ -49,7 +49,7 @@ fn values(table: &Table, column: &str, rows: &[Row]) -> Vec<String> {
 
 /// Districts by name (the code where the release publishes none), areas that are no
 /// district (`Unknown`) last.
-fn sort_districts(codes: &mut [String], names: &Names) {
+pub(crate) fn sort_districts(codes: &mut [String], names: &Names) {
     codes.sort_by_key(|c| (names.area(c).is_none(), names.area_text(c)));
 }
 

@@ -3,8 +3,7 @@
 //! is a published cell of `success_measures` (counts and the rates publish computed from
 //! them), so a withheld count shows `[c]` and its rate too.
 
-use std::collections::BTreeSet;
-
+use crate::districts::{sort_districts, values};
 use crate::html::{all_withheld, esc, fmt_count, fmt_rate, html_table, withheld_note};
 use crate::names::Names;
 use crate::sections::{SUCCESS, Section, Tables, datum, need, source};
@@ -80,13 +79,7 @@ fn body(table: &Table, names: &Names) -> String {
 
 /// Codes of `column` other than the margin, sorted.
 fn codes(table: &Table, column: &str) -> Vec<String> {
-    table
-        .rows()
-        .map(|r| r.text(column).to_string())
-        .filter(|c| c != table.total())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    values(table, column, &table.rows().collect::<Vec<_>>())
 }
 
 /// A count with its rate: `12 (3.4)`, each mark naming its cell.
@@ -144,7 +137,7 @@ fn partnership(table: &Table) -> String {
 fn districts(table: &Table, names: &Names) -> String {
     let total = table.total();
     let mut lads = codes(table, "lad_code");
-    lads.sort_by_key(|c| (names.area(c).is_none(), names.area_text(c)));
+    sort_districts(&mut lads, names);
     if lads.is_empty() {
         return String::new();
     }
