@@ -1,8 +1,9 @@
 -- Emergency admissions for assault with a sharp object (cause 'sharp_object', X99), aged
 -- under 25, by district x year, with margins. Under 25 means the age bands flagged under_25
--- in the age_bands definitions. The partner's suppression is respected: a cell whose sum
--- includes any partner-suppressed row is not knowable, so it is itself marked suppressed
--- with a NULL count (publish keeps it withheld).
+-- in the age_bands definitions. The partner's suppression is respected and never undone:
+-- a cell whose sum includes a partner-suppressed row is marked `suppressed` and counts the
+-- rows the partner shared (SUM skips the NULLs), a lower bound that publish flags as one; a
+-- cell with no shared row at all has a NULL count (published as [p]).
 WITH under_25 AS (
     SELECT DISTINCT age_band FROM age_bands WHERE under_25
 ),
@@ -20,7 +21,7 @@ admissions AS (
 SELECT
     COALESCE(lad, 'Total') AS lad_code,
     COALESCE(yr, 'Total') AS year,
-    CASE WHEN MAX(withheld) = 1 THEN NULL ELSE SUM(admissions) END AS admissions,
+    SUM(admissions) AS admissions,
     MAX(withheld) = 1 AS suppressed
 FROM admissions
 GROUP BY CUBE (lad, yr)

@@ -12,9 +12,12 @@
 -- sharp_admissions_u25_by_district_year's cells; all knife offences and non-domestic
 -- homicides are sv_offences_by_category_year's and sv_trend_by_year's), declared so in the
 -- pipeline, so publish protects them together and they are withheld alike everywhere.
--- Sharp admissions keep the partner's suppression: a cell whose sum includes a
--- partner-suppressed row has a NULL count and its flag set (one flag per count, since the
--- under-25 cell can be known where the all-ages one is not).
+-- Sharp admissions keep the partner's suppression and never undo it: a cell whose sum
+-- includes a partner-suppressed row has its flag set (one flag per count, since the
+-- under-25 figure can be untouched where the all-ages one is not) and counts the rows the
+-- partner shared, a lower bound that publish flags as one; a cell with no shared row has a
+-- NULL count (published as [p]). The same rule as sharp_admissions_u25_by_district_year, whose
+-- cells the under-25 count is.
 -- Context for rates per year: residents of the district (ONS estimates, the year loaded, all
 -- ages and under 25), the months of data each source holds in the row's year, and resident
 -- years (residents x months / 12) per source. A district or year one source does not cover
@@ -61,7 +64,9 @@ health AS (
         h.lad_code AS lad,
         substr(h.month, 1, 4) AS yr,
         h.admissions,
-        CASE WHEN b.under_25 THEN h.admissions ELSE 0 END AS admissions_u25,
+        -- NULL outside the under-25 bands, so a cell with no shared under-25 row sums to
+        -- NULL as the under-25 table's does.
+        CASE WHEN b.under_25 THEN h.admissions END AS admissions_u25,
         CASE WHEN h.suppressed THEN 1 ELSE 0 END AS withheld,
         CASE WHEN h.suppressed AND b.under_25 THEN 1 ELSE 0 END AS withheld_u25
     FROM hospital_admissions_agg AS h
@@ -73,10 +78,10 @@ health_cells AS (
     SELECT
         COALESCE(lad, 'Total') AS lad,
         COALESCE(yr, 'Total') AS yr,
-        CASE WHEN MAX(withheld_u25) = 1 THEN NULL ELSE SUM(admissions_u25) END
-            AS sharp_admissions_u25,
+        CASE WHEN MAX(withheld_u25) = 1 THEN SUM(admissions_u25)
+             ELSE COALESCE(SUM(admissions_u25), 0) END AS sharp_admissions_u25,
         MAX(withheld_u25) = 1 AS sharp_u25_suppressed,
-        CASE WHEN MAX(withheld) = 1 THEN NULL ELSE SUM(admissions) END AS sharp_admissions,
+        SUM(admissions) AS sharp_admissions,
         MAX(withheld) = 1 AS sharp_suppressed
     FROM health
     GROUP BY CUBE (lad, yr)

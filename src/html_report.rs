@@ -46,7 +46,7 @@ pub async fn report(args: ReportArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot report release `{release}`"))?;
     progress.finish();
     println!(
-        "Report of release `{}`: {} sections from {} tables, {} suppressed cells shown as [c]",
+        "Report of release `{}`: {} sections from {} tables, {} withheld cells shown as [c] (or [p], withheld by the partner)",
         summary.release,
         summary.sections.len(),
         summary.tables_used.len(),

@@ -150,16 +150,45 @@ fn independent_victims(dir: &Path) -> BTreeMap<(String, String), u64> {
 
 /// The success measures per (district, year) and every margin, computed directly from the
 /// extracts: knife-enabled serious violence and non-domestic homicide, all and with a victim
-/// aged under 25 at the offence; sharp-object assault admissions, all ages and under 25
-/// (`None` where a partner-suppressed row falls in the cell).
+/// aged under 25 at the offence; sharp-object assault admissions, all ages and under 25.
 #[derive(Default, Debug)]
 struct SuccessCounts {
     knife: u64,
     knife_u25: u64,
     homicides: u64,
     homicides_u25: u64,
-    sharp: Option<u64>,
-    sharp_u25: Option<u64>,
+    sharp: Shared,
+    sharp_u25: Shared,
+}
+
+/// A sum over a partner's pre-aggregated rows, some of which the partner suppressed: the sum
+/// of the rows it shared, how many it shared, and whether any was suppressed.
+#[derive(Default, Debug)]
+struct Shared {
+    sum: u64,
+    shared_rows: u64,
+    touched: bool,
+}
+
+impl Shared {
+    fn add(&mut self, admissions: Option<u64>) {
+        match admissions {
+            Some(n) => {
+                self.sum += n;
+                self.shared_rows += 1;
+            }
+            None => self.touched = true,
+        }
+    }
+
+    /// As the release must show it: `[p]` with no shared part, else the sum, a lower bound
+    /// where the partner withheld a part.
+    fn published(&self) -> (String, bool) {
+        match (self.touched, self.shared_rows) {
+            (true, 0) => ("[p]".into(), false),
+            (touched, _) => (self.sum.to_string(), touched),
+        }
+    }
 }
 
 fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), SuccessCounts> {
@@ -196,11 +225,7 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
         let homicide =
             homicide_codes.contains(&offence["ho_code"]) && offence["domestic_flag"] != "true";
         for key in margin_keys(&district, &offence["offence_date"][..4]) {
-            let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
-                sharp: Some(0),
-                sharp_u25: Some(0),
-                ..SuccessCounts::default()
-            });
+            let cell = counts.entry(key).or_default();
             cell.knife += u64::from(knife);
             cell.knife_u25 += u64::from(knife && young);
             cell.homicides += u64::from(homicide);
@@ -215,14 +240,10 @@ fn independent_success_measures(dir: &Path) -> BTreeMap<(String, String), Succes
         let admissions: Option<u64> =
             (row["suppressed"] != "true").then(|| row["admissions"].parse().unwrap());
         for key in margin_keys(&row["lad_code"], &row["month"][..4]) {
-            let cell = counts.entry(key).or_insert_with(|| SuccessCounts {
-                sharp: Some(0),
-                sharp_u25: Some(0),
-                ..SuccessCounts::default()
-            });
-            cell.sharp = cell.sharp.zip(admissions).map(|(a, b)| a + b);
+            let cell = counts.entry(key).or_default();
+            cell.sharp.add(admissions);
             if young {
-                cell.sharp_u25 = cell.sharp_u25.zip(admissions).map(|(a, b)| a + b);
+                cell.sharp_u25.add(admissions);
             }
         }
     }
@@ -350,7 +371,7 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
             .get(&key)
             .unwrap_or_else(|| panic!("unexpected cell {key:?}"));
         match row["offences"].as_str() {
-            "[c]" => {}
+            "[c]" | "[p]" => {}
             value => {
                 assert_eq!(value.parse::<u64>().unwrap(), *truth, "cell {key:?}");
                 shown += 1;
@@ -410,11 +431,27 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
             ("knife_offences_u25", Some(truth.knife_u25)),
             ("non_domestic_homicides", Some(truth.homicides)),
             ("non_domestic_homicides_u25", Some(truth.homicides_u25)),
-            ("sharp_admissions", truth.sharp),
-            ("sharp_admissions_u25", truth.sharp_u25),
         ] {
             if let Ok(n) = row[column].parse::<u64>() {
                 assert_eq!(Some(n), expected, "success_measures {column} {key:?}");
+                shown_success += 1;
+            }
+        }
+        // Sharp admissions: the sum of the parts the partner shared, flagged a lower bound
+        // where it withheld a part, `[p]` where it withheld every part; `[c]` is svna's.
+        for (column, truth) in [
+            ("sharp_admissions", &truth.sharp),
+            ("sharp_admissions_u25", &truth.sharp_u25),
+        ] {
+            let (value, lower_bound) = truth.published();
+            let bound_column = format!("{column}_lower_bound");
+            assert_eq!(
+                row[&bound_column],
+                lower_bound.to_string(),
+                "success_measures {bound_column} {key:?}"
+            );
+            if row[column] != "[c]" {
+                assert_eq!(row[column], value, "success_measures {column} {key:?}");
                 shown_success += 1;
             }
         }
@@ -486,7 +523,7 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
             let column = column.as_str().unwrap();
             for row in &rows {
                 let value = &row[column];
-                if value != "[c]" {
+                if value != "[c]" && value != "[p]" {
                     let n: u64 = value
                         .parse()
                         .unwrap_or_else(|_| panic!("{name}.{column}: `{value}`"));

@@ -69,6 +69,8 @@ use serde_json::Value;
 
 /// How a withheld figure is written in the published CSV.
 pub const WITHHELD: &str = "[c]";
+/// How a figure the partner withheld before sharing (no shared part) is written.
+pub const PARTNER_WITHHELD: &str = "[p]";
 
 /// Count columns that are parts of another count column of the same row.
 pub const NESTED: &[(&str, &str)] = &[
@@ -351,6 +353,11 @@ pub struct Row {
     pub coords: Vec<String>,
     pub parents: Vec<Option<String>>,
     pub values: Vec<Option<u64>>,
+    /// Per count, whether the partner withheld the figure before sharing (`[p]`): it has no
+    /// shared part, and the published figures of the table (lower bounds where they include
+    /// it) are sums of shared parts only, so the outsider knows it adds nothing to them. It
+    /// is a structural zero, left out of the model like an absent row.
+    pub partner: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -540,16 +547,21 @@ pub fn read_table_csv(path: &Path, spec: TableSpec) -> Result<PublishedTable, St
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| e.to_string())?;
-        let values = counts
+        let cells: Vec<&str> = counts
             .iter()
-            .map(|&i| {
-                let v = record.get(i).unwrap_or("");
-                if v == WITHHELD {
+            .map(|&i| record.get(i).unwrap_or(""))
+            .collect();
+        let values = cells
+            .iter()
+            .map(|&v| {
+                if v == WITHHELD || v == PARTNER_WITHHELD {
                     Ok(None)
                 } else {
-                    v.parse::<u64>()
-                        .map(Some)
-                        .map_err(|_| format!("count {:?} is neither a number nor {WITHHELD}", v))
+                    v.parse::<u64>().map(Some).map_err(|_| {
+                        format!(
+                            "count {v:?} is neither a number nor {WITHHELD} nor {PARTNER_WITHHELD}"
+                        )
+                    })
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -563,6 +575,7 @@ pub fn read_table_csv(path: &Path, spec: TableSpec) -> Result<PublishedTable, St
                 .map(|p| p.map(|i| record.get(i).unwrap_or("").to_string()))
                 .collect(),
             values,
+            partner: cells.iter().map(|&v| v == PARTNER_WITHHELD).collect(),
         });
     }
     Ok(PublishedTable { spec, rows })
@@ -942,13 +955,20 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
     let spec = &table.spec;
     let release = &b.releases[r];
     let truth = &b.truths[r];
-    // vars[c][row]
-    let mut vars: Vec<Vec<usize>> = Vec::new();
+    // vars[c][row]; None for a figure the partner withheld (a structural zero)
+    let mut vars: Vec<Vec<Option<usize>>> = Vec::new();
     for (c, count) in spec.counts.iter().enumerate() {
         let measure = b.measure_key(r, spec, count);
-        let withheld_whole = table.rows.iter().all(|row| row.values[c].is_none());
+        let withheld_whole = table
+            .rows
+            .iter()
+            .all(|row| row.values[c].is_none() && !row.partner[c]);
         let mut column = Vec::new();
         for row in &table.rows {
+            if row.partner[c] {
+                column.push(None);
+                continue;
+            }
             let id = identity(spec, &row.coords);
             let v = b.var((r, measure.clone(), id.clone()));
             let t = truth_of(truth, &spec.name, count, &row.coords);
@@ -985,7 +1005,7 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
                     });
                 }
             }
-            column.push(v);
+            column.push(Some(v));
         }
         vars.push(column);
     }
@@ -1022,8 +1042,12 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
                 continue;
             };
             for (c, count) in spec.counts.iter().enumerate() {
-                let mut terms = vec![(vars[c][p], 1.0)];
-                terms.extend(children.iter().map(|&i| (vars[c][i], -1.0)));
+                // A parent with no shared part has none in its children either.
+                let Some(parent) = vars[c][p] else {
+                    continue;
+                };
+                let mut terms = vec![(parent, 1.0)];
+                terms.extend(children.iter().filter_map(|&i| Some((vars[c][i]?, -1.0))));
                 b.model.relations.push(Relation {
                     terms,
                     equality: true,
@@ -1050,8 +1074,11 @@ fn add_table(b: &mut Builder, r: usize, table: &PublishedTable, report: &mut Att
             continue;
         };
         for (i, row) in table.rows.iter().enumerate() {
+            let (Some(part_var), Some(whole_var)) = (vars[p][i], vars[w][i]) else {
+                continue;
+            };
             b.model.relations.push(Relation {
-                terms: vec![(vars[p][i], 1.0), (vars[w][i], -1.0)],
+                terms: vec![(part_var, 1.0), (whole_var, -1.0)],
                 equality: false,
                 assumption: None,
                 label: format!(

@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use svna_engine::{DisclosurePolicy, DisclosureSpec, InputRecord, RunRecord, StageRecord};
 
+use crate::output_table::{lower_bound_column, partner_flag};
+
 /// Every staged input a stage reads, directly or through the stages it needs. A need that
 /// is neither a stage nor an input of the run is returned as an error (its name).
 pub fn lineage<'r>(
@@ -102,6 +104,41 @@ pub fn table_entry(record: &RunRecord, stage: &StageRecord, spec: &DisclosureSpe
     }
 }
 
+/// Appended to the meaning of a count the partner's suppression can touch.
+fn partner_count_note(spec: &DisclosureSpec, count: &str) -> String {
+    match (partner_flag(spec, count), lower_bound_column(spec, count)) {
+        (Some(flag), Some(bound)) => format!(
+            "; a figure the partner withheld before sharing it is `[p]` in CSV and NULL in Parquet (with {flag} true and {bound} false): unknown to svna too and never reconstructed; where {bound} is true the figure is a lower bound, the sum of the parts the partner shared"
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The counts whose figures `flag` marks.
+fn flagged_counts<'a>(spec: &'a DisclosureSpec, flag: &str) -> Vec<&'a str> {
+    spec.counts
+        .iter()
+        .filter(|count| partner_flag(spec, count).is_some_and(|f| f == flag))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The lower-bound columns of the counts `flag` marks.
+fn lower_bound_columns(spec: &DisclosureSpec, flag: &str) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for count in flagged_counts(spec, flag) {
+        if let Some(column) = lower_bound_column(spec, count)
+            && !columns.contains(&column)
+        {
+            columns.push(column);
+        }
+    }
+    columns
+}
+
+/// What the lower-bound flag means, and why publishing it is safe.
+const LOWER_BOUND_MEANING: &str = "true where the figure (and its rate) is a lower bound: it includes parts the partner withheld before sharing, and the count is the sum of the parts the partner did share, so the true figure is at least this. It is never reconstructed and never blanked because of the partner: disclosure control treats it as the exact count of the shared parts (a small one is withheld as `[c]` like any small count, and this column then still says the withheld figure is a lower bound), and every other withheld figure is proven protected against an outsider who knows each lower bound is the sum of the shared parts; the partner's withheld parts are not in it at all";
+
 fn policy_text(spec: &DisclosureSpec) -> String {
     match spec.policy {
         DisclosurePolicy::Threshold => format!(
@@ -133,9 +170,6 @@ fn context_meaning(column: &str) -> &'static str {
         "residents" | "residents_u25" => {
             "residents of the area (all ages, or aged under 25), summed from the ONS population estimates loaded (one year's estimates, used for every year; public)"
         }
-        "resident_years" => {
-            "the residents times the months of police data the row covers, over 12: the denominator of a rate per year"
-        }
         "police_months" | "health_months" => {
             "months of that source's data in the row's year (any record): 0 means the source does not cover it, so its counts there are not zeros of the measure"
         }
@@ -147,6 +181,9 @@ fn context_meaning(column: &str) -> &'static str {
         }
         "first_month" => {
             "the first month (YYYY-MM) checked for gaps: the delivery period's, or, for files loaded without a period (period 'all'), the first month of the data"
+        }
+        "resident_years" => {
+            "residents times the years of police data the row covers (its months with any recorded offence, over 12): the denominator of the rate per year, so an all-years row gives an annual average"
         }
         "last_month" => {
             "the last month (YYYY-MM) checked for gaps: the delivery period's, or, for files loaded without a period (period 'all'), the last month of the data"
@@ -185,7 +222,8 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
             column: count.clone(),
             role: "count",
             meaning: format!(
-                "{what}; a withheld figure is `[c]` in CSV and NULL in Parquet, never 0"
+                "{what}; a figure svna withheld (disclosure control: too small, or it would let a small one be worked out) is `[c]` in CSV and NULL in Parquet, never 0{}",
+                partner_count_note(spec, count)
             ),
         });
     }
@@ -194,6 +232,36 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
             column: context.clone(),
             role: "context",
             meaning: context_meaning(context).into(),
+        });
+    }
+    for count in &spec.counts {
+        let Some(flag) = partner_flag(spec, count) else {
+            continue;
+        };
+        if out.iter().any(|c| c.column == *flag) {
+            continue;
+        }
+        out.push(ColumnEntry {
+            column: flag.clone(),
+            role: "partner flag",
+            meaning: format!(
+                "true where the partner's own suppression touches the figure of {}: either the partner withheld every part of it before sharing (`[p]` in CSV and NULL in Parquet, unknown to svna too, never reconstructed), or some parts (a lower bound, see {})",
+                flagged_counts(spec, flag).join(", "),
+                lower_bound_columns(spec, flag).join(", ")
+            ),
+        });
+    }
+    for count in &spec.counts {
+        let Some(column) = lower_bound_column(spec, count) else {
+            continue;
+        };
+        if out.iter().any(|c| c.column == column) {
+            continue;
+        }
+        out.push(ColumnEntry {
+            column,
+            role: "lower-bound flag",
+            meaning: LOWER_BOUND_MEANING.into(),
         });
     }
     for rate in &spec.rates {
@@ -219,6 +287,7 @@ mod tests {
         assert!(context_meaning("missing_months").contains("Augusts (summer holidays)"));
         assert!(context_meaning("first_month").contains("loaded without a period"));
         assert!(context_meaning("police_months").contains("does not cover"));
+        assert!(context_meaning("resident_years").contains("rate per year"));
         assert_eq!(
             context_meaning("imd_decile"),
             "public context for the cell (not a count of the measure)"

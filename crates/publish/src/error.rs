@@ -77,6 +77,15 @@ pub enum PublishError {
         measure: String,
     },
     #[error(
+        "table `{table}` declares partner flag `{flag}` for `{count}`, but {problem}: each entry of `partner_flags` names a count column of the table and a flag column of its own"
+    )]
+    PartnerFlag {
+        table: String,
+        count: String,
+        flag: String,
+        problem: &'static str,
+    },
+    #[error(
         "table `{table}` declares `{part}` nested in `{whole}`, but both must be count columns of the table"
     )]
     Nested {

@@ -95,6 +95,9 @@ fn hex_reason(at: &str) -> String {
 /// Every column name the release would publish for `table`.
 fn published_columns(table: &OutputTable) -> Vec<String> {
     let spec = &table.spec;
+    let flags = crate::write::partner_columns(table)
+        .into_iter()
+        .map(|(name, _)| name);
     spec.dimensions
         .iter()
         .chain(spec.parents.values())
@@ -102,6 +105,7 @@ fn published_columns(table: &OutputTable) -> Vec<String> {
         .chain(&spec.counts)
         .chain(spec.rates.iter().map(|r| &r.name))
         .cloned()
+        .chain(flags)
         .collect()
 }
 

@@ -18,7 +18,7 @@ pub use commit::{Cleaned, STALE_AFTER, clean_leftovers};
 pub use csv_out::neutralise;
 pub use error::PublishError;
 pub use ledger::{LedgerEntry, LedgerPart, read_ledger};
-pub use output_table::OutputTable;
+pub use output_table::{OutputTable, PartnerMark, lower_bound_column, partner_flag};
 pub use release::{
     PublishOptions, PublishedTable, ReleaseManifest, VerifyReport, publish_run,
     release_manifest_path, verify_release,
@@ -27,3 +27,9 @@ pub use release::{
 /// How a withheld cell is shown in published CSV files (the ONS convention for
 /// "confidential"). Parquet files hold NULL.
 pub const SUPPRESSED_MARKER: &str = "[c]";
+
+/// How a figure the partner withheld before sharing is shown in published CSV files: its
+/// own cell, and every total that includes it (unknown to svna too). Kept apart from
+/// [`SUPPRESSED_MARKER`] so a reader can tell the partner's suppression from svna's.
+/// Parquet files hold NULL, and the table's partner flag column says which.
+pub const PARTNER_SUPPRESSED_MARKER: &str = "[p]";

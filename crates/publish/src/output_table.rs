@@ -7,6 +7,49 @@ use svna_engine::DisclosureSpec;
 
 use crate::error::PublishError;
 
+/// The column a release adds to a table of partner-suppressed data (`partner_suppressed`):
+/// true where the row's counts are lower bounds (the sum of the parts the partner shared;
+/// the partner withheld others). A count with its own flag (`partner_flags`) gets its own
+/// column instead, see [`lower_bound_column`].
+pub const LOWER_BOUND_COLUMN: &str = "lower_bound";
+
+/// What the partner's own suppression did to one cell (one count of one row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartnerMark {
+    /// Untouched: the figure is the whole count.
+    #[default]
+    None,
+    /// The partner withheld every part of it before sharing: nothing of it is known to svna
+    /// either. Its count is `None`, published as `[p]`, and it is left out of the
+    /// disclosure model (a structural zero: no shared part).
+    Withheld,
+    /// It includes parts the partner withheld: the count is the sum of the parts the
+    /// partner shared, a lower bound of the true figure, published as such and modelled as
+    /// the exact count of the shared parts (which is what an outsider learns of it).
+    LowerBound,
+}
+
+/// The flag column that marks the partner's suppression of `count`: its own
+/// (`partner_flags`) or the table's (`partner_suppressed`).
+pub fn partner_flag<'a>(spec: &'a DisclosureSpec, count: &str) -> Option<&'a String> {
+    spec.partner_flags
+        .get(count)
+        .or(spec.partner_suppressed.as_ref())
+}
+
+/// The column a release publishes to say which figures of `count` are lower bounds:
+/// `<count>_lower_bound` for a count with its own flag, the table's [`LOWER_BOUND_COLUMN`]
+/// for the table's flag, none for a count the partner's suppression cannot touch.
+pub fn lower_bound_column(spec: &DisclosureSpec, count: &str) -> Option<String> {
+    if spec.partner_flags.contains_key(count) {
+        Some(format!("{count}_lower_bound"))
+    } else {
+        spec.partner_suppressed
+            .as_ref()
+            .map(|_| LOWER_BOUND_COLUMN.to_string())
+    }
+}
+
 /// An aggregate output as publish sees it: dimension codes as text and counts as
 /// non-negative integers (`None` where the partner withheld the cell).
 #[derive(Debug, Clone)]
@@ -17,8 +60,8 @@ pub struct OutputTable {
     pub dims: Vec<Vec<String>>,
     /// Per count column (in `spec.counts` order), the value of every row.
     pub counts: Vec<Vec<Option<u64>>>,
-    /// Rows the partner withheld (from `spec.partner_suppressed`).
-    pub partner_withheld: Vec<bool>,
+    /// Per count column, what the partner's suppression did to every row's figure.
+    pub partner: Vec<Vec<PartnerMark>>,
     /// Per dimension, the parent code of every row where the dimension is hierarchical.
     pub parents: Vec<Option<Vec<String>>>,
     /// Public context columns (name, values), passed through as they are.
@@ -29,7 +72,12 @@ pub struct OutputTable {
 
 impl OutputTable {
     pub fn rows(&self) -> usize {
-        self.partner_withheld.len()
+        self.dims.first().map_or(0, Vec::len)
+    }
+
+    /// Whether the partner withheld `count`'s figure of `row` whole (`[p]`).
+    pub fn partner_withheld(&self, count: usize, row: usize) -> bool {
+        self.partner[count][row] == PartnerMark::Withheld
     }
 
     /// Reads a stage's Parquet output and checks it has exactly the declared columns.
@@ -75,7 +123,7 @@ impl OutputTable {
             spec: spec.clone(),
             dims: vec![Vec::new(); spec.dimensions.len()],
             counts: vec![Vec::new(); spec.counts.len()],
-            partner_withheld: Vec::new(),
+            partner: vec![Vec::new(); spec.counts.len()],
             nulls_withheld,
             parents: spec
                 .dimensions
@@ -221,7 +269,9 @@ impl OutputTable {
                 }
             }
             self.counts.iter_mut().for_each(|c| c.push(Some(0)));
-            self.partner_withheld.push(false);
+            self.partner
+                .iter_mut()
+                .for_each(|p| p.push(PartnerMark::None));
         }
         let existing = self.rows() - missing.len();
         for (_, values) in &mut self.context {
@@ -255,7 +305,7 @@ impl OutputTable {
             .iter_mut()
             .flatten()
             .for_each(|p| permute(&order, p));
-        permute(&order, &mut self.partner_withheld);
+        self.partner.iter_mut().for_each(|p| permute(&order, p));
         let indices = UInt32Array::from_iter_values(order.iter().map(|&i| i as u32));
         for (_, values) in &mut self.context {
             *values = arrow_select::take::take(values.as_ref(), &indices, None)
@@ -275,6 +325,11 @@ impl OutputTable {
                 || spec.partner_suppressed.as_deref() == Some(c)
                 || spec.partner_flags.values().any(|f| f == c)
                 || (self.nulls_withheld && spec.rates.iter().any(|r| r.name == c))
+                || (self.nulls_withheld
+                    && spec
+                        .counts
+                        .iter()
+                        .any(|n| lower_bound_column(spec, n).as_deref() == Some(c)))
         };
         for field in batch.schema().fields() {
             if !declared(field.name()) {
@@ -284,12 +339,20 @@ impl OutputTable {
                 });
             }
         }
+        // A stage must have its partner flags; a release made before they were published
+        // may lack them.
+        let flags = spec
+            .partner_suppressed
+            .iter()
+            .chain(spec.partner_flags.values())
+            .filter(|_| !self.nulls_withheld);
         for column in spec
             .dimensions
             .iter()
             .chain(&spec.counts)
             .chain(&spec.context)
             .chain(spec.parents.values())
+            .chain(flags)
         {
             if batch.column_by_name(column).is_none() {
                 return Err(PublishError::MissingColumn {
@@ -340,46 +403,69 @@ impl OutputTable {
                 }
             }));
         }
-        // A release drops the partner flag columns: their withheld cells are NULL like any
-        // other.
-        let read_flags = |flag: Option<&String>| -> Result<Vec<bool>, PublishError> {
-            match flag.filter(|flag| !self.nulls_withheld || batch.column_by_name(flag).is_some()) {
-                Some(flag) => {
-                    let flags = cast(batch, flag, &DataType::Boolean, &self.name)?;
-                    let flags = flags
-                        .as_any()
-                        .downcast_ref::<BooleanArray>()
-                        .expect("cast to Boolean");
-                    Ok((0..flags.len())
-                        .map(|r| flags.is_valid(r) && flags.value(r))
-                        .collect())
-                }
-                None => Ok(vec![false; batch.num_rows()]),
-            }
+        self.append_counts(batch, start)
+    }
+
+    /// Reads the counts and the partner's marks. A flag marks every cell the partner's
+    /// suppression touches: one with no count is withheld by the partner (nothing of it is
+    /// known); one with a count is a lower bound (the sum of the parts the partner shared).
+    /// Under the table's row flag a row is a lower bound only if all its counts are known.
+    /// A release publishes the flags and lower-bound columns, so it is read back the same
+    /// way (there a lower bound svna withheld is NULL too, and the lower-bound column, not
+    /// the count, says which it is); releases made before they were published have neither,
+    /// and all their NULL counts read as withheld by svna.
+    fn append_counts(&mut self, batch: &RecordBatch, start: usize) -> Result<(), PublishError> {
+        let rows = batch.num_rows();
+        let flags = |column: Option<&String>| -> Result<Option<Vec<bool>>, PublishError> {
+            let Some(column) = column.filter(|c| batch.column_by_name(c).is_some()) else {
+                return Ok(None);
+            };
+            let flags = cast(batch, column, &DataType::Boolean, &self.name)?;
+            let flags = flags
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .expect("cast to Boolean");
+            Ok(Some(
+                (0..flags.len())
+                    .map(|r| flags.is_valid(r) && flags.value(r))
+                    .collect(),
+            ))
         };
-        let row_flags = read_flags(self.spec.partner_suppressed.as_ref())?;
-        let mut partner = row_flags.clone();
+        let shares_row_flag = |name: &String| !self.spec.partner_flags.contains_key(name.as_str());
+        let row_known: Vec<bool> = (0..rows)
+            .map(|row| {
+                self.spec
+                    .counts
+                    .iter()
+                    .filter(|name| shares_row_flag(name))
+                    .all(|name| batch.column_by_name(name).is_some_and(|v| v.is_valid(row)))
+            })
+            .collect();
         for (i, name) in self.spec.counts.clone().iter().enumerate() {
-            let own_flags = self
-                .spec
-                .partner_flags
-                .get(name)
-                .map(|flag| read_flags(Some(flag)))
-                .transpose()?;
-            let flags = own_flags.as_deref().unwrap_or(&row_flags);
-            for (any, &flag) in partner.iter_mut().zip(flags) {
-                *any |= flag;
-            }
+            let touched = flags(partner_flag(&self.spec, name))?;
+            let published_bounds = match self.nulls_withheld {
+                true => flags(lower_bound_column(&self.spec, name).as_ref())?,
+                false => None,
+            };
             let values = cast(batch, name, &DataType::Int64, &self.name)?;
             let values = values
                 .as_any()
                 .downcast_ref::<Int64Array>()
                 .expect("cast to Int64");
-            for (row, &withheld) in flags.iter().enumerate() {
-                let value = match (
-                    values.is_null(row),
-                    withheld || (self.nulls_withheld && values.is_null(row)),
-                ) {
+            for row in 0..rows {
+                let known = match &published_bounds {
+                    Some(bounds) => bounds[row],
+                    None if shares_row_flag(name) => row_known[row],
+                    None => values.is_valid(row),
+                };
+                let mark = match &touched {
+                    Some(touched) if touched[row] && known => PartnerMark::LowerBound,
+                    Some(touched) if touched[row] => PartnerMark::Withheld,
+                    _ => PartnerMark::None,
+                };
+                let withheld =
+                    mark == PartnerMark::Withheld || (self.nulls_withheld && values.is_null(row));
+                let value = match (values.is_null(row), withheld) {
                     (_, true) => None,
                     (true, false) => {
                         return Err(self.bad(
@@ -394,9 +480,9 @@ impl OutputTable {
                     ),
                 };
                 self.counts[i].push(value);
+                self.partner[i].push(mark);
             }
         }
-        self.partner_withheld.extend(partner);
         Ok(())
     }
 

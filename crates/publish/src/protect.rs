@@ -146,9 +146,7 @@ pub fn protect_outputs(
         for (&(t, c), (part, outcome)) in members.iter().zip(parts.iter().zip(&protection.tables)) {
             let cells: BTreeMap<&Vec<String>, CellOutcome> =
                 outcome.cells.iter().map(|(c, o)| (c, *o)).collect();
-            outcomes[t][c] = (0..tables[t].rows())
-                .map(|row| cells[&coords(&tables[t], row)])
-                .collect();
+            outcomes[t][c] = row_outcomes(&tables[t], c, &cells);
             ledger_parts.push(LedgerPart::new(policy.clone(), part, Vec::new()));
         }
         audits.push((policy, protection.audit));
@@ -245,9 +243,7 @@ pub fn protect_outputs(
             let table = &tables[t];
             let cells: BTreeMap<&Vec<String>, CellOutcome> =
                 outcome.cells.iter().map(|(c, o)| (c, *o)).collect();
-            outcomes[t][c] = (0..table.rows())
-                .map(|row| cells[&coords(table, row)])
-                .collect();
+            outcomes[t][c] = row_outcomes(table, c, &cells);
             for (row, o) in outcomes[t][c].iter().enumerate() {
                 if let Some(v) = o.value()
                     && v > 0
@@ -416,6 +412,42 @@ fn check_count_declarations(tables: &[OutputTable]) -> Result<(), PublishError> 
                 });
             }
         }
+        check_partner_flags(table)?;
+    }
+    Ok(())
+}
+
+/// Each `partner_flags` entry names a count of the table and a flag column no other count
+/// and no other column uses: a release publishes the flags, and reads each figure's state
+/// back from its own flag and lower-bound column.
+fn check_partner_flags(table: &OutputTable) -> Result<(), PublishError> {
+    let spec = &table.spec;
+    for (count, flag) in &spec.partner_flags {
+        let problem = if !spec.counts.contains(count) {
+            Some("it is not a count column")
+        } else if spec.partner_flags.values().filter(|f| *f == flag).count() > 1
+            || spec.partner_suppressed.as_ref() == Some(flag)
+        {
+            Some("another count uses the same flag column")
+        } else if spec
+            .dimensions
+            .iter()
+            .chain(&spec.counts)
+            .chain(&spec.context)
+            .any(|c| c == flag)
+        {
+            Some("the flag is a dimension, count or context column")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(PublishError::PartnerFlag {
+                table: table.name.clone(),
+                count: count.clone(),
+                flag: flag.clone(),
+                problem,
+            });
+        }
     }
     Ok(())
 }
@@ -442,6 +474,27 @@ fn check_one_policy_per_measure(tables: &[OutputTable]) -> Result<(), PublishErr
         }
     }
     Ok(())
+}
+
+/// Each row's outcome for count `c`. A figure the partner withheld is not in the disclosure
+/// model (see `disclosure_table`) and stays withheld, as the partner's.
+fn row_outcomes(
+    table: &OutputTable,
+    c: usize,
+    cells: &BTreeMap<&Vec<String>, CellOutcome>,
+) -> Vec<CellOutcome> {
+    (0..table.rows())
+        .map(|row| {
+            let coords = coords(table, row);
+            match cells.get(&coords) {
+                Some(outcome) => *outcome,
+                None if table.partner_withheld(c, row) => CellOutcome::Withheld {
+                    class: svna_disclosure::ValueClass::Partner,
+                },
+                None => panic!("row {row} of {} has no outcome", table.name),
+            }
+        })
+        .collect()
 }
 
 fn coords(table: &OutputTable, row: usize) -> Vec<String> {
@@ -483,7 +536,20 @@ fn disclosure_table(table: &OutputTable, c: usize) -> Result<Table, PublishError
         })
         .collect();
     let mut part = Table::new(part_name(table, count), measure_of(table, count), dims);
+    // Partner-suppressed data are modelled as what svna publishes of them: the parts the
+    // partner shared. A row the partner withheld whole ([p]) has no shared part, so it is
+    // left out of the model (a structural zero: it drops out of every relation, and no
+    // certificate can move it); a lower-bound row is the exact sum of its shared parts, an
+    // ordinary count with ordinary margins. This is exactly what an outsider learns from a
+    // release (the lower bounds are published as sums of shared parts, and a [p] row is
+    // flagged as having none), so every other withheld count is proven protected against
+    // that knowledge, and a small lower bound is withheld like any small count. Nothing is
+    // said about the withheld parts themselves, which svna does not know: the true total is
+    // the lower bound plus the partner's withheld parts, never reconstructed.
     for row in 0..table.rows() {
+        if table.partner_withheld(c, row) {
+            continue;
+        }
         let value = match table.counts[c][row] {
             Some(v) => CellValue::Count(v),
             None => CellValue::Partner { nonempty: false },
@@ -645,7 +711,7 @@ mod tests {
             spec,
             vec![
                 ("area", text(&["A", "B", "Total"])),
-                ("x", ints(&[None, Some(30), None])),
+                ("x", ints(&[None, Some(30), Some(30)])),
                 (
                     "x_suppressed",
                     Arc::new(BooleanArray::from(vec![true, false, true])),
@@ -653,7 +719,37 @@ mod tests {
                 ("y", ints(&[Some(40), Some(50), Some(90)])),
             ],
         );
-        assert_eq!(t.counts[0], vec![None, Some(30), None]);
+        assert_eq!(t.counts[0], vec![None, Some(30), Some(30)]);
         assert_eq!(t.counts[1], vec![Some(40), Some(50), Some(90)]);
+        use crate::output_table::PartnerMark::{LowerBound, None as Untouched, Withheld};
+        // A's x has no shared part; the total includes it, so it is a lower bound.
+        assert_eq!(t.partner[0], vec![Withheld, Untouched, LowerBound]);
+        assert_eq!(t.partner[1], vec![Untouched; 3]);
+    }
+
+    #[test]
+    fn partner_flags_name_a_count_and_a_flag_column_of_its_own() {
+        let flagged = |flags: &[(&str, &str)]| {
+            let mut t = side_by_side(20, false);
+            for (count, flag) in flags {
+                t.spec
+                    .partner_flags
+                    .insert(count.to_string(), flag.to_string());
+            }
+            protect_outputs(&[t], &[])
+        };
+        assert!(flagged(&[("x", "x_flag")]).is_ok());
+        for flags in [
+            vec![("z", "z_flag")],
+            vec![("x", "flag"), ("y", "flag")],
+            vec![("x", "y")],
+            vec![("x", "area")],
+        ] {
+            let err = flagged(&flags).err().unwrap();
+            assert!(
+                matches!(err, PublishError::PartnerFlag { .. }),
+                "{flags:?}: {err}"
+            );
+        }
     }
 }

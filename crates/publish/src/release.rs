@@ -15,7 +15,7 @@ use crate::dictionary::{TableEntry, table_entry};
 use crate::error::PublishError;
 use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
 use crate::ledger::{LedgerEntry, claim_entry, read_ledger};
-use crate::output_table::OutputTable;
+use crate::output_table::{OutputTable, PartnerMark};
 use crate::protect::{Protected, policy_of, protect_outputs};
 use crate::write::{csv_bytes, parquet_bytes, published_batch};
 
@@ -75,7 +75,15 @@ pub struct PublishedTable {
     pub parquet: FileEntry,
     pub csv: FileEntry,
     pub cells: usize,
+    /// Cells published without a figure: withheld by svna (`[c]`) or by the partner (`[p]`).
     pub withheld: usize,
+    /// Of the withheld cells, those the partner withheld before sharing (`[p]`).
+    #[serde(default)]
+    pub partner_withheld: usize,
+    /// Figures that are lower bounds (they include parts the partner withheld), published
+    /// or withheld by svna.
+    #[serde(default)]
+    pub lower_bounds: usize,
 }
 
 pub fn release_manifest_path(release: &str) -> String {
@@ -303,6 +311,8 @@ async fn write_table(
         .flatten()
         .filter(|o| o.value().is_none())
         .count();
+    let marks = || table.partner.iter().flatten();
+    let partner_withheld = marks().filter(|m| **m == PartnerMark::Withheld).count();
     Ok(PublishedTable {
         name: table.name.clone(),
         disclosure: table.spec.clone(),
@@ -310,6 +320,8 @@ async fn write_table(
         csv,
         cells,
         withheld,
+        partner_withheld,
+        lower_bounds: marks().filter(|m| **m == PartnerMark::LowerBound).count(),
     })
 }
 

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
@@ -8,13 +10,14 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use svna_disclosure::CellOutcome;
 
-use crate::SUPPRESSED_MARKER;
 use crate::csv_out::CsvOut;
 use crate::error::PublishError;
-use crate::output_table::OutputTable;
+use crate::output_table::{OutputTable, PartnerMark, lower_bound_column, partner_flag};
+use crate::{PARTNER_SUPPRESSED_MARKER, SUPPRESSED_MARKER};
 
 /// The published table as Arrow: dimensions as text, counts as Int64 with NULL for
-/// withheld cells (never 0).
+/// withheld cells (never 0), and, for partner-suppressed data, the partner's flags and the
+/// lower-bound columns (see [`partner_columns`]).
 pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> RecordBatch {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
@@ -32,6 +35,10 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
         fields.push(Field::new(name, values.data_type().clone(), true));
         columns.push(Arc::clone(values));
     }
+    for (name, flags) in partner_columns(table) {
+        fields.push(Field::new(name, DataType::Boolean, false));
+        columns.push(Arc::new(BooleanArray::from(flags)));
+    }
     for (name, cells) in table.spec.counts.iter().zip(outcomes) {
         fields.push(Field::new(name, DataType::Int64, true));
         columns.push(Arc::new(
@@ -46,6 +53,40 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
         columns.push(Arc::new(Float64Array::from(values)));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("columns follow the schema")
+}
+
+/// For partner-suppressed data, the columns that say what the partner's suppression did:
+/// each flag column (true where it touches a figure: withheld by the partner, NULL, or a
+/// lower bound), then each count's lower-bound column (true where the figure is the sum of
+/// the parts the partner shared, a lower bound of the true figure, even where svna withheld
+/// it). Counts that share a column share its values.
+pub fn partner_columns(table: &OutputTable) -> Vec<(String, Vec<bool>)> {
+    let mut flags: Vec<(String, Vec<bool>)> = Vec::new();
+    let mut bounds: Vec<(String, Vec<bool>)> = Vec::new();
+    let mark =
+        |columns: &mut Vec<(String, Vec<bool>)>, name: String, values: Vec<bool>| match columns
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+        {
+            Some((_, existing)) => existing.iter_mut().zip(values).for_each(|(e, v)| *e |= v),
+            None => columns.push((name, values)),
+        };
+    for (count, marks) in table.spec.counts.iter().zip(&table.partner) {
+        let Some(flag) = partner_flag(&table.spec, count) else {
+            continue;
+        };
+        let touched = marks.iter().map(|m| *m != PartnerMark::None).collect();
+        mark(&mut flags, flag.clone(), touched);
+        if let Some(column) = lower_bound_column(&table.spec, count) {
+            let bound = marks
+                .iter()
+                .map(|m| *m == PartnerMark::LowerBound)
+                .collect();
+            mark(&mut bounds, column, bound);
+        }
+    }
+    flags.extend(bounds);
+    flags
 }
 
 pub fn parquet_bytes(table: &str, batch: &RecordBatch) -> Result<Bytes, PublishError> {
@@ -97,7 +138,7 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
 }
 
 /// CSV with a header row; withheld cells (and rates of withheld cells) are written as the
-/// suppression marker.
+/// suppression marker, or the partner's where the partner withheld the figure.
 pub fn csv_bytes(
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
@@ -134,6 +175,13 @@ pub fn csv_bytes(
     let mut csv = CsvOut::new(format!("{}.csv", table.name));
     csv.row(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
     let row_withheld = |count: usize, row: usize| outcomes[count][row].value().is_none();
+    let marker = |count: usize, row: usize| {
+        if table.partner_withheld(count, row) {
+            PARTNER_SUPPRESSED_MARKER
+        } else {
+            SUPPRESSED_MARKER
+        }
+    };
     for row in 0..batch.num_rows() {
         let record: Vec<String> = batch
             .columns()
@@ -143,7 +191,7 @@ pub fn csv_bytes(
             .map(
                 |((column, format), follows)| match (column.is_null(row), follows) {
                     (true, Some(count)) if row_withheld(*count, row) => {
-                        SUPPRESSED_MARKER.to_string()
+                        marker(*count, row).to_string()
                     }
                     (true, _) => String::new(),
                     (false, _) => format.value(row).to_string(),

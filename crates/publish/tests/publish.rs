@@ -1184,3 +1184,321 @@ async fn two_publishes_of_one_name_never_mix_their_files() {
         "{published:#?}"
     );
 }
+
+/// A table of partner-suppressed data as its stage writes it: A,F was withheld by the partner
+/// (no shared part: NULL), so A,Total, Total,F and Total,Total include it and count the
+/// shared parts only (flagged, with counts); `small` is A,M.
+fn partner_table(small: i64) -> RecordBatch {
+    let nullable =
+        |values: &[Option<i64>]| -> ArrayRef { Arc::new(Int64Array::from(values.to_vec())) };
+    RecordBatch::try_from_iter(vec![
+        (
+            "area",
+            text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"]),
+        ),
+        (
+            "sex",
+            text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"]),
+        ),
+        (
+            "n",
+            nullable(&[
+                None,
+                Some(small),
+                Some(small),
+                Some(19),
+                Some(14),
+                Some(33),
+                Some(19),
+                Some(small + 14),
+                Some(small + 33),
+            ]),
+        ),
+        (
+            "suppressed",
+            Arc::new(arrow_array::BooleanArray::from(vec![
+                true, false, true, false, false, false, true, false, true,
+            ])) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+}
+
+/// A published table's CSV as (area, sex) -> the row's cells by column name.
+fn csv_rows(csv: &str) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let row: BTreeMap<String, String> = header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect();
+            ((row["area"].clone(), row["sex"].clone()), row)
+        })
+        .collect()
+}
+
+/// A published Parquet table's boolean column.
+async fn bool_column(store: &Store, path: &str, column: &str) -> Vec<bool> {
+    let bytes = store.get(path).await.unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap()
+        .flat_map(|b| {
+            let b = b.unwrap();
+            let flags = b
+                .column_by_name(column)
+                .unwrap_or_else(|| panic!("{column} is published"))
+                .as_any()
+                .downcast_ref::<arrow_array::BooleanArray>()
+                .unwrap()
+                .clone();
+            flags.iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Issue 16: a figure the partner withheld before sharing is published as `[p]`, told apart
+/// from svna's own `[c]`; a total that includes it is published as a lower bound (the sum of
+/// the shared parts), flagged, never blanked and never reconstructed. Parquet keeps the
+/// partner's flag and a lower_bound column; the dictionary explains them; verify passes.
+#[tokio::test]
+async fn partner_suppressed_cells_are_published_as_such() {
+    let f = Fixture::new();
+    let mut spec = spec(&["area", "sex"], &["n"]);
+    spec.partner_suppressed = Some("suppressed".into());
+    f.run_with(&partner_table(18), spec, RunStatus::Finished)
+        .await;
+    let manifest = f.publish().await.unwrap();
+
+    let csv = f.csv().await;
+    let rows = csv_rows(&csv);
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "area,sex,suppressed,lower_bound,n", "{csv}");
+    let expected = [
+        ("A", "F", "[p]", "true", "false"),
+        ("A", "M", "18", "false", "false"),
+        ("A", "Total", "18", "true", "true"),
+        ("B", "F", "19", "false", "false"),
+        ("B", "M", "14", "false", "false"),
+        ("B", "Total", "33", "false", "false"),
+        ("Total", "F", "19", "true", "true"),
+        ("Total", "M", "32", "false", "false"),
+        ("Total", "Total", "51", "true", "true"),
+    ];
+    for (area, sex, n, flag, bound) in expected {
+        let row = &rows[&(area.to_string(), sex.to_string())];
+        assert_eq!(
+            (
+                row["n"].as_str(),
+                row["suppressed"].as_str(),
+                row["lower_bound"].as_str()
+            ),
+            (n, flag, bound),
+            "{area},{sex}\n{csv}"
+        );
+    }
+    assert!(
+        !csv.contains("[c]"),
+        "nothing here is svna's to withhold:\n{csv}"
+    );
+
+    let parquet = "published/r1/tables/t.parquet";
+    let flags = bool_column(&f.store, parquet, "suppressed").await;
+    let bounds = bool_column(&f.store, parquet, "lower_bound").await;
+    assert_eq!(
+        flags,
+        expected.iter().map(|e| e.3 == "true").collect::<Vec<_>>()
+    );
+    assert_eq!(
+        bounds,
+        expected.iter().map(|e| e.4 == "true").collect::<Vec<_>>()
+    );
+    let table = &manifest.tables[0];
+    assert_eq!(
+        (table.withheld, table.partner_withheld, table.lower_bounds),
+        (1, 1, 3)
+    );
+
+    let dictionary = String::from_utf8(
+        f.store
+            .get("published/r1/data_dictionary.csv")
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for needle in [
+        "`[c]`",
+        "`[p]`",
+        "lower_bound,lower-bound flag",
+        "lower bound",
+    ] {
+        assert!(dictionary.contains(needle), "{needle}\n{dictionary}");
+    }
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+}
+
+/// A lower bound that is itself small is withheld by svna like any small count (`[c]`, still
+/// flagged as a lower bound), and what protects it is proven against an outsider who knows
+/// each lower bound is the sum of the shared parts: verify finds nothing recomputable.
+#[tokio::test]
+async fn a_small_lower_bound_is_withheld_and_protected() {
+    let f = Fixture::new();
+    let mut spec = spec(&["area", "sex"], &["n"]);
+    spec.partner_suppressed = Some("suppressed".into());
+    f.run_with(&partner_table(3), spec, RunStatus::Finished)
+        .await;
+    f.publish().await.unwrap();
+
+    let csv = f.csv().await;
+    let rows = csv_rows(&csv);
+    let a_m = &rows[&("A".into(), "M".into())];
+    let a_total = &rows[&("A".into(), "Total".into())];
+    assert_eq!(a_m["n"], "[c]", "{csv}");
+    assert_eq!(
+        (a_total["n"].as_str(), a_total["lower_bound"].as_str()),
+        ("[c]", "true"),
+        "the lower bound A,Total equals A,M: withheld with it\n{csv}"
+    );
+    assert_eq!(rows[&("A".into(), "F".into())]["n"], "[p]", "{csv}");
+    // Total,M = A,M + B,M: something else in the M column and its rows must go too.
+    assert!(
+        ["B,M", "Total,M"].iter().any(|k| {
+            let (a, s) = k.split_once(',').unwrap();
+            rows[&(a.to_string(), s.to_string())]["n"] == "[c]"
+        }),
+        "{csv}"
+    );
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+    assert!(report.withheld_cells_checked >= 2, "{report:?}");
+}
+
+/// A table that puts a partner's counts beside others gives each count its own partner flag
+/// (`partner_flags`), and each count its own lower-bound column: the under-25 figure of a
+/// cell can be withheld by the partner (`[p]`) where the all-ages figure is a lower bound.
+/// Each figure's state is read back from the release as it was published.
+#[tokio::test]
+async fn each_count_with_its_own_partner_flag_has_its_own_lower_bound() {
+    let f = Fixture::new();
+    let mut spec = spec(&["area", "sex"], &["all", "u25"]);
+    spec.nested.insert("u25".into(), "all".into());
+    spec.partner_flags
+        .insert("all".into(), "all_suppressed".into());
+    spec.partner_flags
+        .insert("u25".into(), "u25_suppressed".into());
+    // The partner withheld A,F's under-25 part: A,F's under-25 figure has no shared part,
+    // its all-ages figure (12, the 25-and-over part) and every total over A,F are lower
+    // bounds.
+    let flagged = [true, false, true, false, false, false, true, false, true];
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "area",
+            text(&["A", "A", "A", "B", "B", "B", "Total", "Total", "Total"]),
+        ),
+        (
+            "sex",
+            text(&["F", "M", "Total", "F", "M", "Total", "F", "M", "Total"]),
+        ),
+        ("all", ints(&[12, 20, 32, 18, 19, 37, 30, 39, 69])),
+        (
+            "u25",
+            Arc::new(Int64Array::from(vec![
+                None,
+                Some(7),
+                Some(7),
+                Some(8),
+                Some(9),
+                Some(17),
+                Some(8),
+                Some(16),
+                Some(24),
+            ])) as ArrayRef,
+        ),
+        (
+            "all_suppressed",
+            Arc::new(arrow_array::BooleanArray::from(flagged.to_vec())) as ArrayRef,
+        ),
+        (
+            "u25_suppressed",
+            Arc::new(arrow_array::BooleanArray::from(flagged.to_vec())) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    f.run_with(&batch, spec.clone(), RunStatus::Finished).await;
+    let manifest = f.publish().await.unwrap();
+
+    let csv = f.csv().await;
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "area,sex,all_suppressed,u25_suppressed,all_lower_bound,u25_lower_bound,all,u25",
+        "{csv}"
+    );
+    let rows = csv_rows(&csv);
+    let cell = |area: &str, sex: &str| {
+        let row = &rows[&(area.to_string(), sex.to_string())];
+        [
+            row["all"].clone(),
+            row["all_lower_bound"].clone(),
+            row["u25"].clone(),
+            row["u25_lower_bound"].clone(),
+        ]
+        .join(" ")
+    };
+    assert_eq!(cell("A", "F"), "12 true [p] false", "{csv}");
+    assert_eq!(cell("A", "Total"), "32 true 7 true", "{csv}");
+    assert_eq!(cell("Total", "Total"), "69 true 24 true", "{csv}");
+    assert_eq!(cell("B", "M"), "19 false 9 false", "{csv}");
+    let table = &manifest.tables[0];
+    assert_eq!(
+        (table.withheld, table.partner_withheld, table.lower_bounds),
+        (1, 1, 7)
+    );
+
+    // Read back as published: each figure's state from its own columns.
+    let parquet = f.store.get("published/r1/tables/t.parquet").await.unwrap();
+    let published = svna_publish::OutputTable::from_published_parquet("t", &spec, parquet).unwrap();
+    use svna_publish::PartnerMark::{LowerBound, None as Untouched, Withheld};
+    assert_eq!(
+        published.partner,
+        vec![
+            vec![
+                LowerBound, Untouched, LowerBound, Untouched, Untouched, Untouched, LowerBound,
+                Untouched, LowerBound
+            ],
+            vec![
+                Withheld, Untouched, LowerBound, Untouched, Untouched, Untouched, LowerBound,
+                Untouched, LowerBound
+            ],
+        ]
+    );
+    let dictionary = String::from_utf8(
+        f.store
+            .get("published/r1/data_dictionary.csv")
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for needle in [
+        "u25_lower_bound,lower-bound flag",
+        "all_lower_bound,lower-bound flag",
+        "u25_suppressed,partner flag",
+    ] {
+        assert!(dictionary.contains(needle), "{needle}\n{dictionary}");
+    }
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+}

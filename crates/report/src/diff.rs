@@ -319,6 +319,7 @@ mod tests {
                 dimensions: vec!["area".into(), "year".into()],
                 total: "Total".into(),
                 parents: BTreeMap::new(),
+                rates: Vec::new(),
             },
             csv: FileEntry {
                 path: format!("published/r/tables/{name}.csv"),

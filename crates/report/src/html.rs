@@ -1,7 +1,7 @@
 //! HTML building blocks: escaping, number formatting, and the marks that tie each drawn
 //! number back to the published cell it came from.
 
-use crate::table::{Cell, Row, SUPPRESSED};
+use crate::table::{Cell, PARTNER_SUPPRESSED, Row, SUPPRESSED};
 
 /// Escapes text for HTML element content and attribute values alike.
 pub fn esc(text: &str) -> String {
@@ -69,12 +69,18 @@ pub fn cell_text(cell: Cell, format: fn(f64) -> String) -> String {
 pub struct Datum {
     pub cell: Cell,
     pub attrs: String,
+    /// Withheld by the partner before sharing (`[p]`) rather than by disclosure control.
+    pub by_partner: bool,
+    /// A lower bound: the figure includes parts the partner withheld before sharing.
+    pub lower_bound: bool,
 }
 
 impl Datum {
     pub fn of(row: &Row, column: &str) -> Datum {
         Datum {
             cell: row.cell(column),
+            by_partner: row.text(column).trim() == PARTNER_SUPPRESSED,
+            lower_bound: row.is_lower_bound(column),
             attrs: format!(
                 " data-t=\"{}\" data-c=\"{}\" data-k=\"{}\" data-v=\"{}\"",
                 esc(row.table()),
@@ -90,6 +96,26 @@ impl Datum {
         Datum {
             cell,
             attrs: String::new(),
+            by_partner: false,
+            lower_bound: false,
+        }
+    }
+
+    /// The marker a withheld mark shows: the partner's `[p]` or svna's `[c]`.
+    pub fn marker(&self) -> &'static str {
+        if self.by_partner {
+            PARTNER_SUPPRESSED
+        } else {
+            SUPPRESSED
+        }
+    }
+
+    /// What hovering a withheld mark says.
+    pub fn withheld_title(&self) -> &'static str {
+        if self.by_partner {
+            "[p] withheld by the partner before sharing: unknown, not zero"
+        } else {
+            "[c] suppressed: withheld by disclosure control (not zero)"
         }
     }
 
@@ -102,17 +128,28 @@ impl Datum {
         }
     }
 
-    /// An inline HTML span holding the formatted number or the `[c]` marker.
+    /// An inline HTML span holding the formatted number or the `[c]` (or `[p]`) marker.
     pub fn span(&self, format: fn(f64) -> String) -> String {
-        let title = match self.cell {
-            Cell::Suppressed => " title=\"[c] suppressed: withheld by disclosure control\"",
-            _ => "",
+        let (title, text) = match self.cell {
+            Cell::Suppressed if self.by_partner => (
+                format!(" title=\"{}\"", self.withheld_title()),
+                self.marker().to_string(),
+            ),
+            Cell::Suppressed => (
+                " title=\"[c] suppressed: withheld by disclosure control\"".to_string(),
+                self.marker().to_string(),
+            ),
+            Cell::Value(_) if self.lower_bound => (
+                " title=\"a lower bound: it includes figures the partner withheld before sharing, so the true figure is at least this\"".to_string(),
+                format!("≥ {}", cell_text(self.cell, format)),
+            ),
+            _ => (String::new(), cell_text(self.cell, format)),
         };
         format!(
             "<span class=\"{}\"{}{title}>{}</span>",
             self.class(),
             self.attrs,
-            esc(&cell_text(self.cell, format))
+            esc(&text)
         )
     }
 }
@@ -195,6 +232,50 @@ pub fn html_table(class: &str, header: &[&str], rows: &[Vec<String>]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lower_bound_reads_as_at_least_and_a_partner_figure_as_p() {
+        use crate::release::{RateView, SpecView, TableEntry};
+        let csv =
+            "area,n_lower_bound,n,n_per_100k\nA,true,24,12.5\nB,false,9,4.5\nC,false,[p],[p]\n";
+        let entry = TableEntry {
+            name: "t".into(),
+            disclosure: SpecView {
+                policy: "threshold".into(),
+                k: Some(5),
+                base: None,
+                counts: vec!["n".into()],
+                dimensions: vec!["area".into()],
+                total: "Total".into(),
+                parents: Default::default(),
+                rates: vec![RateView {
+                    name: "n_per_100k".into(),
+                    count: "n".into(),
+                }],
+            },
+            csv: svna_storage::FileEntry {
+                path: "published/r/tables/t.csv".into(),
+                sha256: String::new(),
+                size: csv.len() as u64,
+                rows: None,
+            },
+            cells: 0,
+            withheld: 0,
+        };
+        let table = crate::table::Table::parse(&entry, csv.as_bytes()).unwrap();
+        let rows: Vec<_> = table.rows().collect();
+        let a = Datum::of(&rows[0], "n").span(fmt_count);
+        assert!(a.contains(">≥ 24<") && a.contains("a lower bound"), "{a}");
+        let rate = Datum::of(&rows[0], "n_per_100k").span(fmt_rate);
+        assert!(
+            rate.contains(">≥ 12.5<"),
+            "a rate follows its count: {rate}"
+        );
+        let b = Datum::of(&rows[1], "n").span(fmt_count);
+        assert!(b.contains(">9<") && !b.contains('≥'), "{b}");
+        let c = Datum::of(&rows[2], "n").span(fmt_count);
+        assert!(c.contains(">[p]<") && !c.contains('≥'), "{c}");
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

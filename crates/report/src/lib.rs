@@ -28,7 +28,7 @@ pub use diff::{
 };
 pub use error::ReportError;
 pub use release::{LeftOutView, ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
-pub use table::{Cell, SUPPRESSED, Table};
+pub use table::{Cell, PARTNER_SUPPRESSED, SUPPRESSED, Table};
 
 /// What was written.
 #[derive(Debug, Clone)]

@@ -83,7 +83,9 @@ pub fn how_to_read() -> Section {
 <p><span class=\"sup\">[c]</span> means <strong>suppressed</strong>: the figure was withheld by disclosure control \
 because it is small, or because it would let a small figure be worked out from others. It is <strong>not zero</strong> \
 and it is not missing data. In charts a suppressed value is a hatched grey mark labelled [c]; a suppressed bar has a fixed \
-short length that says nothing about its size, and a suppressed month breaks the trend line.</p>\
+short length that says nothing about its size, and a suppressed month breaks the trend line. \
+<span class=\"sup\">[p]</span> marks a figure the partner withheld before sharing it: svna does not know it either. \
+A figure that includes one is shown as a lower bound, <strong>≥</strong> the sum of the parts the partner shared.</p>\
 <p>Every figure is copied from the published tables named under each chart. Totals are the published totals, never \
 sums of parts, so a total can be published while some of its parts are suppressed. A figure this report derives \
 (an average, a share, a change) is shown as [c] whenever any figure it needs is suppressed.</p>\

@@ -68,6 +68,16 @@ pub struct SpecView {
     pub total: String,
     #[serde(default)]
     pub parents: BTreeMap<String, String>,
+    /// The rates computed from the counts, so a rate can be traced to its count.
+    #[serde(default)]
+    pub rates: Vec<RateView>,
+}
+
+/// A rate column and the count it is computed from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct RateView {
+    pub name: String,
+    pub count: String,
 }
 
 fn default_total() -> String {

@@ -49,9 +49,10 @@ fn svg_open(height: f64, label: &str) -> String {
 /// A suppressed mark: a hatched box with a dashed outline and the `[c]` label.
 fn suppressed_box(datum: &Datum, x: f64, y: f64, w: f64, h: f64, label: &str) -> String {
     format!(
-        "<g class=\"sup\"{}><title>[c] suppressed: withheld by disclosure control (not zero)</title>\
+        "<g class=\"sup\"{}><title>{}</title>\
 <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"url(#hatch)\" stroke=\"#64748b\" stroke-dasharray=\"3 2\"/>{label}</g>\n",
-        datum.attrs
+        datum.attrs,
+        datum.withheld_title()
     )
 }
 
@@ -186,8 +187,9 @@ fn point_mark(
         Cell::Suppressed => {
             let w = step.max(6.0);
             let label = format!(
-                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#334155\" text-anchor=\"middle\">[c]</text>",
-                top + plot_h - 4.0
+                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#334155\" text-anchor=\"middle\">{}</text>",
+                top + plot_h - 4.0,
+                p.datum.marker()
             );
             suppressed_box(&p.datum, x - w / 2.0, top, w, plot_h, &label)
         }
@@ -253,7 +255,8 @@ fn heat_cell(datum: &Datum, x: f64, y: f64, w: f64, h: f64, max: f64) -> String 
         }
         Cell::Suppressed => {
             let label = format!(
-                "<text x=\"{cx:.1}\" y=\"{cy:.1}\" font-size=\"10\" fill=\"#1e293b\" text-anchor=\"middle\">[c]</text>"
+                "<text x=\"{cx:.1}\" y=\"{cy:.1}\" font-size=\"10\" fill=\"#1e293b\" text-anchor=\"middle\">{}</text>",
+                datum.marker()
             );
             suppressed_box(datum, x, y, w - 1.0, h - 1.0, &label)
         }
@@ -390,8 +393,14 @@ fn bar(
         }
         Cell::Suppressed => {
             let label = format!(
-                "<text x=\"{:.1}\" y=\"{text_y:.1}\" {FONT} font-style=\"italic\">[c] suppressed</text>",
-                left + 46.0
+                "<text x=\"{:.1}\" y=\"{text_y:.1}\" {FONT} font-style=\"italic\">{} {}</text>",
+                left + 46.0,
+                datum.marker(),
+                if datum.by_partner {
+                    "withheld by the partner"
+                } else {
+                    "suppressed"
+                }
             );
             suppressed_box(datum, left, y, 40.0, bar_h, &label)
         }

@@ -7,6 +7,10 @@ use crate::release::{SpecView, TableEntry};
 /// How a withheld cell is written in published CSV (`svna_publish::SUPPRESSED_MARKER`).
 pub const SUPPRESSED: &str = "[c]";
 
+/// How a figure the partner withheld before sharing (or a total including one) is written
+/// (`svna_publish::PARTNER_SUPPRESSED_MARKER`): unknown, like `[c]`, but not svna's doing.
+pub const PARTNER_SUPPRESSED: &str = "[p]";
+
 /// One cell's value as the report sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
@@ -20,7 +24,7 @@ pub enum Cell {
 impl Cell {
     pub fn parse(raw: &str) -> Cell {
         let raw = raw.trim();
-        if raw == SUPPRESSED {
+        if raw == SUPPRESSED || raw == PARTNER_SUPPRESSED {
             Cell::Suppressed
         } else {
             raw.parse::<f64>().map_or(Cell::Blank, Cell::Value)
@@ -148,5 +152,25 @@ impl<'a> Row<'a> {
 
     pub fn table(&self) -> &'a str {
         &self.table.name
+    }
+
+    /// Whether `column`'s figure in this row is a lower bound: it includes figures the
+    /// partner withheld before sharing (the release's `<count>_lower_bound` column, or the
+    /// table's `lower_bound`, says so; a rate follows its count).
+    pub fn is_lower_bound(&self, column: &str) -> bool {
+        let count = self
+            .table
+            .spec
+            .rates
+            .iter()
+            .find(|r| r.name == column)
+            .map_or(column, |r| r.count.as_str());
+        let own = format!("{count}_lower_bound");
+        let flag = if self.table.has(&own) {
+            own.as_str()
+        } else {
+            "lower_bound"
+        };
+        self.get(flag) == Some("true")
     }
 }
