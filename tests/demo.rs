@@ -308,6 +308,46 @@ fn independent_ed_by_district_month(dir: &Path) -> BTreeMap<(String, String), u6
     )
 }
 
+/// ED assault attendances by the incident's district, age band ('unknown' where none) and
+/// arrival year, with every margin, from the extracts.
+fn independent_ed_by_district_age_year(dir: &Path) -> BTreeMap<[String; 3], u64> {
+    let districts = district_of_lsoa(dir);
+    let mut counts = BTreeMap::new();
+    for a in read_csv(&dir.join("extracts/ed_assaults.csv")) {
+        let district = districts
+            .get(&a["incident_lsoa"])
+            .cloned()
+            .unwrap_or_else(|| "Unknown".into());
+        let band = match a["age_band"].as_str() {
+            "" => "unknown".to_string(),
+            band => band.to_string(),
+        };
+        let year = a["arrival_datetime"][..4].to_string();
+        for d in [district.as_str(), "Total"] {
+            for b in [band.as_str(), "Total"] {
+                for y in [year.as_str(), "Total"] {
+                    *counts
+                        .entry([d.to_string(), b.to_string(), y.to_string()])
+                        .or_insert(0u64) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// The 2013 European Standard Population's weight of each of svna's age bands, worked out
+/// by hand from its five-year groups (a group's weight spread evenly over its years).
+const ESP2013_BANDS: [(&str, f64); 7] = [
+    ("0-9", 10_500.0),
+    ("10-17", 8_800.0),
+    ("18-24", 8_200.0),
+    ("25-34", 12_500.0),
+    ("35-49", 21_000.0),
+    ("50-64", 19_500.0),
+    ("65+", 19_500.0),
+];
+
 /// Every published cell of `column` in `table` equals the independent count (0 where it
 /// has none); returns how many were published.
 fn assert_cells(
@@ -504,6 +544,77 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
         &expected,
     );
     assert!(shown_ed > ed.len() / 2 && shown_police > expected.len() / 2);
+
+    // 1e. ED attendances by district, age band and year equal an independent count, and each
+    //     age-standardised rate is recomputed from the published band cells and resident
+    //     years with the ESP 2013 band weights worked out by hand.
+    let ed_by_age = independent_ed_by_district_age_year(&dir);
+    let rows = read_csv(&tables.join("ed_assaults_by_district_age_year.csv"));
+    let mut shown = 0;
+    let mut standardised = 0;
+    let cell = |lad: &str, band: &str, year: &str| {
+        rows.iter()
+            .find(|r| r["lad_code"] == lad && r["age_band"] == band && r["year"] == year)
+    };
+    for row in &rows {
+        let key = [
+            row["lad_code"].clone(),
+            row["age_band"].clone(),
+            row["year"].clone(),
+        ];
+        if row["attendances"] != "[c]" {
+            let truth = ed_by_age.get(&key).copied().unwrap_or(0);
+            assert_eq!(row["attendances"], truth.to_string(), "{key:?}");
+            shown += 1;
+        }
+        let rate = row["attendances_per_100k_esp2013"].as_str();
+        if key[1] != "Total" {
+            assert_eq!(rate, "", "only band totals are standardised: {key:?}");
+            continue;
+        }
+        let bands: Vec<(f64, &str, &str)> = ESP2013_BANDS
+            .iter()
+            .filter_map(|(band, weight)| {
+                let r = cell(&key[0], band, &key[2])?;
+                Some((
+                    *weight,
+                    r["attendances"].as_str(),
+                    r["ed_resident_years"].as_str(),
+                ))
+            })
+            .collect();
+        if bands.iter().any(|(_, n, _)| *n == "[c]") {
+            assert_eq!(rate, "[c]", "{key:?}");
+            continue;
+        }
+        let populations: Option<Vec<f64>> = bands.iter().map(|(_, _, p)| p.parse().ok()).collect();
+        match populations {
+            Some(populations) if !bands.is_empty() && populations.iter().all(|p| *p > 0.0) => {
+                let (mut weighted, mut weights) = (0.0, 0.0);
+                for ((weight, n, _), population) in bands.iter().zip(&populations) {
+                    weighted += weight * n.parse::<f64>().unwrap() / population;
+                    weights += weight;
+                }
+                let expected = weighted / weights * 100_000.0;
+                let published: f64 = rate.parse().unwrap_or_else(|_| panic!("{key:?}: `{rate}`"));
+                assert!(
+                    (published - expected).abs() <= 0.05 + 1e-9,
+                    "{key:?}: {published} vs {expected}"
+                );
+                standardised += 1;
+            }
+            _ => assert_eq!(rate, "", "no population, no rate: {key:?}"),
+        }
+    }
+    assert!(
+        shown > rows.len() / 2,
+        "{shown} of {} ED age cells",
+        rows.len()
+    );
+    assert!(
+        standardised > 0,
+        "some district's standardised rate is published"
+    );
 
     // 2. No published count lies in 1..k-1 (k = 5), in any table: the count columns of each
     //    table come from the release manifest.

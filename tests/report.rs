@@ -145,6 +145,7 @@ fn assert_sections_and_no_fetches(html: &str) {
         "Who: victims and suspects by age and sex",
         "Where: wards with the highest rates",
         "Districts",
+        "Comparing districts: age-standardised rates",
         "Weapon mix",
         "Cohort overlap across agencies",
         "Data quality",

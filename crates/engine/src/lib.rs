@@ -22,6 +22,7 @@ pub use lineage::{KnownTaint, token_lineage};
 pub use linkage::{LINK_PERSONS, Link, link, link_persons_udaf};
 pub use pipeline::{
     DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
+    StandardPopulation, StandardisedRateSpec,
 };
 pub use policy::{DisclosurePolicy, UnknownPolicy};
 pub use record::{

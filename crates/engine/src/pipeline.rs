@@ -113,6 +113,43 @@ pub struct DisclosureSpec {
     /// the attacker knows a part is at most its whole.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub part_of: std::collections::BTreeMap<String, PartOf>,
+    /// Directly age-standardised rates, computed by publish after protection from the
+    /// published cells only (never from raw counts): on each row where `by` is the total,
+    /// the rates of its `by` bands (count / denominator, the same coordinates otherwise)
+    /// weighted by a standard population. Withheld when any band's count is withheld.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standardised: Vec<StandardisedRateSpec>,
+}
+
+/// A directly standardised rate: see [`DisclosureSpec::standardised`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardisedRateSpec {
+    pub name: String,
+    pub count: String,
+    /// The context column holding each band's population (e.g. resident years).
+    pub denominator: String,
+    /// The dimension whose codes are age bands (`0-9`, `10-17`, `65+`; other codes, such
+    /// as `unknown`, are left out of the standardised rate).
+    pub by: String,
+    pub standard: StandardPopulation,
+    #[serde(default = "default_standardised_per")]
+    pub per: f64,
+    #[serde(default = "default_decimals")]
+    pub decimals: u32,
+}
+
+/// The standard population a rate is standardised to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardPopulation {
+    /// The 2013 European Standard Population (Eurostat), 19 five-year groups to 90+,
+    /// 100,000 in all: the standard ONS and OHID use for age-standardised rates.
+    Esp2013,
+}
+
+fn default_standardised_per() -> f64 {
+    100_000.0
 }
 
 /// Where the whole of a part count lies: a count column of another table, at the same

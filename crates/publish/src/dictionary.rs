@@ -170,11 +170,14 @@ fn context_meaning(column: &str) -> &'static str {
         "residents" | "residents_u25" => {
             "residents of the area (all ages, or aged under 25), summed from the ONS population estimates loaded (one year's estimates, used for every year; public)"
         }
-        "police_months" | "health_months" => {
+        "police_months" | "health_months" | "ed_months" => {
             "months of that source's data in the row's year (any record): 0 means the source does not cover it, so its counts there are not zeros of the measure"
         }
         "police_resident_years" | "police_resident_years_u25" => {
             "the residents (all ages, or under 25) times police_months over 12: the denominator of the police rates per year"
+        }
+        "ed_resident_years" => {
+            "the residents of the row's area and age band (all ages for the total) times ed_months over 12: the denominator of the attendance rates per year; empty for an unknown area or age"
         }
         "health_resident_years" | "health_resident_years_u25" => {
             "the residents (all ages, or under 25) times health_months over 12: the denominator of the admissions rates per year"
@@ -271,6 +274,21 @@ fn columns(spec: &DisclosureSpec, measure: &str) -> Vec<ColumnEntry> {
             meaning: format!(
                 "{} per {} {}, from the published count, to {} decimal place(s); empty where the count is withheld or the denominator is unknown",
                 rate.count, rate.per, rate.denominator, rate.decimals
+            ),
+        });
+    }
+    for rate in &spec.standardised {
+        out.push(ColumnEntry {
+            column: rate.name.clone(),
+            role: "age-standardised rate",
+            meaning: format!(
+                "{count} per {per} {den}, directly age-standardised to the 2013 European Standard Population (ESP 2013), on the rows where {by} is `{total}` (empty elsewhere): the mean of the row's {by} rates ({count} / {den} of each band, the other coordinates the same), each weighted by the standard's population in that band. A band's weight is the standard's five-year groups spread evenly over their single years of age (90+ over 90-99) and summed over the band's ages (0-9: 10,500; 10-17: 8,800; 18-24: 8,200; 25-34: 12,500; 35-49: 21,000; 50-64: 19,500; 65+: 19,500 of 100,000). Codes that are not age bands (`unknown`) are left out, so it covers records of known age only, unlike the crude rate. Computed from the published counts and the public populations only, to {decimals} decimal place(s); `[c]` where a band's count is withheld, empty where a band's population is unknown or zero. Use it to compare areas whose residents differ in age; the crude rate says how many",
+                count = rate.count,
+                per = rate.per,
+                den = rate.denominator,
+                by = rate.by,
+                total = spec.total,
+                decimals = rate.decimals,
             ),
         });
     }

@@ -77,6 +77,14 @@ pub enum PublishError {
         measure: String,
     },
     #[error(
+        "table `{table}` declares the standardised rate `{rate}`, but {problem}: fix `standardised` in the pipeline file"
+    )]
+    StandardisedRate {
+        table: String,
+        rate: String,
+        problem: String,
+    },
+    #[error(
         "table `{table}` declares partner flag `{flag}` for `{count}`, but {problem}: each entry of `partner_flags` names a count column of the table and a flag column of its own"
     )]
     PartnerFlag {

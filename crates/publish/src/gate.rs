@@ -104,6 +104,7 @@ fn published_columns(table: &OutputTable) -> Vec<String> {
         .chain(&spec.context)
         .chain(&spec.counts)
         .chain(spec.rates.iter().map(|r| &r.name))
+        .chain(spec.standardised.iter().map(|r| &r.name))
         .cloned()
         .chain(flags)
         .collect()

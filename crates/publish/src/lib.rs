@@ -12,6 +12,7 @@ mod ledger;
 mod output_table;
 mod protect;
 mod release;
+mod standardise;
 mod write;
 
 pub use commit::{Cleaned, STALE_AFTER, clean_leftovers};
@@ -23,6 +24,7 @@ pub use release::{
     PublishOptions, PublishedTable, ReleaseManifest, VerifyReport, publish_run,
     release_manifest_path, verify_release,
 };
+pub use standardise::{Standardised, band_ages, standard_weight};
 
 /// How a withheld cell is shown in published CSV files (the ONS convention for
 /// "confidential"). Parquet files hold NULL.

@@ -325,6 +325,7 @@ impl OutputTable {
                 || spec.partner_suppressed.as_deref() == Some(c)
                 || spec.partner_flags.values().any(|f| f == c)
                 || (self.nulls_withheld && spec.rates.iter().any(|r| r.name == c))
+                || (self.nulls_withheld && spec.standardised.iter().any(|r| r.name == c))
                 || (self.nulls_withheld
                     && spec
                         .counts

@@ -413,6 +413,31 @@ fn check_count_declarations(tables: &[OutputTable]) -> Result<(), PublishError> 
             }
         }
         check_partner_flags(table)?;
+        check_standardised(table)?;
+    }
+    Ok(())
+}
+
+/// Each standardised rate names a count, a dimension and a context column of the table.
+fn check_standardised(table: &OutputTable) -> Result<(), PublishError> {
+    let spec = &table.spec;
+    for rate in &spec.standardised {
+        let problem = if !spec.counts.contains(&rate.count) {
+            Some(format!("`{}` is not a count column", rate.count))
+        } else if !spec.dimensions.contains(&rate.by) {
+            Some(format!("`{}` is not a dimension", rate.by))
+        } else if !spec.context.contains(&rate.denominator) {
+            Some(format!("`{}` is not a context column", rate.denominator))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(PublishError::StandardisedRate {
+                table: table.name.clone(),
+                rate: rate.name.clone(),
+                problem,
+            });
+        }
     }
     Ok(())
 }
@@ -621,6 +646,7 @@ mod tests {
             same_as: BTreeMap::new(),
             nested: BTreeMap::new(),
             part_of: BTreeMap::new(),
+            standardised: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ use svna_disclosure::CellOutcome;
 use crate::csv_out::CsvOut;
 use crate::error::PublishError;
 use crate::output_table::{OutputTable, PartnerMark, lower_bound_column, partner_flag};
+use crate::standardise::{Standardised, standardised_rates};
 use crate::{PARTNER_SUPPRESSED_MARKER, SUPPRESSED_MARKER};
 
 /// The published table as Arrow: dimensions as text, counts as Int64 with NULL for
@@ -51,6 +52,13 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
     for (rate, values) in table.spec.rates.iter().zip(rates(table, outcomes)) {
         fields.push(Field::new(&rate.name, DataType::Float64, true));
         columns.push(Arc::new(Float64Array::from(values)));
+    }
+    let standardised = standardised_rates(table, outcomes);
+    for (rate, values) in table.spec.standardised.iter().zip(standardised) {
+        fields.push(Field::new(&rate.name, DataType::Float64, true));
+        columns.push(Arc::new(
+            values.iter().map(|v| v.value()).collect::<Float64Array>(),
+        ));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("columns follow the schema")
 }
@@ -175,6 +183,21 @@ pub fn csv_bytes(
     let mut csv = CsvOut::new(format!("{}.csv", table.name));
     csv.row(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
     let row_withheld = |count: usize, row: usize| outcomes[count][row].value().is_none();
+    // For each column: its standardised figures, if it is a standardised rate.
+    let mut standardised = standardised_rates(table, outcomes).into_iter();
+    let standardised: Vec<Option<Vec<Standardised>>> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            table
+                .spec
+                .standardised
+                .iter()
+                .any(|r| &r.name == f.name())
+                .then(|| standardised.next().expect("one per standardised rate"))
+        })
+        .collect();
     let marker = |count: usize, row: usize| {
         if table.partner_withheld(count, row) {
             PARTNER_SUPPRESSED_MARKER
@@ -188,15 +211,19 @@ pub fn csv_bytes(
             .iter()
             .zip(&formatters)
             .zip(&follows)
-            .map(
-                |((column, format), follows)| match (column.is_null(row), follows) {
+            .zip(&standardised)
+            .map(|(((column, format), follows), standardised)| {
+                if let Some(Standardised::Withheld) = standardised.as_ref().map(|s| s[row]) {
+                    return SUPPRESSED_MARKER.to_string();
+                }
+                match (column.is_null(row), follows) {
                     (true, Some(count)) if row_withheld(*count, row) => {
                         marker(*count, row).to_string()
                     }
                     (true, _) => String::new(),
                     (false, _) => format.value(row).to_string(),
-                },
-            )
+                }
+            })
             .collect();
         csv.row(&record)?;
     }

@@ -32,6 +32,7 @@ fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
         same_as: BTreeMap::new(),
         nested: BTreeMap::new(),
         part_of: BTreeMap::new(),
+        standardised: Vec::new(),
     }
 }
 
@@ -1501,4 +1502,124 @@ async fn each_count_with_its_own_partner_flag_has_its_own_lower_bound() {
     }
     let report = verify_release(&f.store, "r1").await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
+}
+
+/// Publishes area x age band with an ESP 2013 standardised rate, B's 18-24 count being
+/// `b_young`, and returns the CSV as (area, band) -> (count, standardised rate).
+async fn standardised_release(
+    b_young: i64,
+) -> (
+    BTreeMap<(String, String), (String, String)>,
+    String,
+    Fixture,
+) {
+    let f = Fixture::new();
+    let mut spec = spec(&["area", "age_band"], &["n"]);
+    spec.context = vec!["py".into()];
+    spec.standardised = vec![svna_engine::StandardisedRateSpec {
+        name: "n_per_100k_esp2013".into(),
+        count: "n".into(),
+        denominator: "py".into(),
+        by: "age_band".into(),
+        standard: svna_engine::StandardPopulation::Esp2013,
+        per: 100_000.0,
+        decimals: 1,
+    }];
+    let areas = [
+        "A", "A", "A", "A", "B", "B", "B", "B", "Total", "Total", "Total", "Total",
+    ];
+    let bands = ["0-9", "18-24", "Total", "unknown"].repeat(3);
+    let py: Vec<Option<f64>> = [
+        [Some(1000.0), Some(1000.0), Some(2000.0), None],
+        [Some(2000.0), Some(500.0), Some(2500.0), None],
+        [Some(3000.0), Some(1500.0), Some(4500.0), None],
+    ]
+    .concat();
+    let b = b_young;
+    let batch = RecordBatch::try_from_iter(vec![
+        ("area", text(&areas)),
+        ("age_band", text(&bands)),
+        (
+            "n",
+            ints(&[10, 30, 45, 5, 20, b, 26 + b, 6, 30, 30 + b, 71 + b, 11]),
+        ),
+        (
+            "py",
+            Arc::new(arrow_array::Float64Array::from(py)) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    f.run_with(&batch, spec, RunStatus::Finished).await;
+    f.publish().await.unwrap();
+    let csv = f.csv().await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        ["area", "age_band", "py", "n", "n_per_100k_esp2013"]
+    );
+    let rows = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                (r[0].to_string(), r[1].to_string()),
+                (r[3].to_string(), r[4].to_string()),
+            )
+        })
+        .collect();
+    (rows, csv, f)
+}
+
+/// Issue 16: an age-standardised rate is computed by publish from the published band counts
+/// and the public populations only, on the rows where the age band is the total: the
+/// standard-weighted mean of the band rates (unknown ages left out), `[c]` where a band's
+/// count is withheld, empty on the band rows.
+#[tokio::test]
+async fn an_age_standardised_rate_comes_from_the_published_band_counts() {
+    let (rows, csv, f) = standardised_release(8).await;
+    let at = |area: &str, band: &str| rows[&(area.to_string(), band.to_string())].clone();
+    // By hand, ESP 2013 weights 0-9 10,500 and 18-24 8,200 (of 100,000):
+    // A: 1,000 and 3,000 per 100,000: (10,500 x 1,000 + 8,200 x 3,000) / 18,700 = 1,877.0;
+    // B: 1,000 and 1,600: 1,263.1; all: 1,000 and 2,533.3: 1,672.4 (the crude rates are
+    // 2,250, 1,360 and 1,755.6 per 100,000, unknown ages included).
+    assert_eq!(at("A", "Total").1, "1877.0", "{csv}");
+    assert_eq!(at("B", "Total").1, "1263.1", "{csv}");
+    assert_eq!(at("Total", "Total").1, "1672.4", "{csv}");
+    for band in ["0-9", "18-24", "unknown"] {
+        assert_eq!(at("A", band).1, "", "only band totals have one\n{csv}");
+    }
+    let dictionary = String::from_utf8(
+        f.store
+            .get("published/r1/data_dictionary.csv")
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        dictionary.contains("n_per_100k_esp2013,age-standardised rate"),
+        "{dictionary}"
+    );
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+
+    // B's 18-24 count of 3 is withheld, and with it every standardised rate that needs a
+    // withheld band (whichever cells secondary suppression chose); the others are as above.
+    let (rows, csv, _) = standardised_release(3).await;
+    assert_eq!(
+        rows[&("B".to_string(), "18-24".to_string())].0,
+        "[c]",
+        "{csv}"
+    );
+    for area in ["A", "B", "Total"] {
+        let band = |b: &str| rows[&(area.to_string(), b.to_string())].0.clone();
+        let rate = &rows[&(area.to_string(), "Total".to_string())].1;
+        if band("0-9") == "[c]" || band("18-24") == "[c]" {
+            assert_eq!(rate, "[c]", "{area}\n{csv}");
+        } else {
+            assert_ne!(rate, "[c]", "{area}\n{csv}");
+            assert!(rate.parse::<f64>().is_ok(), "{area}\n{csv}");
+        }
+    }
 }

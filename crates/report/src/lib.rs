@@ -13,6 +13,7 @@ mod open_data;
 mod page;
 mod release;
 mod sections;
+mod standardised;
 mod success;
 mod svg;
 mod table;
@@ -104,6 +105,7 @@ fn build_sections(manifest: &ManifestView, tables: &sections::Tables) -> Vec<sec
         sections::age_sex(tables),
         sections::places(tables, &names),
         districts::districts(tables, &names),
+        standardised::standardised_rates(tables, &names),
         sections::weapons(tables),
         sections::cohort(tables),
         sections::data_quality(tables),

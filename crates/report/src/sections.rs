@@ -64,9 +64,10 @@ impl Tables {
 }
 
 /// The tables the report draws on; any may be missing from a release.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     TREND,
     SUCCESS,
+    ED_BY_AGE,
     MONTHLY,
     HOUR_WEEKDAY,
     VICTIMS,
@@ -80,6 +81,7 @@ pub const TABLES: [&str; 12] = [
 ];
 const TREND: &str = "sv_trend_by_year";
 pub(crate) const SUCCESS: &str = "success_measures";
+pub(crate) const ED_BY_AGE: &str = "ed_assaults_by_district_age_year";
 const MONTHLY: &str = "sv_offences_by_district_month";
 const HOUR_WEEKDAY: &str = "sv_offences_by_hour_weekday";
 const VICTIMS: &str = "sv_victims_by_age_sex";
