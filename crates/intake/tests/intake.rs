@@ -424,7 +424,10 @@ fn an_nhs_number_in_a_token_column_and_a_utf16_file_are_refused_with_what_to_do(
         .flat_map(u16::to_le_bytes)
         .collect();
     let err = read("police_persons", &utf16).0.unwrap_err();
-    assert!(matches!(err, IntakeError::Csv { line: 1, .. }), "{err}");
+    assert!(
+        matches!(err, IntakeError::Unreadable { line: 1, .. }),
+        "{err}"
+    );
     assert!(
         err.to_string()
             .contains("this file is UTF-16 (little-endian), save it as UTF-8"),
@@ -465,4 +468,22 @@ fn a_bad_period_says_what_is_wrong_with_it() {
             "{message}"
         );
     }
+}
+
+/// Issue 19: errors keep their cause as a typed source (they flattened it into a String).
+#[tokio::test]
+async fn an_upload_of_a_missing_local_file_keeps_the_io_error_as_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
+    let missing = dir.path().join("missing.csv");
+    let err = svna_intake::upload_local_file(&store, &missing, "landing/p/missing.csv")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IntakeError::Io { .. }), "{err:?}");
+    let source = std::error::Error::source(&err).expect("a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(err.to_string(), format!("{}: {io}", missing.display()));
 }
