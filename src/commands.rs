@@ -508,21 +508,15 @@ pub struct PublishArgs {
 
 pub async fn publish(args: PublishArgs) -> Result<Outcome> {
     let store = Store::open(&args.store)?.restricted_to(&[Zone::Published, Zone::Runs]);
-    let manifest = match publish_run(
+    // A refused release is an error whose kind makes it a finding: main gives it exit 1.
+    let manifest = publish_run(
         &store,
         &PublishOptions {
             run_id: args.run.clone(),
             release: args.release.clone(),
         },
     )
-    .await
-    {
-        Err(e) if e.is_finding() => {
-            eprintln!("refused: {e}");
-            return Ok(Outcome::Finding);
-        }
-        result => result?,
-    };
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     } else {

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes: 0 ok, 1 a finding (e.g. data rejected by validation), 2 an error.
+/// How a command that ran to its end came out: exit code 0 ok, 1 a finding (e.g. data
+/// rejected by validation). A command that fails returns an error instead, whose exit code
+/// [`exit_code`] derives from its kind.
 pub enum Outcome {
     Ok,
     Finding,
@@ -32,7 +34,7 @@ The hub loads them into a store (load), analysts run the SQL pipeline (run), and
 only disclosure-controlled aggregates (publish). `svna demo` does all of it on synthetic data.\n\n\
 A STORE is a directory path (the default, local) or a URL: s3://bucket/prefix, az://container/prefix,\n\
 gs://bucket/prefix (credentials from the environment, as AWS_*, AZURE_*, GOOGLE_* variables).\n\n\
-Exit codes: 0 ok, 1 a finding (data rejected, check failed), 2 an error.",
+Exit codes: 0 ok, 1 a finding (data rejected, check failed, release refused), 2 an error (I/O, storage, configuration).",
     after_help = "Start with:  svna demo        (a full run on synthetic data in ./svna-demo)"
 )]
 struct Cli {
@@ -128,10 +130,26 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Finding) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {}", error_text(&e));
-            ExitCode::from(2)
+            let code = exit_code(&e);
+            let label = if code == 1 { "refused" } else { "error" };
+            eprintln!("{label}: {}", error_text(&e));
+            ExitCode::from(code)
         }
     }
+}
+
+/// The exit code of a failed command, from the kind of its error: 1 where svna refused
+/// something for what it is (a release whose tables must not leave the partnership: a
+/// finding about the data, like rows rejected by validation), 2 for every other error
+/// (I/O, storage, configuration, arguments), which says nothing about the data. The one
+/// place an error becomes an exit code.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let finding = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<svna_publish::PublishError>()
+            .is_some_and(svna_publish::PublishError::is_finding)
+    });
+    if finding { 1 } else { 2 }
 }
 
 /// The error and its causes, each said once. svna's library errors name their cause in their

@@ -1129,6 +1129,67 @@ fn run_refuses_a_misspelt_disclosure_policy_naming_the_stage() {
     assert!(!store.join("runs").exists(), "nothing ran");
 }
 
+/// Issue 19: a refused release is a finding (exit 1), not an error: it exited 2 like an S3
+/// outage. A store that cannot be used or read is an error (exit 2).
+#[test]
+fn a_refused_publish_exits_1_and_a_storage_error_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // A column holding a token-shaped value: the publish gate refuses the release.
+    write(
+        dir.path(),
+        "counts.sql",
+        "SELECT 'a' AS area, '0123456789abcdef0123' AS code, 1 AS n \
+         UNION ALL SELECT 'Total', 'Total', 1",
+    );
+    let pipeline = write(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[[stage]]\nname = \"counts\"\nsql = \"counts.sql\"\nsensitivity = \"aggregate\"\n\
+         disclosure = { policy = \"threshold\", k = 5, counts = [\"n\"], dimensions = [\"area\", \"code\"] }\n",
+    );
+    let store = dir.path().join("store");
+    let store_arg = store.to_str().unwrap();
+    let run = svna(&["run", "--store", store_arg, "--pipeline", &pipeline]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+
+    let refused = svna(&["publish", "--store", store_arg]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let err = stderr(&refused);
+    assert!(
+        err.starts_with("refused: table `counts`: column `code`"),
+        "{err}"
+    );
+    assert!(err.contains("hexadecimal"), "{err}");
+    assert!(
+        walk(&store.join("published")).is_empty(),
+        "nothing published"
+    );
+
+    // A store location that is no store: an error.
+    let bad_location = svna(&["publish", "--store", "unknown://x"]);
+    assert_eq!(bad_location.status.code(), Some(2));
+    let err = stderr(&bad_location);
+    assert!(
+        err.starts_with("error: `unknown://x` is not a usable store location"),
+        "{err}"
+    );
+
+    // A run record the store cannot read: an error, not a finding.
+    for entry in std::fs::read_dir(store.join("runs")).unwrap() {
+        let record = entry.unwrap().path().join("run.json");
+        if record.exists() {
+            std::fs::write(&record, "{ not json").unwrap();
+        }
+    }
+    let unreadable = svna(&["publish", "--store", store_arg]);
+    assert_eq!(unreadable.status.code(), Some(2), "{}", stderr(&unreadable));
+    assert!(
+        stderr(&unreadable).starts_with("error: "),
+        "{}",
+        stderr(&unreadable)
+    );
+}
+
 /// Writes a hand-made release (manifest and table CSVs, with their checksums) into a store.
 fn hand_made_release(store: &Path, name: &str, created_at: &str, tables: &[(&str, &str)]) {
     let entries: Vec<serde_json::Value> = tables

@@ -199,9 +199,10 @@ fn parquet_bytes(
     rows: &[DeliveryRow],
     path: &str,
 ) -> Result<Bytes, IntakeError> {
-    let parquet_error = |message: String| IntakeError::Parquet {
+    let parquet_error = |source| IntakeError::Parquet {
         file: path.to_string(),
-        message,
+        action: "write",
+        source,
     };
     let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Utf8);
     // The contract types counts as `int` (32-bit); a load of more rows cannot be represented.
@@ -251,17 +252,17 @@ fn parquet_bytes(
             int(row, row.rows_rejected)?,
         ]);
     }
-    let batch = builder.finish().map_err(|e| parquet_error(e.to_string()))?;
+    let batch = builder.finish().map_err(|source| IntakeError::Arrow {
+        file: path.to_string(),
+        action: "write",
+        source,
+    })?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
     let mut writer = ArrowWriter::try_new(Vec::new(), contract.arrow_schema(), Some(props))
-        .map_err(|e| parquet_error(e.to_string()))?;
-    writer
-        .write(&batch)
-        .map_err(|e| parquet_error(e.to_string()))?;
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| parquet_error(e.to_string()))?;
+        .map_err(parquet_error)?;
+    writer.write(&batch).map_err(parquet_error)?;
+    let bytes = writer.into_inner().map_err(parquet_error)?;
     Ok(Bytes::from(bytes))
 }

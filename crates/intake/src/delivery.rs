@@ -115,11 +115,8 @@ fn check_file_name(name: &str) -> Result<(), IntakeError> {
     if plain && name != "manifest.json" {
         Ok(())
     } else {
-        Err(IntakeError::Io {
+        Err(IntakeError::FileName {
             file: name.to_string(),
-            message: "file names may hold only A-Z, a-z, 0-9, '.', '-' and '_' (and not be \
-                      `manifest.json`): rename the file and upload again"
-                .into(),
         })
     }
 }
@@ -192,9 +189,9 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 fn local_sha256(path: &std::path::Path) -> Result<String, IntakeError> {
-    let io = |e: std::io::Error| IntakeError::Io {
+    let io = |source: std::io::Error| IntakeError::Io {
         file: path.display().to_string(),
-        message: e.to_string(),
+        source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     Ok(svna_storage::checksum_reader(file).map_err(io)?.sha256)

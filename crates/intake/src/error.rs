@@ -1,6 +1,8 @@
 use thiserror::Error;
 
-/// Intake failures; each names the file (and line where there is one).
+/// Intake failures; each names the file (and line where there is one). A variant with a
+/// cause says it in its message and keeps it as its `source()` too, typed, so callers can
+/// inspect it; the binary prints each cause once.
 #[derive(Debug, Error)]
 pub enum IntakeError {
     #[error(transparent)]
@@ -26,11 +28,20 @@ pub enum IntakeError {
     },
     #[error("{what} `{id}` is not in any staged manifest; `svna status --store S` lists them")]
     NotStaged { what: &'static str, id: String },
-    #[error("{file}: cannot read CSV at line {line}: {message}")]
+    #[error("{file}: cannot read CSV at line {line}: {source}")]
     Csv {
         file: String,
         line: u64,
-        message: String,
+        #[source]
+        source: csv::Error,
+    },
+    /// A file that cannot be read as lines of text (a wrong encoding, a runaway line): the
+    /// validator's own words, with no error beneath them.
+    #[error("{file}: cannot read CSV at line {line}: {reason}")]
+    Unreadable {
+        file: String,
+        line: u64,
+        reason: String,
     },
     #[error("{file}: the file is empty (no header row)")]
     Empty { file: String },
@@ -48,8 +59,22 @@ pub enum IntakeError {
         column: String,
         reason: String,
     },
-    #[error("{file}: cannot write staged Parquet: {message}")]
-    Parquet { file: String, message: String },
+    /// `action` is `read` or `write`.
+    #[error("{file}: cannot {action} staged Parquet: {source}")]
+    Parquet {
+        file: String,
+        action: &'static str,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// The typed rows of a staged Parquet file (`action` `read` or `write`).
+    #[error("{file}: cannot {action} staged Parquet: {source}")]
+    Arrow {
+        file: String,
+        action: &'static str,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
     #[error("staged dataset `{dataset}` (load {load_id}): cannot list it in deliveries: {message}")]
     Deliveries {
         dataset: String,
@@ -65,6 +90,37 @@ pub enum IntakeError {
         file: String,
         missing: crate::cross_file::MissingReference,
     },
-    #[error("{file}: {message}")]
-    Io { file: String, message: String },
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A local file's upload into the store, in parts.
+    #[error("{file}: {source}")]
+    Upload {
+        file: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("{file}: {source}")]
+    RejectsCsv {
+        file: String,
+        #[source]
+        source: csv::Error,
+    },
+    /// The task reading the extract panicked or was cancelled.
+    #[error("{file}: {source}")]
+    Reader {
+        file: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// The task writing staged Parquet stopped taking rows (its own error is returned).
+    #[error("{file}: Parquet writer stopped")]
+    WriterStopped { file: String },
+    #[error(
+        "{file}: file names may hold only A-Z, a-z, 0-9, '.', '-' and '_' (and not be `manifest.json`): rename the file and upload again"
+    )]
+    FileName { file: String },
 }

@@ -57,22 +57,19 @@ impl From<ExtractError> for IntakeError {
                         .trim_end_matches([',', ' '])
                 ),
             },
-            ExtractError::Arrow { file, source } => IntakeError::Parquet {
+            ExtractError::Arrow { file, source } => IntakeError::Arrow {
                 file,
-                message: source.to_string(),
+                action: "write",
+                source,
             },
-            ExtractError::Csv { file, line, source } => IntakeError::Csv {
-                file,
-                line,
-                message: source.to_string(),
-            },
+            ExtractError::Csv { file, line, source } => IntakeError::Csv { file, line, source },
             // Files that cannot be read as text lines (wrong encoding, a runaway line) are
             // refused as CSV errors too: the message is the validator's, the line its line.
             ExtractError::Encoding { ref file, .. }
-            | ExtractError::LineTooLong { ref file, .. } => IntakeError::Csv {
+            | ExtractError::LineTooLong { ref file, .. } => IntakeError::Unreadable {
                 file: file.clone(),
                 line: error.line().unwrap_or(1),
-                message: strip_location(&message, file),
+                reason: strip_location(&message, file),
             },
         }
     }

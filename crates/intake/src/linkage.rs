@@ -131,9 +131,10 @@ async fn open_staged(
     file: &FileEntry,
 ) -> Result<ParquetRecordBatchReaderBuilder<bytes::Bytes>, IntakeError> {
     let bytes = store.get(&file.path).await?;
-    ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| IntakeError::Parquet {
+    ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|source| IntakeError::Parquet {
         file: file.path.clone(),
-        message: e.to_string(),
+        action: "read",
+        source,
     })
 }
 
@@ -145,9 +146,15 @@ async fn read_person_keys(
     file: &FileEntry,
     out: &mut PersonKeys,
 ) -> Result<(), IntakeError> {
-    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
+    let parquet_error = |source| IntakeError::Parquet {
         file: file.path.clone(),
-        message: e.to_string(),
+        action: "read",
+        source,
+    };
+    let arrow_error = |source| IntakeError::Arrow {
+        file: file.path.clone(),
+        action: "read",
+        source,
     };
     let builder = open_staged(store, file).await?;
     let wanted: Vec<usize> = builder
@@ -171,10 +178,7 @@ async fn read_person_keys(
         hex::decode_to_slice(text, &mut token).ok().map(|()| token)
     };
     for batch in reader {
-        let batch = batch.map_err(|e| IntakeError::Parquet {
-            file: file.path.clone(),
-            message: e.to_string(),
-        })?;
+        let batch = batch.map_err(arrow_error)?;
         let Some(persons) = batch.column_by_name(PERSON_COLUMN) else {
             return Ok(());
         };
@@ -218,9 +222,15 @@ pub(crate) async fn read_token_column(
     column: &str,
     tokens: &mut HashSet<Token>,
 ) -> Result<(), IntakeError> {
-    let parquet_error = |e: parquet::errors::ParquetError| IntakeError::Parquet {
+    let parquet_error = |source| IntakeError::Parquet {
         file: file.path.clone(),
-        message: e.to_string(),
+        action: "read",
+        source,
+    };
+    let arrow_error = |source| IntakeError::Arrow {
+        file: file.path.clone(),
+        action: "read",
+        source,
     };
     let builder = open_staged(store, file).await?;
     let Some(index) = builder
@@ -237,10 +247,7 @@ pub(crate) async fn read_token_column(
         .build()
         .map_err(parquet_error)?;
     for batch in reader {
-        let batch = batch.map_err(|e| IntakeError::Parquet {
-            file: file.path.clone(),
-            message: e.to_string(),
-        })?;
+        let batch = batch.map_err(arrow_error)?;
         for text in batch.column(0).as_string::<i32>().iter().flatten() {
             let mut token = [0u8; 32];
             if hex::decode_to_slice(text, &mut token).is_ok() {

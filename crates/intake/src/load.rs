@@ -36,9 +36,13 @@ pub async fn upload_local_file(
     local: &std::path::Path,
     relative: &str,
 ) -> Result<FileEntry, IntakeError> {
-    let io_error = |e: std::io::Error| IntakeError::Io {
+    let io_error = |source: std::io::Error| IntakeError::Io {
         file: local.display().to_string(),
-        message: e.to_string(),
+        source,
+    };
+    let upload_error = |source: object_store::Error| IntakeError::Upload {
+        file: relative.to_string(),
+        source,
     };
     store.check_writable(relative)?;
     let mut file = tokio::fs::File::open(local).await.map_err(io_error)?;
@@ -46,10 +50,7 @@ pub async fn upload_local_file(
         .object_store()
         .put_multipart(&store.path(relative))
         .await
-        .map_err(|e| IntakeError::Io {
-            file: relative.to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(upload_error)?;
     let mut writer = WriteMultipart::new(upload);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
@@ -61,19 +62,10 @@ pub async fn upload_local_file(
         }
         hasher.update(&buffer[..n]);
         size += n as u64;
-        writer
-            .wait_for_capacity(4)
-            .await
-            .map_err(|e| IntakeError::Io {
-                file: relative.to_string(),
-                message: e.to_string(),
-            })?;
+        writer.wait_for_capacity(4).await.map_err(upload_error)?;
         writer.put(Bytes::copy_from_slice(&buffer[..n]));
     }
-    writer.finish().await.map_err(|e| IntakeError::Io {
-        file: relative.to_string(),
-        message: e.to_string(),
-    })?;
+    writer.finish().await.map_err(upload_error)?;
     Ok(FileEntry {
         path: relative.to_string(),
         sha256: hex::encode(hasher.finalize()),
@@ -211,7 +203,8 @@ pub(crate) async fn stage_file(
             Err(
                 e @ (IntakeError::Header { .. }
                 | IntakeError::Empty { .. }
-                | IntakeError::Csv { .. }),
+                | IntakeError::Csv { .. }
+                | IntakeError::Unreadable { .. }),
             ) => (
                 RowCounts::default(),
                 Vec::new(),
@@ -335,10 +328,9 @@ async fn stage_rows(
             &options,
             rule,
             |batch| {
-                sender.blocking_send(batch).map_err(|_| IntakeError::Io {
-                    file: file.clone(),
-                    message: "Parquet writer stopped".into(),
-                })
+                sender
+                    .blocking_send(batch)
+                    .map_err(|_| IntakeError::WriterStopped { file: file.clone() })
             },
             |reject| {
                 if rejects.len() < MAX_LISTED_REJECTS {
@@ -361,9 +353,9 @@ async fn stage_rows(
         }
         writer.as_mut().expect("just created").write(&batch).await?;
     }
-    let (counts, rejects) = reading.await.map_err(|e| IntakeError::Io {
+    let (counts, rejects) = reading.await.map_err(|e| IntakeError::Reader {
         file: source.to_string(),
-        message: e.to_string(),
+        source: e,
     })??;
     let staged = match writer {
         Some(writer) => Some(writer.finish().await?),
@@ -382,9 +374,9 @@ async fn write_rejects(
         return Ok(None);
     }
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| IntakeError::Io {
+    let io = |source: csv::Error| IntakeError::RejectsCsv {
         file: load_id.to_string(),
-        message: e.to_string(),
+        source,
     };
     csv.write_record(["line", "column", "rule", "reason"])
         .map_err(io)?;
@@ -394,7 +386,7 @@ async fn write_rejects(
     }
     let bytes = csv.into_inner().map_err(|e| IntakeError::Io {
         file: load_id.to_string(),
-        message: e.to_string(),
+        source: e.into_error(),
     })?;
     let path = Zone::Quarantine.join(&format!("{dataset}/{load_id}/rejected_rows.csv"));
     store.put(&path, Bytes::from(bytes)).await?;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::html::{Datum, all_withheld, esc, fmt_count, fmt_rate, html_table, withheld_note};
+use crate::html::{Datum, Html, all_withheld, esc, fmt_count, fmt_rate, html_table, withheld_note};
 use crate::names::{Names, code_label};
 use crate::sections::{AREA, CATEGORY, Section, Tables, datum, need, source};
 use crate::table::{Cell, Row, Table};
@@ -64,9 +64,9 @@ fn district_rows(table: &Table) -> Vec<Row<'_>> {
         .collect()
 }
 
-fn district_label(code: &str, names: &Names) -> String {
+fn district_label(code: &str, names: &Names) -> Html {
     if code == "Unknown" {
-        "No known location <code>Unknown</code>".to_string()
+        Html::markup("No known location <code>Unknown</code>")
     } else {
         names.area_html(code)
     }
@@ -120,7 +120,7 @@ fn year_grid(table: &Table, names: &Names, grid_spec: &Grid) -> String {
         }
     }));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body: Vec<Vec<String>> = codes
+    let body: Vec<Vec<Html>> = codes
         .iter()
         .zip(&grid)
         .map(|(code, cells)| {
@@ -223,13 +223,13 @@ fn categories(table: &Table, names: &Names) -> String {
     let mut header = vec!["Category".to_string()];
     header.extend(lads.iter().map(|l| lad_heading(l, table, names)));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body: Vec<Vec<String>> = categories
+    let body: Vec<Vec<Html>> = categories
         .iter()
         .map(|cat| {
             let label = if cat == total {
-                "All serious violence".to_string()
+                Html::text("All serious violence")
             } else {
-                format!("{} <code>{}</code>", esc(&code_label(cat)), esc(cat))
+                Html::markup(format!("{} {}", esc(&code_label(cat)), Html::code(cat)))
             };
             let mut row = vec![label];
             row.extend(
@@ -269,11 +269,11 @@ fn weapons(table: &Table, names: &Names) -> String {
         .map(|c| crate::sections::measure_label(c))
         .collect();
     header.extend(labels.iter().map(String::as_str));
-    let body: Vec<Vec<String>> = lads
+    let body: Vec<Vec<Html>> = lads
         .iter()
         .map(|lad| {
             let mut cells = vec![if lad == total {
-                "All districts".to_string()
+                Html::text("All districts")
             } else {
                 district_label(lad, names)
             }];

@@ -19,8 +19,16 @@ pub enum ReportError {
         expected: String,
         actual: String,
     },
-    #[error("`{path}` is not a readable published CSV table: {message}")]
-    Table { path: String, message: String },
+    #[error("`{path}` is not a readable published CSV table: {source}")]
+    Table {
+        path: String,
+        #[source]
+        source: csv::Error,
+    },
+    #[error(
+        "`{path}` is not a readable published CSV table: dimension column `{column}` named by the manifest is missing"
+    )]
+    MissingDimension { path: String, column: String },
     #[error("writing `{path}`: {source}")]
     Write {
         path: String,

@@ -3,6 +3,55 @@
 
 use crate::table::{Cell, PARTNER_SUPPRESSED, Row, SUPPRESSED};
 
+/// A piece of HTML. Text becomes HTML escaped by default: [`Html::text`], and `From` a
+/// `&str` or `String`, escape it; only markup the report spells out itself is taken as it is,
+/// through [`Html::markup`]. A value from the release (a table, area or column value, a note)
+/// handed where HTML is wanted is therefore escaped unless the code says otherwise: a
+/// mistake shows as visible `&lt;` on the page, never as markup.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Html(String);
+
+impl Html {
+    /// Text, escaped.
+    pub fn text(text: &str) -> Html {
+        Html(esc(text))
+    }
+
+    /// Markup the report writes itself; any release value inside it must already be escaped
+    /// (with [`esc`], or as an [`Html`] interpolated with `{}`).
+    pub fn markup(markup: impl Into<String>) -> Html {
+        Html(markup.into())
+    }
+
+    /// Text in a `<code>` element, escaped.
+    pub fn code(text: &str) -> Html {
+        Html(format!("<code>{}</code>", esc(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Html {
+    fn from(text: &str) -> Html {
+        Html::text(text)
+    }
+}
+
+impl From<String> for Html {
+    fn from(text: String) -> Html {
+        Html::text(&text)
+    }
+}
+
+/// Writes the HTML as it is (it is HTML already).
+impl std::fmt::Display for Html {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Escapes text for HTML element content and attribute values alike.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -129,7 +178,7 @@ impl Datum {
     }
 
     /// An inline HTML span holding the formatted number or the `[c]` (or `[p]`) marker.
-    pub fn span(&self, format: fn(f64) -> String) -> String {
+    pub fn span(&self, format: fn(f64) -> String) -> Html {
         let (title, text) = match self.cell {
             Cell::Suppressed if self.by_partner => (
                 format!(" title=\"{}\"", self.withheld_title()),
@@ -145,12 +194,12 @@ impl Datum {
             ),
             _ => (String::new(), cell_text(self.cell, format)),
         };
-        format!(
+        Html::markup(format!(
             "<span class=\"{}\"{}{title}>{}</span>",
             self.class(),
             self.attrs,
             esc(&text)
-        )
+        ))
     }
 }
 
@@ -211,8 +260,9 @@ pub fn columns_note(table: &str, columns: &[&str]) -> String {
     )
 }
 
-/// A plain HTML table; cells are already HTML.
-pub fn html_table(class: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+/// A plain HTML table: the header is text (escaped here), the cells HTML (text converted
+/// into [`Html`] is escaped on the way).
+pub fn html_table(class: &str, header: &[&str], rows: &[Vec<Html>]) -> String {
     let mut out = format!("<table class=\"{class}\"><thead><tr>");
     for h in header {
         out.push_str(&format!("<th>{}</th>", esc(h)));
@@ -221,7 +271,9 @@ pub fn html_table(class: &str, header: &[&str], rows: &[Vec<String>]) -> String 
     for row in rows {
         out.push_str("<tr>");
         for cell in row {
-            out.push_str(&format!("<td>{cell}</td>"));
+            out.push_str("<td>");
+            out.push_str(cell.as_str());
+            out.push_str("</td>");
         }
         out.push_str("</tr>\n");
     }
@@ -264,16 +316,16 @@ mod tests {
         };
         let table = crate::table::Table::parse(&entry, csv.as_bytes()).unwrap();
         let rows: Vec<_> = table.rows().collect();
-        let a = Datum::of(&rows[0], "n").span(fmt_count);
+        let a = Datum::of(&rows[0], "n").span(fmt_count).to_string();
         assert!(a.contains(">≥ 24<") && a.contains("a lower bound"), "{a}");
-        let rate = Datum::of(&rows[0], "n_per_100k").span(fmt_rate);
+        let rate = Datum::of(&rows[0], "n_per_100k").span(fmt_rate).to_string();
         assert!(
             rate.contains(">≥ 12.5<"),
             "a rate follows its count: {rate}"
         );
-        let b = Datum::of(&rows[1], "n").span(fmt_count);
+        let b = Datum::of(&rows[1], "n").span(fmt_count).to_string();
         assert!(b.contains(">9<") && !b.contains('≥'), "{b}");
-        let c = Datum::of(&rows[2], "n").span(fmt_count);
+        let c = Datum::of(&rows[2], "n").span(fmt_count).to_string();
         assert!(c.contains(">[p]<") && !c.contains('≥'), "{c}");
     }
 
@@ -283,6 +335,56 @@ mod tests {
             esc("<a href=\"x\">Tom & 'Jerry'</a>"),
             "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn text_becomes_html_escaped_unless_it_is_the_report_s_own_markup() {
+        let value = "<script>alert(\"x\")</script> & 'y'";
+        let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;";
+        assert_eq!(Html::text(value).as_str(), escaped);
+        assert_eq!(Html::from(value).as_str(), escaped);
+        assert_eq!(Html::from(value.to_string()).as_str(), escaped);
+        assert_eq!(
+            Html::code(value).to_string(),
+            format!("<code>{escaped}</code>")
+        );
+        assert_eq!(Html::markup("<b>bold</b>").as_str(), "<b>bold</b>");
+        // A table's header and its text cells are escaped; its markup cells are not.
+        let table = html_table(
+            "data",
+            &[value],
+            &[vec![value.into(), Html::markup("<i>kept</i>")]],
+        );
+        assert!(!table.contains("<script"), "{table}");
+        assert!(table.contains(&format!("<th>{escaped}</th>")), "{table}");
+        assert!(
+            table.contains(&format!("<td>{escaped}</td><td><i>kept</i></td>")),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_datum_s_attributes_and_marker_are_escaped() {
+        let table = crate::table::Table::parse(
+            &serde_json::from_value(serde_json::json!({
+                "name": "t<\"&'>",
+                "disclosure": {"policy": "threshold", "k": 5, "counts": ["n"],
+                               "dimensions": ["area"], "total": "Total"},
+                "csv": {"path": "t.csv", "sha256": "0", "size": 0},
+            }))
+            .unwrap(),
+            "area,n\n\"a\"\"<b>&'\",[c]\n".as_bytes(),
+        )
+        .unwrap();
+        let row = table.rows().next().unwrap();
+        let span = Datum::of(&row, "n").span(fmt_count).to_string();
+        assert!(
+            span.contains(
+                " data-t=\"t&lt;&quot;&amp;&#39;&gt;\" data-c=\"n\" data-k=\"a&quot;&lt;b&gt;&amp;&#39;\" data-v=\"[c]\""
+            ),
+            "{span}"
+        );
+        assert!(!span.contains("<b>"), "{span}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::html::esc;
+use crate::html::{Html, esc};
 use crate::table::Table;
 
 /// Area codes and their published names.
@@ -41,10 +41,10 @@ impl Names {
     }
 
     /// HTML for an area: its name with the code beside it, or the code alone.
-    pub fn area_html(&self, code: &str) -> String {
+    pub fn area_html(&self, code: &str) -> Html {
         match self.area(code) {
-            Some(name) => format!("{} <code>{}</code>", esc(name), esc(code)),
-            None => format!("<code>{}</code>", esc(code)),
+            Some(name) => Html::markup(format!("{} {}", esc(name), Html::code(code))),
+            None => Html::code(code),
         }
     }
 
@@ -87,10 +87,13 @@ mod tests {
             .areas
             .insert("E07000136".into(), "Boston & <Skegness>".into());
         assert_eq!(
-            names.area_html("E07000136"),
+            names.area_html("E07000136").as_str(),
             "Boston &amp; &lt;Skegness&gt; <code>E07000136</code>"
         );
-        assert_eq!(names.area_html("E07000999"), "<code>E07000999</code>");
+        assert_eq!(
+            names.area_html("E07000999").as_str(),
+            "<code>E07000999</code>"
+        );
         assert_eq!(
             names.area_text("E07000136"),
             "Boston & <Skegness> (E07000136)"

@@ -3,7 +3,7 @@
 //! crimes and rate, the trend, the categories, the districts and the areas with the highest
 //! rates. Counts are copied from the published table; nothing is summed here.
 
-use crate::html::{Datum, esc, fmt_count, fmt_rate, html_table};
+use crate::html::{Datum, Html, fmt_count, fmt_rate, html_table};
 use crate::sections::{Section, Tables};
 use crate::svg::{Point, line_chart};
 use crate::table::{Cell, Row, Table};
@@ -48,16 +48,16 @@ fn whole_period<'a>(table: &'a Table, area: &str) -> Option<Row<'a>> {
     table.row(&[("area_code", area), ("category", total), ("month", total)])
 }
 
-fn count(row: Option<Row>) -> String {
-    row.map_or("–".to_string(), |r| {
+fn count(row: Option<Row>) -> Html {
+    row.map_or(Html::text("–"), |r| {
         Datum::of(&r, "offences").span(fmt_count)
     })
 }
 
-fn rate(row: Option<Row>) -> String {
+fn rate(row: Option<Row>) -> Html {
     match row.map(|r| r.cell("rate_per_1000")) {
-        Some(Cell::Value(v)) => fmt_rate(v),
-        _ => "– (no population loaded)".to_string(),
+        Some(Cell::Value(v)) => Html::text(&fmt_rate(v)),
+        _ => Html::text("– (no population loaded)"),
     }
 }
 
@@ -69,20 +69,20 @@ fn headline(table: &Table) -> Section {
     let partnership = whole_period(table, "Partnership");
     let rows = vec![
         vec![
-            "Serious-violence proxy crimes in the partnership area".to_string(),
+            Html::text("Serious-violence proxy crimes in the partnership area"),
             count(partnership),
         ],
-        vec!["Per 1,000 residents".to_string(), rate(partnership)],
+        vec![Html::text("Per 1,000 residents"), rate(partnership)],
         vec![
-            "Placed by the force outside the partnership area".to_string(),
+            Html::text("Placed by the force outside the partnership area"),
             count(whole_period(table, "Outside area")),
         ],
         vec![
-            "Published without a location".to_string(),
+            Html::text("Published without a location"),
             count(whole_period(table, "Unknown")),
         ],
         vec![
-            "Every proxy crime the force published".to_string(),
+            Html::text("Every proxy crime the force published"),
             count(whole_period(table, "Total")),
         ],
     ];
@@ -147,7 +147,7 @@ fn categories(table: &Table) -> Section {
         let v = |r: &Row| r.cell("offences").value().unwrap_or(0.0);
         v(b).total_cmp(&v(a))
     });
-    let cells: Vec<Vec<String>> = rows
+    let cells: Vec<Vec<Html>> = rows
         .iter()
         .map(|r| {
             let share = match (r.cell("offences").value(), all) {
@@ -155,9 +155,9 @@ fn categories(table: &Table) -> Section {
                 _ => "–".to_string(),
             };
             vec![
-                esc(&r.text("category").replace('_', " ")),
+                Html::text(&r.text("category").replace('_', " ")),
                 Datum::of(r, "offences").span(fmt_count),
-                share,
+                Html::text(&share),
             ]
         })
         .collect();
@@ -177,12 +177,12 @@ fn districts(table: &Table) -> Section {
         .into_iter()
         .collect();
     rows.sort_by_key(|r| r.text("area_name"));
-    let cells: Vec<Vec<String>> = rows
+    let cells: Vec<Vec<Html>> = rows
         .iter()
         .map(|r| {
             vec![
-                esc(r.text("area_name")),
-                format!("<code>{}</code>", esc(r.text("area_code"))),
+                Html::text(r.text("area_name")),
+                Html::code(r.text("area_code")),
                 Datum::of(r, "offences").span(fmt_count),
                 rate(Some(*r)),
             ]
@@ -216,17 +216,17 @@ fn top_areas(table: &Table) -> Section {
         "<p class=\"note\">No rates: load population estimates to rank areas by rate.</p>\n"
             .to_string()
     } else {
-        let cells: Vec<Vec<String>> = ranked
+        let cells: Vec<Vec<Html>> = ranked
             .iter()
             .take(10)
             .enumerate()
             .map(|(i, (v, r))| {
                 vec![
-                    (i + 1).to_string(),
-                    esc(r.text("area_name")),
-                    format!("<code>{}</code>", esc(r.text("area_code"))),
+                    Html::text(&(i + 1).to_string()),
+                    Html::text(r.text("area_name")),
+                    Html::code(r.text("area_code")),
                     Datum::of(r, "offences").span(fmt_count),
-                    fmt_rate(*v),
+                    Html::text(&fmt_rate(*v)),
                 ]
             })
             .collect();

@@ -1,7 +1,7 @@
 //! The page around the sections: header with provenance, contents, the suppression note,
 //! the list of published tables, and the inline stylesheet.
 
-use crate::html::{esc, fmt_count, html_table};
+use crate::html::{Html, esc, fmt_count, html_table};
 use crate::release::ManifestView;
 use crate::sections::{Section, Tables};
 use crate::svg;
@@ -97,7 +97,7 @@ they were shared. Rates of serious violence are per 1,000 residents a year (ONS 
 
 /// The release's tables with their disclosure policy and withheld cells, and what was checked.
 fn about(manifest: &ManifestView, tables: &Tables) -> String {
-    let rows: Vec<Vec<String>> = manifest
+    let rows: Vec<Vec<Html>> = manifest
         .tables
         .iter()
         .map(|t| {
@@ -112,15 +112,15 @@ fn about(manifest: &ManifestView, tables: &Tables) -> String {
                 (p, _, _) => p.to_string(),
             };
             vec![
-                format!("<code>{}</code>", esc(&t.name)),
-                esc(&policy),
-                fmt_count(t.cells as f64),
-                fmt_count(t.withheld as f64),
-                if tables.contains_key(&t.name) {
-                    "✓".into()
+                Html::code(&t.name),
+                Html::text(&policy),
+                Html::text(&fmt_count(t.cells as f64)),
+                Html::text(&fmt_count(t.withheld as f64)),
+                Html::text(if tables.contains_key(&t.name) {
+                    "✓"
                 } else {
-                    String::new()
-                },
+                    ""
+                }),
             ]
         })
         .collect();

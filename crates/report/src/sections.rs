@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::html::{
-    Datum, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, left_out_note,
+    Datum, Html, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, left_out_note,
     missing_note,
 };
 use crate::names::{Names, code_label};
@@ -294,11 +294,11 @@ fn trend_table(trend: &Table, years: &[&str]) -> String {
     header.extend(measures.iter().map(|m| measure_label(m)));
     let mut all: Vec<&str> = years.to_vec();
     all.push(trend.total());
-    let rows: Vec<Vec<String>> = all
+    let rows: Vec<Vec<Html>> = all
         .iter()
         .map(|y| {
             let label = if *y == trend.total() { "All years" } else { y };
-            let mut cells = vec![esc(label)];
+            let mut cells = vec![Html::text(label)];
             cells.extend(
                 measures
                     .iter()
@@ -593,7 +593,7 @@ fn top_areas(table: &Table, prefix: &str, labels: (&str, &str, &str), names: &Na
     let with_imd = top
         .iter()
         .any(|(_, r)| r.cell("imd_decile").value().is_some());
-    let rows: Vec<Vec<String>> = top
+    let rows: Vec<Vec<Html>> = top
         .iter()
         .enumerate()
         .map(|(i, (rate, row))| {
@@ -628,28 +628,22 @@ fn top_areas(table: &Table, prefix: &str, labels: (&str, &str, &str), names: &Na
     out
 }
 
-fn area_row(
-    rank: usize,
-    row: &Row,
-    share: f64,
-    parent: Option<&str>,
-    names: &Names,
-) -> Vec<String> {
+fn area_row(rank: usize, row: &Row, share: f64, parent: Option<&str>, names: &Names) -> Vec<Html> {
     let context = |col: &str| match row.cell(col) {
-        Cell::Value(v) => fmt_count(v),
-        _ => "–".to_string(),
+        Cell::Value(v) => Html::text(&fmt_count(v)),
+        _ => Html::text("–"),
     };
     vec![
-        rank.to_string(),
+        Html::text(&rank.to_string()),
         names.area_html(row.text("area_code")),
-        parent.map_or(String::new(), |p| names.area_html(row.text(p))),
+        parent.map_or(Html::default(), |p| names.area_html(row.text(p))),
         Datum::of(row, "offences").span(fmt_count),
         context("residents"),
         Datum::of(row, "rate_per_1000").span(fmt_rate),
-        format!(
+        Html::markup(format!(
             "<div class=\"inbar\"><div style=\"width:{:.0}%\"></div></div>",
             share * 100.0
-        ),
+        )),
         context("imd_decile"),
     ]
 }
@@ -843,7 +837,7 @@ fn cohort_body(table: &Table) -> String {
         "<p>Distinct people (linked by pseudonymous token, all ages) by the combination of agencies that know them. ● known to the agency.</p>\n",
     );
     out.push_str(&agency_margins(table));
-    let rows: Vec<Vec<String>> = combos.iter().map(|r| combo_row(r, max)).collect();
+    let rows: Vec<Vec<Html>> = combos.iter().map(|r| combo_row(r, max)).collect();
     let mut header: Vec<&str> = AGENCIES.iter().map(|(_, l)| *l).collect();
     header.extend(["People", ""]);
     out.push_str(&html_table("data num cohort", &header, &rows));
@@ -872,27 +866,27 @@ fn agency_margins(table: &Table) -> String {
     items
 }
 
-fn combo_row(row: &Row, max: f64) -> Vec<String> {
-    let mut cells: Vec<String> = AGENCIES
+fn combo_row(row: &Row, max: f64) -> Vec<Html> {
+    let mut cells: Vec<Html> = AGENCIES
         .iter()
         .map(|(c, _)| {
             if row.text(c) == "yes" {
-                "<span class=\"dot\">●</span>".into()
+                Html::markup("<span class=\"dot\">●</span>")
             } else {
-                String::new()
+                Html::default()
             }
         })
         .collect();
     let datum = Datum::of(row, "persons");
     let bar = match datum.cell {
-        Cell::Value(v) if max > 0.0 => format!(
+        Cell::Value(v) if max > 0.0 => Html::markup(format!(
             "<div class=\"inbar\"><div style=\"width:{:.1}%\"></div></div>",
             v / max * 100.0
+        )),
+        Cell::Suppressed => Html::markup(
+            "<div class=\"inbar\"><div class=\"hatched\" style=\"width:12%\"></div></div>",
         ),
-        Cell::Suppressed => {
-            "<div class=\"inbar\"><div class=\"hatched\" style=\"width:12%\"></div></div>".into()
-        }
-        _ => String::new(),
+        _ => Html::default(),
     };
     cells.push(datum.span(fmt_count));
     cells.push(bar);
@@ -954,7 +948,7 @@ fn data_quality_body(table: &Table) -> String {
             .filter(|c| !DQ_ORDER.contains(c) && !hidden.contains(c)),
     );
     let counts = &table.spec.counts;
-    let rows: Vec<Vec<String>> = table
+    let rows: Vec<Vec<Html>> = table
         .rows()
         .map(|r| {
             columns
@@ -985,15 +979,15 @@ const EXPECTED_GAPS: [(&str, &str, &str); 1] = [(
     "school summer holidays: no suspensions expected",
 )];
 
-fn dq_cell(row: &Row, column: &str, is_count: bool) -> String {
+fn dq_cell(row: &Row, column: &str, is_count: bool) -> Html {
     if is_count {
         return Datum::of(row, column).span(fmt_count);
     }
     let text = row.text(column);
     match column {
         "missing_months" => missing_months(row.text("dataset"), text),
-        "period" => esc(&period_text(row)),
-        _ => esc(text),
+        "period" => Html::text(&period_text(row)),
+        _ => Html::text(text),
     }
 }
 
@@ -1014,7 +1008,7 @@ fn period_text(row: &Row) -> String {
 
 /// Missing months as HTML: real gaps first ("none" if there are none), then any expected
 /// gaps apart, with their reason.
-fn missing_months(dataset: &str, text: &str) -> String {
+fn missing_months(dataset: &str, text: &str) -> Html {
     let months: Vec<&str> = text.split(';').filter(|m| !m.is_empty()).collect();
     let expected = EXPECTED_GAPS.iter().find(|(d, _, _)| *d == dataset);
     let (gaps, expected_months): (Vec<&str>, Vec<&str>) = months
@@ -1031,5 +1025,5 @@ fn missing_months(dataset: &str, text: &str) -> String {
             esc(&expected_months.join(", "))
         ));
     }
-    out
+    Html::markup(out)
 }

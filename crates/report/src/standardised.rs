@@ -4,7 +4,7 @@
 //! counts, so a district whose band counts are withheld shows `[c]`.
 
 use crate::districts::{sort_districts, values};
-use crate::html::{esc, fmt_count, fmt_rate, html_table};
+use crate::html::{Html, fmt_count, fmt_rate, html_table};
 use crate::names::Names;
 use crate::sections::{ED_BY_AGE, Section, Tables, datum, need, source};
 use crate::table::Table;
@@ -42,7 +42,7 @@ fn body(table: &Table, names: &Names) -> String {
         "Crude rate a year",
         "Age-standardised rate a year",
     ];
-    let body: Vec<Vec<String>> = lads
+    let body: Vec<Vec<Html>> = lads
         .iter()
         .map(|lad| {
             let row = table.row(&[
@@ -51,7 +51,7 @@ fn body(table: &Table, names: &Names) -> String {
                 ("year", total),
             ]);
             let name = if lad == total {
-                esc("The partnership")
+                Html::text("The partnership")
             } else {
                 names.area_html(lad)
             };

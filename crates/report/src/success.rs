@@ -4,7 +4,7 @@
 //! them), so a withheld count shows `[c]` and its rate too.
 
 use crate::districts::{sort_districts, values};
-use crate::html::{all_withheld, esc, fmt_count, fmt_rate, html_table, withheld_note};
+use crate::html::{Html, all_withheld, fmt_count, fmt_rate, html_table, withheld_note};
 use crate::names::Names;
 use crate::sections::{SUCCESS, Section, Tables, datum, need, source};
 use crate::table::{Row, Table};
@@ -83,12 +83,12 @@ fn codes(table: &Table, column: &str) -> Vec<String> {
 }
 
 /// A count with its rate: `12 (3.4)`, each mark naming its cell.
-fn count_and_rate(row: Option<Row>, measure: &Measure) -> String {
-    format!(
+fn count_and_rate(row: Option<Row>, measure: &Measure) -> Html {
+    Html::markup(format!(
         "{} <small>({})</small>",
         datum(row, measure.count).span(fmt_count),
         datum(row, measure.rate).span(fmt_rate)
-    )
+    ))
 }
 
 /// The partnership (`lad_code` margin) by year: one row per measure.
@@ -119,10 +119,10 @@ fn partnership(table: &Table) -> String {
         }
     }));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body: Vec<Vec<String>> = MEASURES
+    let body: Vec<Vec<Html>> = MEASURES
         .iter()
         .map(|m| {
-            let mut row = vec![esc(m.label)];
+            let mut row = vec![Html::text(m.label)];
             row.extend(years.iter().map(|y| {
                 count_and_rate(table.row(&[("lad_code", total), ("year", y.as_str())]), m)
             }));
@@ -144,7 +144,7 @@ fn districts(table: &Table, names: &Names) -> String {
     let mut out = String::from("<h3>Districts, all years</h3>\n");
     let mut header = vec!["District"];
     header.extend(MEASURES.iter().map(|m| m.label));
-    let body: Vec<Vec<String>> = lads
+    let body: Vec<Vec<Html>> = lads
         .iter()
         .map(|lad| {
             let row = table.row(&[("lad_code", lad.as_str()), ("year", total)]);

@@ -50,20 +50,20 @@ pub struct Table {
 
 impl Table {
     pub fn parse(entry: &TableEntry, bytes: &[u8]) -> Result<Table, ReportError> {
-        let bad = |message: String| ReportError::Table {
+        let bad = |source| ReportError::Table {
             path: entry.csv.path.clone(),
-            message,
+            source,
         };
         let mut reader = csv::Reader::from_reader(bytes);
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| bad(e.to_string()))?
+            .map_err(bad)?
             .iter()
             .map(str::to_string)
             .collect();
         let mut rows = Vec::new();
         for record in reader.records() {
-            let record = record.map_err(|e| bad(e.to_string()))?;
+            let record = record.map_err(bad)?;
             rows.push(record.iter().map(str::to_string).collect());
         }
         let table = Table {
@@ -73,9 +73,10 @@ impl Table {
             rows,
         };
         if let Some(missing) = table.spec.dimensions.iter().find(|d| !table.has(d)) {
-            return Err(bad(format!(
-                "dimension column `{missing}` named by the manifest is missing"
-            )));
+            return Err(ReportError::MissingDimension {
+                path: entry.csv.path.clone(),
+                column: missing.clone(),
+            });
         }
         Ok(table)
     }
@@ -172,5 +173,45 @@ impl<'a> Row<'a> {
             "lower_bound"
         };
         self.get(flag) == Some("true")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dimensions: &[&str]) -> TableEntry {
+        serde_json::from_value(serde_json::json!({
+            "name": "t",
+            "disclosure": {"policy": "threshold", "k": 5, "counts": ["n"],
+                           "dimensions": dimensions, "total": "Total"},
+            "csv": {"path": "published/r/tables/t.csv", "sha256": "0", "size": 0},
+        }))
+        .unwrap()
+    }
+
+    /// A CSV the csv crate cannot read keeps the crate's error as its source.
+    #[test]
+    fn an_unreadable_table_keeps_the_csv_error_as_its_source() {
+        let err = Table::parse(&entry(&["area"]), b"area,n\nA\xff,1\n").unwrap_err();
+        assert!(matches!(err, ReportError::Table { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).expect("a source");
+        let csv = source.downcast_ref::<csv::Error>().expect("a csv::Error");
+        assert!(
+            err.to_string()
+                .starts_with("`published/r/tables/t.csv` is not a readable published CSV table: ")
+                && err.to_string().ends_with(&csv.to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_dimension_is_named() {
+        let err = Table::parse(&entry(&["area", "year"]), b"area,n\nA,1\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`published/r/tables/t.csv` is not a readable published CSV table: dimension column `year` named by the manifest is missing"
+        );
+        assert!(std::error::Error::source(&err).is_none());
     }
 }

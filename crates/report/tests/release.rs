@@ -165,9 +165,12 @@ async fn tables_a_release_lacks_are_noted() {
     assert!(html.contains(
         "Not in this release: table <code>sv_offences_by_hour_weekday</code> was not published"
     ));
-    // Nine sections, then the districts, the success measures and the withheld cells in
-    // words (issue 16).
-    assert_eq!(summary.sections.len(), 12);
+    // Nine sections, then the districts, the success measures, the age-standardised
+    // comparison of districts and the withheld cells in words (issue 16).
+    assert_eq!(summary.sections.len(), 13);
+    assert!(html.contains(
+        "Not in this release: table <code>ed_assaults_by_district_age_year</code> was not published"
+    ));
 }
 
 #[tokio::test]
@@ -274,6 +277,80 @@ E07000136,violence_with_injury,Total,[c],[c],[c]\nTotal,violence_with_injury,Tot
     .await;
     f.publish().await;
     f
+}
+
+/// Names and values from the release as a partner might spell them, with markup, `&` and
+/// both quotes: the report shows them as text wherever they appear (tables, headings, the
+/// withheld-cells list, the marks' attributes), never as markup.
+#[tokio::test]
+async fn markup_in_area_names_and_values_is_escaped_everywhere() {
+    const NAME: &str = r#"Boston <script>alert("x")</script> & 'Skegness'"#;
+    const NAME_HTML: &str =
+        "Boston &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Skegness&#39;";
+    let mut f = Fixture::new();
+    let csv_name = format!("\"{}\"", NAME.replace('"', "\"\""));
+    f.table_with(
+        "sv_offences_by_area_year",
+        &["area_code", "year"],
+        &["offences"],
+        json!({"area_code": "parent_code"}),
+        &format!(
+            "area_code,area_name,parent_code,year,offences,residents,imd_decile,rate_per_1000\n\
+Total,,,2023,60,2000,,30.0\nTotal,,,Total,60,2000,,30.0\n\
+E07000136,{csv_name},Total,2023,[c],1000,,[c]\nE07000136,{csv_name},Total,Total,40,1000,,40.0\n\
+E05000001,<b>Fen</b>,E07000136,Total,40,1000,,40.0\n"
+        ),
+    )
+    .await;
+    f.table(
+        "sv_offences_by_category_year",
+        &["lad_code", "category", "year"],
+        &["offences", "knife_offences", "firearm_offences"],
+        "lad_code,category,year,offences,knife_offences,firearm_offences\n\
+Total,Total,Total,60,12,[c]\nE07000136,Total,Total,40,9,[c]\n\
+E07000136,\"knife \"\"&\"\" <gun>\",Total,[c],[c],[c]\nTotal,\"knife \"\"&\"\" <gun>\",Total,30,8,[c]\n",
+    )
+    .await;
+    f.table(
+        "data_quality",
+        &["dataset", "period"],
+        &["rows_received", "rows_staged", "rows_rejected"],
+        "partner,dataset,period,rows_received,rows_staged,rows_rejected,missing_months\n\
+\"<i>po\"\"lice</i> & co\",police_offences,<p>2023</p>,20,20,0,2023-02<br>\n",
+    )
+    .await;
+    f.publish().await;
+    let (_, html) = f.report().await.unwrap();
+    // No value became markup.
+    for markup in [
+        "<script",
+        "<b>Fen",
+        "<gun>",
+        "<i>po",
+        "<p>2023",
+        "2023-02<br>",
+    ] {
+        assert!(!html.contains(markup), "{markup} unescaped");
+    }
+    // The district's name, in the top-wards table, the district tables and their headings,
+    // and the withheld-cells list.
+    for shown in [
+        format!("<td>{NAME_HTML} <code>E07000136</code></td>"),
+        format!("<th>{NAME_HTML} (E07000136)</th>"),
+        format!("<li>Serious violence offences: area {NAME_HTML} (E07000136), year 2023</li>"),
+        "<td>&lt;b&gt;Fen&lt;/b&gt; <code>E05000001</code></td>".to_string(),
+    ] {
+        assert!(html.contains(&shown), "{shown}");
+    }
+    // A category value in its label, its code and a mark's cell key (an attribute).
+    assert!(html.contains(
+        "<td>Knife &quot;&amp;&quot; &lt;gun&gt; <code>knife &quot;&amp;&quot; &lt;gun&gt;</code></td>"
+    ));
+    assert!(html.contains("data-k=\"Total|knife &quot;&amp;&quot; &lt;gun&gt;|Total\""));
+    // Data-quality text columns.
+    assert!(html.contains("<td>&lt;i&gt;po&quot;lice&lt;/i&gt; &amp; co</td>"));
+    assert!(html.contains("<td>&lt;p&gt;2023&lt;/p&gt;</td>"));
+    assert!(html.contains("<td>2023-02&lt;br&gt;</td>"));
 }
 
 #[tokio::test]
