@@ -658,6 +658,71 @@ fn the_demo_publishes_correct_and_safe_aggregates() {
         }
     }
 
+    // 3b. The workbook: every table's sheet holds its CSV's cells (numbers as numbers, [c]
+    //     and [p] as text), the Contents sheet lists every table, and no token is in any cell.
+    {
+        use calamine::{Data, Reader};
+        let mut workbook: calamine::Xlsx<_> =
+            calamine::open_workbook(tables.parent().unwrap().join("release.xlsx")).unwrap();
+        let contents = workbook.worksheet_range("Contents").unwrap();
+        let text = |range: &calamine::Range<Data>, r: u32, c: u32| {
+            range
+                .get_value((r, c))
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        let (end, _) = contents.end().unwrap();
+        let sheet_of: BTreeMap<String, String> = (svna_publish::CONTENTS_HEADER_ROW + 1..=end)
+            .map(|r| (text(&contents, r, 0), text(&contents, r, 1)))
+            .filter(|(_, sheet)| !sheet.is_empty())
+            .collect();
+        for table in published_tables {
+            let name = table["name"].as_str().unwrap();
+            let sheet = &sheet_of[name];
+            let range = workbook.worksheet_range(sheet).unwrap();
+            let records: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_path(tables.join(format!("{name}.csv")))
+                .unwrap()
+                .records()
+                .map(Result::unwrap)
+                .collect();
+            let header_row = svna_publish::WORKBOOK_HEADER_ROW;
+            assert_eq!(
+                range.end().unwrap().0,
+                header_row + records.len() as u32 - 1,
+                "{name}: rows"
+            );
+            for (i, record) in records.iter().enumerate() {
+                for (j, csv_text) in record.iter().enumerate() {
+                    let cell = range
+                        .get_value((header_row + i as u32, j as u32))
+                        .cloned()
+                        .unwrap_or_default();
+                    let same = match &cell {
+                        Data::String(s) => s == csv_text,
+                        Data::Float(f) => csv_text.parse::<f64>().is_ok_and(|t| t == *f),
+                        Data::Empty => csv_text.is_empty(),
+                        _ => false,
+                    };
+                    assert!(
+                        same,
+                        "{name} row {i} column {j}: {cell:?} against `{csv_text}`"
+                    );
+                }
+            }
+        }
+        for sheet in workbook.sheet_names() {
+            let range = workbook.worksheet_range(&sheet).unwrap();
+            for cell in range.used_cells() {
+                let cell = cell.2.to_string();
+                for word in cell.split(|c: char| !c.is_ascii_hexdigit()) {
+                    assert!(!tokens.contains(word), "a token leaked into sheet {sheet}");
+                }
+            }
+        }
+    }
+
     // 4. The release verifies from its published files alone (checksums and an outsider's audit).
     let verify = Command::new(env!("CARGO_BIN_EXE_svna"))
         .arg("verify")

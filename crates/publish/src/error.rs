@@ -162,6 +162,8 @@ pub enum PublishError {
         #[source]
         source: arrow_schema::ArrowError,
     },
+    #[error("the release workbook: {message}")]
+    Workbook { message: String },
     #[error("`{path}`: {source}")]
     Json {
         path: String,

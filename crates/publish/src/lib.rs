@@ -14,6 +14,7 @@ mod protect;
 mod release;
 mod standardise;
 mod write;
+mod xlsx;
 
 pub use commit::{Cleaned, STALE_AFTER, clean_leftovers};
 pub use csv_out::neutralise;
@@ -25,6 +26,10 @@ pub use release::{
     release_manifest_path, verify_release,
 };
 pub use standardise::{Standardised, band_ages, standard_weight};
+pub use xlsx::{
+    CONTENTS_HEADER_ROW, CONTENTS_SHEET, DICTIONARY_SHEET, HEADER_ROW as WORKBOOK_HEADER_ROW,
+    WORKBOOK, sheet_names,
+};
 
 /// How a withheld cell is shown in published CSV files (the ONS convention for
 /// "confidential"). Parquet files hold NULL.

@@ -18,6 +18,7 @@ use crate::ledger::{LedgerEntry, claim_entry, read_ledger};
 use crate::output_table::{OutputTable, PartnerMark};
 use crate::protect::{Protected, policy_of, protect_outputs};
 use crate::write::{csv_bytes, parquet_bytes, published_batch};
+use crate::xlsx::{WORKBOOK, WorkbookTable, workbook_bytes};
 
 /// What to publish.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +48,10 @@ pub struct ReleaseManifest {
     /// What each table counts, from which sources and definitions, under which policy.
     #[serde(default)]
     pub data_dictionary: Vec<FileEntry>,
+    /// Every table, the contents and the data dictionary as one Excel workbook
+    /// (`release.xlsx`); absent in releases made before there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workbook: Option<FileEntry>,
     pub withheld_cells: usize,
     pub published_cells: usize,
     /// Earlier releases (from the ledger) protected and audited jointly with this one.
@@ -196,9 +201,12 @@ pub async fn publish_run(
         .collect();
     let mut staging = Staging::new(&release);
     let mut published = Vec::new();
+    let mut written = Vec::new();
     for (table, outcomes) in tables.iter().zip(&protected.outcomes) {
         if !left_out.contains(table.name.as_str()) {
-            published.push(write_table(store, &mut staging, table, outcomes).await?);
+            let (entry, csv, numeric) = write_table(store, &mut staging, table, outcomes).await?;
+            published.push(entry);
+            written.push((table, csv, numeric));
         }
     }
     // The full audit (true values, primary/secondary classes) stays with the run; the
@@ -207,7 +215,21 @@ pub async fn publish_run(
     store.put_json(&internal, &protected.audits).await?;
     let disclosure_report =
         write_public_report(store, &mut staging, &protected, &published).await?;
-    let data_dictionary = write_dictionary(store, &mut staging, &record).await?;
+    let (data_dictionary, entries, dictionary_csv) =
+        write_dictionary(store, &mut staging, &record).await?;
+    // The workbook: the CSVs just written, cell for cell, with the dictionary.
+    let sheets: Vec<WorkbookTable> = written
+        .iter()
+        .map(|(table, csv, numeric)| WorkbookTable {
+            name: &table.name,
+            csv,
+            numeric: numeric.clone(),
+            entry: entries.iter().find(|e| e.table == table.name),
+            partner: table.spec.partner_suppressed.is_some() || !table.spec.partner_flags.is_empty(),
+        })
+        .collect();
+    let workbook = workbook_bytes(&release, &record.finished_at, &sheets, &dictionary_csv)?;
+    let workbook = Some(staging.put(store, WORKBOOK, workbook, None).await?);
 
     let withheld_cells = published.iter().map(|t| t.withheld).sum();
     let published_cells = published.iter().map(|t| t.cells - t.withheld).sum();
@@ -238,6 +260,7 @@ pub async fn publish_run(
         tables: published,
         disclosure_report,
         data_dictionary,
+        workbook,
         withheld_cells,
         published_cells,
         linked_releases: protected.linked.iter().cloned().collect(),
@@ -284,13 +307,22 @@ async fn read_outputs(store: &Store, record: &RunRecord) -> Result<Vec<OutputTab
     Ok(tables)
 }
 
+/// Writes a table's Parquet and CSV files; returns its manifest entry, the CSV and, per CSV
+/// column, whether it holds numbers (for the workbook).
 async fn write_table(
     store: &Store,
     staging: &mut Staging,
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
-) -> Result<PublishedTable, PublishError> {
+) -> Result<(PublishedTable, Bytes, Vec<bool>), PublishError> {
     let batch = published_batch(table, outcomes);
+    let numeric: Vec<bool> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().is_numeric())
+        .collect();
+    let csv_text = csv_bytes(table, outcomes)?;
     let parquet_name = format!("tables/{}.parquet", table.name);
     let csv_name = format!("tables/{}.csv", table.name);
     let rows = Some(table.rows() as u64);
@@ -303,7 +335,7 @@ async fn write_table(
         )
         .await?;
     let csv = staging
-        .put(store, &csv_name, csv_bytes(table, outcomes)?, rows)
+        .put(store, &csv_name, csv_text.clone(), rows)
         .await?;
     let cells = outcomes.iter().map(Vec::len).sum();
     let withheld = outcomes
@@ -313,7 +345,7 @@ async fn write_table(
         .count();
     let marks = || table.partner.iter().flatten();
     let partner_withheld = marks().filter(|m| **m == PartnerMark::Withheld).count();
-    Ok(PublishedTable {
+    let entry = PublishedTable {
         name: table.name.clone(),
         disclosure: table.spec.clone(),
         parquet,
@@ -322,7 +354,8 @@ async fn write_table(
         withheld,
         partner_withheld,
         lower_bounds: marks().filter(|m| **m == PartnerMark::LowerBound).count(),
-    })
+    };
+    Ok((entry, csv_text, numeric))
 }
 
 /// One row per withheld cell: which quantity, in which tables. No interval, no true value
@@ -426,7 +459,8 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         .iter()
         .flat_map(|t| [&t.parquet, &t.csv])
         .chain(&manifest.disclosure_report)
-        .chain(&manifest.data_dictionary);
+        .chain(&manifest.data_dictionary)
+        .chain(&manifest.workbook);
     for entry in entries {
         files_checked += 1;
         match store.checksum(&entry.path).await {
@@ -491,12 +525,13 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
     })
 }
 
-/// Writes the data dictionary (JSON, one entry per table; CSV, one row per column).
+/// Writes the data dictionary (JSON, one entry per table; CSV, one row per column); returns
+/// the files, the entries and the CSV (for the workbook).
 async fn write_dictionary(
     store: &Store,
     staging: &mut Staging,
     record: &RunRecord,
-) -> Result<Vec<FileEntry>, PublishError> {
+) -> Result<(Vec<FileEntry>, Vec<TableEntry>, Bytes), PublishError> {
     let entries: Vec<TableEntry> = record
         .stages
         .iter()
@@ -538,7 +573,7 @@ async fn write_dictionary(
     }
     let rows = csv.rows() - 1;
     let csv = csv.finish()?;
-    Ok(vec![
+    let files = vec![
         staging
             .put(
                 store,
@@ -548,7 +583,8 @@ async fn write_dictionary(
             )
             .await?,
         staging
-            .put(store, "data_dictionary.csv", csv, Some(rows))
+            .put(store, "data_dictionary.csv", csv.clone(), Some(rows))
             .await?,
-    ])
+    ];
+    Ok((files, entries, csv))
 }

@@ -229,6 +229,10 @@ async fn publishing_is_deterministic() {
     let pa = a.store.get("published/r1/tables/t.parquet").await.unwrap();
     let pb = b.store.get("published/r1/tables/t.parquet").await.unwrap();
     assert_eq!(pa, pb);
+    // The workbook too: its creation time is the run's, not the clock's.
+    let wa = a.store.get("published/r1/release.xlsx").await.unwrap();
+    let wb = b.store.get("published/r1/release.xlsx").await.unwrap();
+    assert_eq!(wa, wb);
 }
 
 #[tokio::test]
@@ -432,11 +436,13 @@ async fn a_published_release_verifies() {
     let report = verify_release(&f.store, "r1").await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(report.withheld_cells_checked, manifest.withheld_cells);
-    // Parquet and CSV of the table, and the public disclosure report(s).
+    // Parquet and CSV of the table, the public disclosure report(s), the data dictionary and
+    // the workbook.
     assert_eq!(
         report.files_checked,
-        2 + manifest.disclosure_report.len() + manifest.data_dictionary.len()
+        2 + manifest.disclosure_report.len() + manifest.data_dictionary.len() + 1
     );
+    assert!(manifest.workbook.is_some());
 }
 
 #[tokio::test]
@@ -1622,4 +1628,138 @@ async fn an_age_standardised_rate_comes_from_the_published_band_counts() {
             assert!(rate.parse::<f64>().is_ok(), "{area}\n{csv}");
         }
     }
+}
+
+/// Every cell of a workbook sheet from `first_row` on, as the text its CSV would hold:
+/// numbers formatted back (compared as numbers by the caller), empty cells as "".
+fn sheet_cells(
+    workbook: &mut calamine::Xlsx<std::io::Cursor<Vec<u8>>>,
+    sheet: &str,
+    first_row: u32,
+) -> Vec<Vec<calamine::Data>> {
+    use calamine::Reader;
+    let range = workbook
+        .worksheet_range(sheet)
+        .unwrap_or_else(|e| panic!("sheet {sheet}: {e}"));
+    let (end_row, end_col) = range.end().expect("a sheet with cells");
+    (first_row..=end_row)
+        .map(|r| {
+            (0..=end_col)
+                .map(|c| range.get_value((r, c)).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+/// Asserts a sheet's cells equal a CSV's, cell for cell: text as text, numbers as numbers.
+fn assert_sheet_is_csv(sheet: &str, cells: &[Vec<calamine::Data>], csv: &str) {
+    use calamine::Data;
+    let records: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(cells.len(), records.len(), "{sheet}: rows");
+    for (r, (row, record)) in cells.iter().zip(&records).enumerate() {
+        let width = row.len().max(record.len());
+        for c in 0..width {
+            let cell = row.get(c).cloned().unwrap_or_default();
+            let text = record.get(c).map_or("", String::as_str);
+            let same = match &cell {
+                Data::String(s) => s == text,
+                Data::Float(f) => text.parse::<f64>().is_ok_and(|t| t == *f),
+                Data::Int(i) => text.parse::<f64>().is_ok_and(|t| t == *i as f64),
+                Data::Empty => text.is_empty(),
+                _ => false,
+            };
+            assert!(
+                same,
+                "{sheet} row {r} column {c}: {cell:?} against CSV `{text}`"
+            );
+        }
+    }
+}
+
+/// Issue 16: every release carries `release.xlsx`, listed in the manifest with its checksum
+/// and checked by verify: a Contents sheet listing every table, one sheet per table whose
+/// cells are its CSV's (numbers as numbers, `[c]` and `[p]` as text) below the table's name,
+/// description, units and notes, and the data dictionary.
+#[tokio::test]
+async fn the_workbook_holds_every_table_as_its_csv() {
+    use calamine::Reader;
+    let f = Fixture::new();
+    let mut spec = spec(&["area", "sex"], &["n"]);
+    spec.partner_suppressed = Some("suppressed".into());
+    f.run_with(&partner_table(3), spec, RunStatus::Finished)
+        .await;
+    let manifest = f.publish().await.unwrap();
+    let entry = manifest
+        .workbook
+        .clone()
+        .expect("the workbook is in the manifest");
+    assert_eq!(entry.path, "published/r1/release.xlsx");
+    let bytes = f.store.get(&entry.path).await.unwrap();
+    assert_eq!(svna_storage::sha256_hex(&bytes), entry.sha256);
+
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(
+        workbook.sheet_names(),
+        vec!["Contents".to_string(), "t".into(), "Dictionary".into()]
+    );
+    let csv = f.csv().await;
+    assert!(csv.contains("[c]") && csv.contains("[p]"), "{csv}");
+    let cells = sheet_cells(&mut workbook, "t", svna_publish::WORKBOOK_HEADER_ROW);
+    assert_sheet_is_csv("t", &cells, &csv);
+    assert!(
+        cells[1..]
+            .iter()
+            .any(|row| matches!(row[4], calamine::Data::Float(_))),
+        "counts are numbers"
+    );
+    let above = sheet_cells(&mut workbook, "t", 0);
+    let text: Vec<String> = above[..svna_publish::WORKBOOK_HEADER_ROW as usize]
+        .iter()
+        .flatten()
+        .map(|c| c.to_string())
+        .collect();
+    let text = text.join(" ");
+    for needle in ["test table", "Units", "[c]:", "[p]:", "lower bound"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+
+    let contents = sheet_cells(&mut workbook, "Contents", svna_publish::CONTENTS_HEADER_ROW);
+    let listed: Vec<String> = contents[1..]
+        .iter()
+        .map(|row| row[0].to_string())
+        .filter(|t| !t.is_empty() && t != "Data dictionary")
+        .collect();
+    let tables: Vec<String> = manifest.tables.iter().map(|t| t.name.clone()).collect();
+    assert_eq!(listed, tables);
+
+    let dictionary = f
+        .store
+        .get("published/r1/data_dictionary.csv")
+        .await
+        .unwrap();
+    let cells = sheet_cells(&mut workbook, "Dictionary", 0);
+    assert_sheet_is_csv(
+        "Dictionary",
+        &cells,
+        std::str::from_utf8(&dictionary).unwrap(),
+    );
+
+    // Verify checks the workbook like every other file.
+    let clean = verify_release(&f.store, "r1").await.unwrap();
+    assert_eq!(clean.problems, Vec::<String>::new());
+    f.store
+        .put(&entry.path, bytes::Bytes::from_static(b"not a workbook"))
+        .await
+        .unwrap();
+    let report = verify_release(&f.store, "r1").await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("release.xlsx")),
+        "{report:?}"
+    );
 }
