@@ -146,16 +146,7 @@ async fn read_person_keys(
     file: &FileEntry,
     out: &mut PersonKeys,
 ) -> Result<(), IntakeError> {
-    let parquet_error = |source| IntakeError::Parquet {
-        file: file.path.clone(),
-        action: "read",
-        source,
-    };
-    let arrow_error = |source| IntakeError::Arrow {
-        file: file.path.clone(),
-        action: "read",
-        source,
-    };
+    let (parquet_error, arrow_error) = read_errors(file);
     let builder = open_staged(store, file).await?;
     let wanted: Vec<usize> = builder
         .schema()
@@ -178,7 +169,7 @@ async fn read_person_keys(
         hex::decode_to_slice(text, &mut token).ok().map(|()| token)
     };
     for batch in reader {
-        let batch = batch.map_err(arrow_error)?;
+        let batch = batch.map_err(&arrow_error)?;
         let Some(persons) = batch.column_by_name(PERSON_COLUMN) else {
             return Ok(());
         };
@@ -222,16 +213,7 @@ pub(crate) async fn read_token_column(
     column: &str,
     tokens: &mut HashSet<Token>,
 ) -> Result<(), IntakeError> {
-    let parquet_error = |source| IntakeError::Parquet {
-        file: file.path.clone(),
-        action: "read",
-        source,
-    };
-    let arrow_error = |source| IntakeError::Arrow {
-        file: file.path.clone(),
-        action: "read",
-        source,
-    };
+    let (parquet_error, arrow_error) = read_errors(file);
     let builder = open_staged(store, file).await?;
     let Some(index) = builder
         .schema()
@@ -247,7 +229,7 @@ pub(crate) async fn read_token_column(
         .build()
         .map_err(parquet_error)?;
     for batch in reader {
-        let batch = batch.map_err(arrow_error)?;
+        let batch = batch.map_err(&arrow_error)?;
         for text in batch.column(0).as_string::<i32>().iter().flatten() {
             let mut token = [0u8; 32];
             if hex::decode_to_slice(text, &mut token).is_ok() {
@@ -256,4 +238,23 @@ pub(crate) async fn read_token_column(
         }
     }
     Ok(())
+}
+/// The errors reading a staged file can end in, naming it.
+fn read_errors(
+    file: &FileEntry,
+) -> (
+    impl Fn(parquet::errors::ParquetError) -> IntakeError + '_,
+    impl Fn(arrow_schema::ArrowError) -> IntakeError + '_,
+) {
+    let parquet = |source| IntakeError::Parquet {
+        file: file.path.clone(),
+        action: "read",
+        source,
+    };
+    let arrow = |source| IntakeError::Arrow {
+        file: file.path.clone(),
+        action: "read",
+        source,
+    };
+    (parquet, arrow)
 }

@@ -72,7 +72,11 @@ pub struct OutputTable {
 
 impl OutputTable {
     pub fn rows(&self) -> usize {
-        self.dims.first().map_or(0, Vec::len)
+        // A table may have no dimension (one total row); then its counts say.
+        match self.dims.first() {
+            Some(codes) => codes.len(),
+            None => self.counts.first().map_or(0, Vec::len),
+        }
     }
 
     /// Whether the partner withheld `count`'s figure of `row` whole (`[p]`).

@@ -160,6 +160,16 @@ impl Fixture {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
+    /// The release's data dictionary (CSV).
+    async fn dictionary(&self) -> String {
+        let bytes = self
+            .store
+            .get("published/r1/data_dictionary.csv")
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
     async fn nothing_published(&self) -> bool {
         !self
             .store
@@ -702,12 +712,7 @@ async fn the_data_dictionary_says_what_each_table_counts_and_how_it_is_protected
     reads_source(&f, "police_offences").await;
     let manifest = f.publish().await.unwrap();
     assert_eq!(manifest.data_dictionary.len(), 2);
-    let csv = f
-        .store
-        .get("published/r1/data_dictionary.csv")
-        .await
-        .unwrap();
-    let csv = String::from_utf8(csv.to_vec()).unwrap();
+    let csv = f.dictionary().await;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 3, "a header and one row per column: {csv}");
     assert!(
@@ -1337,14 +1342,7 @@ async fn partner_suppressed_cells_are_published_as_such() {
         (1, 1, 3)
     );
 
-    let dictionary = String::from_utf8(
-        f.store
-            .get("published/r1/data_dictionary.csv")
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let dictionary = f.dictionary().await;
     for needle in [
         "`[c]`",
         "`[p]`",
@@ -1491,14 +1489,7 @@ async fn each_count_with_its_own_partner_flag_has_its_own_lower_bound() {
             ],
         ]
     );
-    let dictionary = String::from_utf8(
-        f.store
-            .get("published/r1/data_dictionary.csv")
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let dictionary = f.dictionary().await;
     for needle in [
         "u25_lower_bound,lower-bound flag",
         "all_lower_bound,lower-bound flag",
@@ -1595,14 +1586,7 @@ async fn an_age_standardised_rate_comes_from_the_published_band_counts() {
     for band in ["0-9", "18-24", "unknown"] {
         assert_eq!(at("A", band).1, "", "only band totals have one\n{csv}");
     }
-    let dictionary = String::from_utf8(
-        f.store
-            .get("published/r1/data_dictionary.csv")
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let dictionary = f.dictionary().await;
     assert!(
         dictionary.contains("n_per_100k_esp2013,age-standardised rate"),
         "{dictionary}"
@@ -1738,17 +1722,9 @@ async fn the_workbook_holds_every_table_as_its_csv() {
     let tables: Vec<String> = manifest.tables.iter().map(|t| t.name.clone()).collect();
     assert_eq!(listed, tables);
 
-    let dictionary = f
-        .store
-        .get("published/r1/data_dictionary.csv")
-        .await
-        .unwrap();
+    let dictionary = f.dictionary().await;
     let cells = sheet_cells(&mut workbook, "Dictionary", 0);
-    assert_sheet_is_csv(
-        "Dictionary",
-        &cells,
-        std::str::from_utf8(&dictionary).unwrap(),
-    );
+    assert_sheet_is_csv("Dictionary", &cells, &dictionary);
 
     // Verify checks the workbook like every other file.
     let clean = verify_release(&f.store, "r1").await.unwrap();
