@@ -225,7 +225,8 @@ pub async fn publish_run(
             csv,
             numeric: numeric.clone(),
             entry: entries.iter().find(|e| e.table == table.name),
-            partner: table.spec.partner_suppressed.is_some() || !table.spec.partner_flags.is_empty(),
+            partner: table.spec.partner_suppressed.is_some()
+                || !table.spec.partner_flags.is_empty(),
         })
         .collect();
     let workbook = workbook_bytes(&release, &record.finished_at, &sheets, &dictionary_csv)?;

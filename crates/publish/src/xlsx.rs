@@ -157,7 +157,11 @@ fn units(entry: Option<&TableEntry>) -> String {
         .iter()
         .filter(|c| c.role == "age-standardised rate")
     {
-        let per = rate.meaning.split(", directly").next().unwrap_or(&rate.meaning);
+        let per = rate
+            .meaning
+            .split(", directly")
+            .next()
+            .unwrap_or(&rate.meaning);
         out.push_str(&format!(
             "; {}: {per}, age-standardised (ESP 2013) on band totals",
             rate.column
