@@ -605,6 +605,57 @@ fn contracts_are_shown_as_a_table() {
     insta::assert_snapshot!(stdout(&svna(&["contracts", "police_persons"])));
 }
 
+/// `svna contracts --json`: every dataset, or one with its columns (added by issue 19).
+#[test]
+fn contracts_are_given_in_json() {
+    let output = svna(&["contracts", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["version"].is_u64(), "{json}");
+    let datasets = json["dataset"].as_array().unwrap();
+    assert!(datasets.iter().any(|d| d["name"] == "police_persons"));
+
+    let output = svna(&["contracts", "police_persons", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["name"], "police_persons");
+    let sex = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sex")
+        .unwrap();
+    assert_eq!(sex["values"], serde_json::json!(["F", "M", "X", "U"]));
+    assert_eq!(sex["required"], true);
+}
+
+/// `svna synth --json`: the rows written per dataset, as the files hold them (added by
+/// issue 19).
+#[test]
+fn synth_reports_its_rows_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("extracts");
+    let output = svna(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--scale",
+        "0.001",
+        "--years",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = json["rows"].as_object().unwrap();
+    let offences = rows["police_offences"].as_u64().unwrap();
+    let lines = std::fs::read_to_string(out.join("police_offences.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64;
+    assert_eq!(offences + 1, lines, "data rows plus the header");
+}
+
 const REGION_SEX: &str = "region,sex,n\nA,M,18\nA,F,2\nA,Total,20\nB,M,14\nB,F,19\nB,Total,33\nC,M,12\nC,F,10\nC,Total,22\nD,M,11\nD,F,14\nD,Total,25\nTotal,M,55\nTotal,F,45\nTotal,Total,100\n";
 
 #[test]

@@ -67,6 +67,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         start_year: 2019,
         years: 5,
         skew: args.skew,
+        json: false,
     };
     let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| {
         progress.step(&format!("synth {d}: {n} rows"))

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::Outcome;
-use super::output::{Progress, print_table};
+use super::output::{Progress, print_table, render};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -35,6 +35,9 @@ pub struct SynthArgs {
     /// dense city with sparse rural districts (mostly small counts).
     #[arg(long, default_value_t = 0.0)]
     pub skew: f64,
+    /// Machine-readable output: `rows`, the data rows written per dataset.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl SynthArgs {
@@ -61,12 +64,14 @@ pub fn synth(args: SynthArgs) -> Result<Outcome> {
     })
     .with_context(|| format!("writing synthetic extracts to {}", args.out.display()))?;
     progress.finish();
-    let rows: Vec<Vec<String>> = summary
-        .rows
-        .iter()
-        .map(|(d, n)| vec![d.clone(), n.to_string()])
-        .collect();
-    println!("Wrote synthetic extracts to {}", args.out.display());
-    print_table(&["dataset", "rows"], &rows);
+    render(args.json, &summary, |summary| {
+        let rows: Vec<Vec<String>> = summary
+            .rows
+            .iter()
+            .map(|(d, n)| vec![d.clone(), n.to_string()])
+            .collect();
+        println!("Wrote synthetic extracts to {}", args.out.display());
+        print_table(&["dataset", "rows"], &rows);
+    })?;
     Ok(Outcome::Ok)
 }

@@ -207,3 +207,78 @@ pub async fn upload_extracts(
     .await?;
     Ok(UploadOutcome::Uploaded(manifest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "offence_id,person_id,role,age,sex\n";
+
+    fn extract(dir: &Path, name: &str, sex: &str) -> PathBuf {
+        let token = "a".repeat(64);
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{HEADER}{token},{token},victim,20,{sex}\n")).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn nothing_invalid_leaves_and_the_store_is_opened_only_for_valid_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = extract(dir.path(), "good.csv", "F");
+        let bad = extract(dir.path(), "bad.csv", "Q");
+        let request = |files| UploadRequest {
+            partner: "police",
+            dataset: "police_persons",
+            period: "2023-01-01..2023-12-31",
+            key_fingerprint: Some("0123456789abcdef".to_string()),
+            files,
+        };
+        let both = [good.clone(), bad];
+        let refused = upload_extracts(
+            || panic!("the store is opened only when every file is valid"),
+            svna_contracts::v1(),
+            &request(&both),
+        )
+        .await
+        .unwrap();
+        let UploadOutcome::Refused(checks) = refused else {
+            panic!("an invalid file was uploaded: {refused:?}");
+        };
+        assert!(checks[0].valid() && !checks[1].valid());
+        let report = checks[1].report(10);
+        assert_eq!(
+            (report.rows_received, report.rows_invalid),
+            (Some(1), Some(1))
+        );
+        assert_eq!(
+            (report.problems[0].line, report.problems[0].column.as_str()),
+            (2, "sex")
+        );
+        assert_eq!(report.problems_by_rule["sex:enum"], 1);
+
+        let store = dir.path().join("store");
+        let only_good = [good];
+        let sent = upload_extracts(
+            || Store::open(store.to_str().unwrap()),
+            svna_contracts::v1(),
+            &request(&only_good),
+        )
+        .await
+        .unwrap();
+        let UploadOutcome::Uploaded(manifest) = sent else {
+            panic!("a valid file was refused: {sent:?}");
+        };
+        assert_eq!(manifest.files[0].rows, Some(1));
+        assert!(store.join("landing/police/police_persons").is_dir());
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_opened_is_an_error_naming_it() {
+        let dataset = svna_contracts::v1().dataset("police_persons").unwrap();
+        let error = check_files(dataset, &[PathBuf::from("no/such.csv")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("cannot open no/such.csv: "),
+            "{error}"
+        );
+    }
+}
