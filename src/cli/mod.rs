@@ -26,8 +26,10 @@ mod validate;
 mod verify;
 
 use anyhow::Result;
-
 use clap::{Parser, Subcommand};
+
+/// One file loaded as `svna load` loads it, which `project.rs` (reference data a pipeline
+/// needs and the store lacks) shares with `svna load` and `svna demo`.
 pub(crate) use load::{ensure_clean, load_one};
 
 /// How a command that ran to its end came out: exit code 0 ok, 1 a finding (e.g. data
