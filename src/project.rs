@@ -178,16 +178,15 @@ pub async fn stage_missing_references(
         let path = dir.path().join(format!("{}.csv", source.dataset));
         std::fs::write(&path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
-        let outcome =
-            crate::commands::load_one(&store, &source.dataset, &path, &Default::default())
-                .await
-                .with_context(|| {
-                    format!(
-                        "staging reference dataset `{}` from {origin}",
-                        source.dataset
-                    )
-                })?;
-        crate::commands::ensure_clean(std::slice::from_ref(&outcome))?;
+        let outcome = crate::cli::load_one(&store, &source.dataset, &path, &Default::default())
+            .await
+            .with_context(|| {
+                format!(
+                    "staging reference dataset `{}` from {origin}",
+                    source.dataset
+                )
+            })?;
+        crate::cli::ensure_clean(std::slice::from_ref(&outcome))?;
         staged.push(format!(
             "staged reference dataset `{}` from {origin} ({} rows)",
             source.dataset, outcome.record.rows_staged

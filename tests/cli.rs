@@ -580,11 +580,80 @@ fn the_hub_quarantines_a_bad_upload_alone_and_loads_replace_and_retract() {
     };
     assert_eq!(load_state(&first), "superseded");
     assert_eq!(load_state(&second), "retracted");
+
+    // Retracting it again keeps the earlier record; `--json` says so per load.
+    let output = svna(&[
+        "retract",
+        "--store",
+        store,
+        "--load",
+        &second,
+        "--reason",
+        "still wrong",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{ "dataset": "age_bands", "load_id": second, "already": true }])
+    );
 }
 
 #[test]
 fn contracts_are_shown_as_a_table() {
     insta::assert_snapshot!(stdout(&svna(&["contracts", "police_persons"])));
+}
+
+/// `svna contracts --json`: every dataset, or one with its columns (added by issue 19).
+#[test]
+fn contracts_are_given_in_json() {
+    let output = svna(&["contracts", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["version"].is_u64(), "{json}");
+    let datasets = json["dataset"].as_array().unwrap();
+    assert!(datasets.iter().any(|d| d["name"] == "police_persons"));
+
+    let output = svna(&["contracts", "police_persons", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["name"], "police_persons");
+    let sex = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sex")
+        .unwrap();
+    assert_eq!(sex["values"], serde_json::json!(["F", "M", "X", "U"]));
+    assert_eq!(sex["required"], true);
+}
+
+/// `svna synth --json`: the rows written per dataset, as the files hold them (added by
+/// issue 19).
+#[test]
+fn synth_reports_its_rows_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("extracts");
+    let output = svna(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--scale",
+        "0.001",
+        "--years",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = json["rows"].as_object().unwrap();
+    let offences = rows["police_offences"].as_u64().unwrap();
+    let lines = std::fs::read_to_string(out.join("police_offences.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64;
+    assert_eq!(offences + 1, lines, "data rows plus the header");
 }
 
 const REGION_SEX: &str = "region,sex,n\nA,M,18\nA,F,2\nA,Total,20\nB,M,14\nB,F,19\nB,Total,33\nC,M,12\nC,F,10\nC,Total,22\nD,M,11\nD,F,14\nD,Total,25\nTotal,M,55\nTotal,F,45\nTotal,Total,100\n";
@@ -1297,4 +1366,113 @@ fn diff_compares_two_releases_table_by_table() {
         "{}",
         stderr(&output)
     );
+}
+
+/// `svna report --json` prints what was written: the page, the release, its sections and
+/// the tables used and missing (an addition of issue 19: every command with a report has
+/// `--json`).
+#[test]
+fn report_says_what_it_wrote_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    hand_made_release(
+        &store,
+        "sna-2025",
+        "2025-03-31T09:00:00Z",
+        &[(
+            "offences",
+            "area,year,offences\nA,2024,1010\nB,2024,[c]\nTotal,2024,2020\n",
+        )],
+    );
+    let release = store.join("published/sna-2025");
+    let out = dir.path().join("cpg");
+    let output = svna(&[
+        "report",
+        release.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+    assert_eq!(json["release"], "sna-2025");
+    let page = json["index_html"].as_str().unwrap();
+    assert!(
+        page.ends_with("index.html") && Path::new(page).exists(),
+        "{json}"
+    );
+    for key in ["sections", "tables_used", "tables_missing"] {
+        assert!(json[key].is_array(), "{key}: {json}");
+    }
+    assert!(json["suppressed_marks"].is_u64(), "{json}");
+}
+
+/// The commands and their one-line descriptions, as `svna --help` prints them (at clap's
+/// widest wrap, whatever the terminal the tests run in says).
+#[test]
+fn help_lists_every_command() {
+    let output = Command::new(env!("CARGO_BIN_EXE_svna"))
+        .arg("--help")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+/// The commands `svna --help` lists (without `help`).
+fn commands() -> Vec<String> {
+    let help = stdout(&svna(&["--help"]));
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// README's command table is the one place commands, exit codes and `--json` shapes are
+/// documented: it has a row for every command `svna --help` lists, each with its exit
+/// codes, and a `--json` shape exactly for the commands that take `--json`.
+#[test]
+fn readme_command_table_covers_every_command_its_exit_codes_and_json() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| *l != "## Commands")
+        .skip_while(|l| !l.starts_with("| command "))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(table[0], "| command | who | what | exit | `--json` |");
+    let commands = commands();
+    assert!(commands.len() >= 20, "{commands:?}");
+    for name in &commands {
+        let row = table
+            .iter()
+            .find(|row| {
+                let first = row.split('`').nth(1).unwrap_or("");
+                first == format!("svna {name}") || first.starts_with(&format!("svna {name} "))
+            })
+            .unwrap_or_else(|| panic!("README's command table has no row for `svna {name}`"));
+        // The last two cells: exit codes and the JSON shape (cells may hold `\|`).
+        let cells: Vec<&str> = row.trim_end_matches('|').rsplitn(3, " | ").collect();
+        let (json_cell, exit_cell) = (cells[0].trim(), cells[1].trim());
+        assert!(
+            exit_cell.starts_with('0') && exit_cell.contains("2 "),
+            "`svna {name}`: exit codes `{exit_cell}`"
+        );
+        let help = stdout(&svna(&[name, "--help"]));
+        let takes_json = help.contains("--json");
+        assert_eq!(
+            !json_cell.starts_with('—'),
+            takes_json,
+            "`svna {name}`: README's --json cell `{json_cell}`, --help {} --json",
+            if takes_json { "lists" } else { "lacks" }
+        );
+    }
 }

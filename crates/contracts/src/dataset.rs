@@ -1,12 +1,12 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ContractError;
 
 /// All datasets of one contract version.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contracts {
     /// The version partners' tools write now.
@@ -21,7 +21,7 @@ pub struct Contracts {
 
 /// Who produced a dataset and at what level of identifiability, which decides how svna may
 /// treat it (person tokens may only appear in person-level data).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetKind {
     PersonLevel,
@@ -35,7 +35,7 @@ pub enum DatasetKind {
 }
 
 /// One dataset of the contract: its columns and the cross-row rules that apply to it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dataset {
     pub name: String,
@@ -72,14 +72,14 @@ pub const MATCH_KEYS_SINCE: u32 = 2;
 
 /// `earlier <= later` within a row, for two date or two timestamp columns. A row where
 /// either is empty passes: an unknown date cannot contradict the other.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Order {
     pub earlier: String,
     pub later: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
     pub column: String,
@@ -87,7 +87,7 @@ pub struct Reference {
     pub dataset_column: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suppression {
     pub count: String,
@@ -95,7 +95,7 @@ pub struct Suppression {
 }
 
 /// One column of a dataset.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
     pub name: String,
@@ -140,7 +140,7 @@ impl Column {
 }
 
 /// The value domain of a column; each maps to one Arrow type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     Token,

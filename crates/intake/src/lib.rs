@@ -5,6 +5,7 @@
 //! dataset becomes visible to pipelines only through its manifest, written last as a new
 //! numbered version that no concurrent command can overwrite.
 
+mod check;
 mod cross_file;
 mod deliveries;
 mod delivery;
@@ -18,6 +19,9 @@ mod retract;
 mod staged;
 mod status;
 
+pub use check::{
+    FileCheck, FileCheckReport, Problem, UploadOutcome, UploadRequest, check_files, upload_extracts,
+};
 pub use cross_file::{ReferencedKeys, orphan_rows, reference_rule, referenced_keys};
 pub use deliveries::{
     DELIVERIES_DATASET, DeliveriesSnapshot, DeliveryRow, delivery_rows, refresh_deliveries,
@@ -34,8 +38,8 @@ pub use keys::{
 };
 pub use linkage::Linkage;
 pub use load::{
-    LoadOutcome, LoadRequest, load_extract, load_extract_for, load_uploaded_extract,
-    upload_local_file,
+    LoadOutcome, LoadRequest, load_extract, load_extract_for, load_local_file,
+    load_uploaded_extract, upload_local_file,
 };
 pub use retract::{RetractTarget, Retracted, retract};
 pub use staged::{

@@ -15,7 +15,7 @@ pub enum RetractTarget {
 }
 
 /// One load marked retracted (or found already retracted).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Retracted {
     pub dataset: String,
     pub load_id: String,

@@ -31,8 +31,8 @@ pub use error::ReportError;
 pub use release::{LeftOutView, ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
 pub use table::{Cell, PARTNER_SUPPRESSED, SUPPRESSED, Table};
 
-/// What was written.
-#[derive(Debug, Clone)]
+/// What was written (`svna report --json` prints it).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ReportSummary {
     /// The report page.
     pub index_html: PathBuf,

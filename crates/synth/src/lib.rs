@@ -114,8 +114,9 @@ impl Default for SynthConfig {
     }
 }
 
-/// Rows written per dataset (data rows, not counting the header).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Rows written per dataset (data rows, not counting the header); `svna synth --json`
+/// prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SynthSummary {
     pub rows: BTreeMap<String, u64>,
 }

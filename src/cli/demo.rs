@@ -10,9 +10,11 @@ use svna_engine::{EngineConfig, RunOptions, run_pipeline};
 use svna_publish::{PublishOptions, publish_run, verify_release};
 use svna_storage::Store;
 
-use crate::Outcome;
-use crate::commands::{SynthArgs, ensure_clean, load_one, print_loads, print_release};
-use crate::report::Progress;
+use super::Outcome;
+use super::load::{ensure_clean, load_one, print_loads};
+use super::output::Progress;
+use super::publish::print_release;
+use super::synth::SynthArgs;
 
 /// Marks a directory the demo created, so a rerun may safely replace it.
 const MARKER: &str = ".svna-demo";
@@ -65,6 +67,7 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
         start_year: 2019,
         years: 5,
         skew: args.skew,
+        json: false,
     };
     let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| {
         progress.step(&format!("synth {d}: {n} rows"))

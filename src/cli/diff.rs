@@ -5,9 +5,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use svna_storage::Store;
 
-use crate::Outcome;
-use crate::commands::split_release_url;
-use crate::report::print_table;
+use super::Outcome;
+use super::args::split_release_url;
+use super::output::{print_table, render};
 
 #[derive(Args)]
 #[command(
@@ -43,10 +43,11 @@ pub async fn diff(args: DiffArgs) -> Result<Outcome> {
     let diff = svna_report::diff_releases_across(&old_store, &old, &new_store, &new)
         .await
         .with_context(|| format!("cannot compare release `{old}` with release `{new}`"))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&diff)?);
-        return Ok(Outcome::Ok);
-    }
+    render(args.json, &diff, print_diff)?;
+    Ok(Outcome::Ok)
+}
+
+fn print_diff(diff: &svna_report::ReleaseDiff) {
     println!(
         "Changes from release `{}` to release `{}`",
         diff.old, diff.new
@@ -109,5 +110,4 @@ pub async fn diff(args: DiffArgs) -> Result<Outcome> {
         "  {changed} of {} tables in both releases changed",
         diff.tables.len()
     );
-    Ok(Outcome::Ok)
 }

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use svna_storage::Store;
 
-use crate::Outcome;
-use crate::commands::split_release_url;
-use crate::report::Progress;
+use super::Outcome;
+use super::args::split_release_url;
+use super::output::{Progress, render};
 
 #[derive(Args)]
 #[command(
@@ -34,17 +34,26 @@ pub struct ReportArgs {
     /// Directory to write `index.html` into (created if absent; an existing report is replaced).
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     pub out: PathBuf,
+    /// Machine-readable output: what was written (the page, its sections, the tables used
+    /// and missing, the withheld marks drawn).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn report(args: ReportArgs) -> Result<Outcome> {
     let (location, release) = split_release_url(&args.release_url)?;
     let store = Store::open(&location)?.restricted_to(&[]);
-    let progress = Progress::new(false);
+    let progress = Progress::new(args.json);
     progress.step(&format!("Writing the report of release `{release}`..."));
     let summary = svna_report::write_report(&store, &release, &args.out)
         .await
         .with_context(|| format!("cannot report release `{release}`"))?;
     progress.finish();
+    render(args.json, &summary, print_summary)?;
+    Ok(Outcome::Ok)
+}
+
+fn print_summary(summary: &svna_report::ReportSummary) {
     println!(
         "Report of release `{}`: {} sections from {} tables, {} withheld cells shown as [c] (or [p], withheld by the partner)",
         summary.release,
@@ -59,5 +68,4 @@ pub async fn report(args: ReportArgs) -> Result<Outcome> {
         );
     }
     println!("{}", summary.index_html.display());
-    Ok(Outcome::Ok)
 }

@@ -1,5 +1,6 @@
-//! `svna protect` and `svna audit`: disclosure control for any table an analyst brings, as a
-//! CSV with one row per cell including the total rows.
+//! `svna protect`: disclosure control for any table an analyst brings, as a CSV with one row
+//! per cell including the total rows. [`TableArgs`] (the table and its policy) is shared
+//! with `svna audit`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,11 +8,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use svna_disclosure::table::Margin;
-use svna_disclosure::{
-    AuditMethod, CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, audit, protect,
-};
+use svna_disclosure::{CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, protect};
 
-use crate::Outcome;
+use super::Outcome;
 
 #[derive(Args)]
 pub struct TableArgs {
@@ -55,16 +54,8 @@ pub struct ProtectArgs {
     pub report: Option<PathBuf>,
 }
 
-#[derive(Args)]
-pub struct AuditArgs {
-    #[command(flatten)]
-    pub table: TableArgs,
-    #[arg(long)]
-    pub json: bool,
-}
-
 impl TableArgs {
-    fn policy(&self) -> Result<Policy> {
+    pub(super) fn policy(&self) -> Result<Policy> {
         Ok(match self.policy.as_str() {
             "threshold" => Policy::threshold(self.k),
             "nhs" => Policy::NhsSmallNumbers,
@@ -103,7 +94,7 @@ impl TableArgs {
     }
 
     /// Reads the table; cells marked `withheld_marker` are unknown to whoever reads it.
-    fn table(&self, withheld_marker: &str) -> Result<(String, Table)> {
+    pub(super) fn table(&self, withheld_marker: &str) -> Result<(String, Table)> {
         let text = std::fs::read_to_string(&self.input)
             .with_context(|| format!("cannot read {}", self.input.display()))?;
         let mut spec = CsvSpec::new(&self.count);
@@ -226,57 +217,6 @@ pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
         args.output.display()
     );
     Ok(if audit.pass {
-        Outcome::Ok
-    } else {
-        Outcome::Finding
-    })
-}
-
-/// What an outsider can do: take a published table, treat every `[c]` as unknown, and check
-/// that no withheld cell can be recomputed from the published ones.
-pub fn audit_table(args: AuditArgs) -> Result<Outcome> {
-    let (_, table) = args.table.table("[c]")?;
-    let report = audit(
-        &Release::new(vec![table]),
-        &ProtectOptions::new(args.table.policy()?),
-        &[],
-    )?;
-    let exposed: Vec<_> = report
-        .cells
-        .iter()
-        .filter(|c| c.published.is_none() && !c.pass)
-        .collect();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        let withheld = report
-            .cells
-            .iter()
-            .filter(|c| c.published.is_none())
-            .count();
-        println!(
-            "{withheld} withheld cells checked; {} recoverable from the published ones",
-            exposed.len()
-        );
-        for cell in &exposed {
-            let (low, high) = (
-                cell.low.map_or("?".into(), |v| v.to_string()),
-                cell.high.map_or("∞".into(), |v| v.to_string()),
-            );
-            if cell.method == AuditMethod::Relaxation {
-                println!(
-                    "  {} is not proven protected: only the relaxation was solved, which bounds it to [{low}, {high}]",
-                    cell.identity
-                );
-            } else {
-                println!(
-                    "  {} is recoverable: it lies in [{low}, {high}]",
-                    cell.identity
-                );
-            }
-        }
-    }
-    Ok(if exposed.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Finding

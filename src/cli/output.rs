@@ -1,8 +1,23 @@
-//! Console output: progress on long steps (stderr, only on a terminal) and small tables.
+//! Console output: every command's report, as text or as `--json` ([`render`]); progress on
+//! long steps (stderr, only on a terminal); small tables.
 
 use std::io::IsTerminal;
 
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+/// Prints a command's report on stdout: as pretty-printed JSON when `json` (`--json`), else
+/// as text through the command's own `human` formatter. The one place a report is printed,
+/// so every command's `--json` is the serialised report its text is made from.
+pub fn render<T: Serialize + ?Sized>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        human(report);
+    }
+    Ok(())
+}
 
 /// A spinner with a message on a terminal; plain lines to stderr otherwise (CI logs).
 pub struct Progress {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use crate::Outcome;
+use super::Outcome;
 use crate::project::{BUILTIN_FILES, BUILTIN_LSOA_LOOKUP};
 
 #[derive(Args)]
