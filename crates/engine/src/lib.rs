@@ -11,8 +11,6 @@ mod error;
 mod lineage;
 mod linkage;
 mod pipeline;
-mod policy;
-mod record;
 mod run;
 mod session;
 mod tables;
@@ -20,14 +18,14 @@ mod tables;
 pub use error::EngineError;
 pub use lineage::{KnownTaint, token_lineage};
 pub use linkage::{LINK_PERSONS, Link, link, link_persons_udaf};
-pub use pipeline::{
-    DisclosureSpec, PartOf, Pipeline, RateSpec, Sensitivity, Source, Stage, StageTest,
-    StandardPopulation, StandardisedRateSpec,
-};
-pub use policy::{DisclosurePolicy, UnknownPolicy};
-pub use record::{
-    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
-};
+pub use pipeline::{Pipeline, Source, Stage, StageTest};
+// The records a run commits and the stage declarations live in svna-records (no DataFusion),
+// re-exported so the engine's users need not name both.
 pub use run::{RunOptions, run_pipeline};
 pub use session::{EngineConfig, parse_byte_size, read_only_sql_options};
+pub use svna_records::{
+    DisclosurePolicy, DisclosureSpec, InputRecord, PartOf, RateSpec, RunRecord, RunStatus,
+    Sensitivity, StageRecord, StandardPopulation, StandardisedRateSpec, TestRecord, UnknownPolicy,
+    latest_run_path, run_record_path,
+};
 pub use tables::register_parquet_files;

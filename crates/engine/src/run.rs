@@ -11,12 +11,13 @@ use svna_storage::{FileEntry, Store, Zone};
 
 use crate::error::EngineError;
 use crate::lineage::{KnownTaint, token_lineage};
-use crate::pipeline::{Pipeline, Sensitivity, Stage, StageTest};
-use crate::record::{
-    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
-};
+use crate::pipeline::{Pipeline, Stage, StageTest};
 use crate::session::{EngineConfig, read_only_sql_options};
 use crate::tables::register_parquet_files;
+use svna_records::Sensitivity;
+use svna_records::{
+    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
+};
 
 /// How to run a pipeline.
 #[derive(Debug, Clone, Default)]

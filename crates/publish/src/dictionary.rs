@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use svna_engine::{DisclosurePolicy, DisclosureSpec, InputRecord, RunRecord, StageRecord};
+use svna_records::{DisclosurePolicy, DisclosureSpec, InputRecord, RunRecord, StageRecord};
 
 use crate::output_table::{lower_bound_column, partner_flag};
 

@@ -3,7 +3,7 @@
 
 use svna_contracts::DatasetKind;
 use svna_disclosure::{CellOutcome, Policy};
-use svna_engine::{DisclosurePolicy, RunRecord, StageRecord};
+use svna_records::{DisclosurePolicy, RunRecord, StageRecord};
 
 use crate::dictionary::lineage;
 use crate::error::PublishError;

@@ -3,7 +3,7 @@ use arrow_array::{
 };
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use svna_engine::DisclosureSpec;
+use svna_records::DisclosureSpec;
 
 use crate::error::PublishError;
 

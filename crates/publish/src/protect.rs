@@ -14,7 +14,7 @@ use svna_disclosure::{
 use crate::error::PublishError;
 use crate::ledger::{LedgerEntry, LedgerPart};
 use crate::output_table::OutputTable;
-use svna_engine::{DisclosurePolicy, PartOf};
+use svna_records::{DisclosurePolicy, PartOf};
 
 /// Outcomes per table, per count column, per row; plus the audits.
 pub struct Protected {
@@ -624,7 +624,7 @@ mod tests {
 
     use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
     use parquet::arrow::ArrowWriter;
-    use svna_engine::{DisclosurePolicy, DisclosureSpec};
+    use svna_records::{DisclosurePolicy, DisclosureSpec};
 
     use super::*;
 

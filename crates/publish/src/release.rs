@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use svna_contracts::{NameKind, check_name};
 use svna_disclosure::CellOutcome;
-use svna_engine::{
+use svna_records::{
     DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
 };
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
@@ -41,7 +41,7 @@ pub struct ReleaseManifest {
     pub pipeline: String,
     pub pipeline_sha256: String,
     pub contract_version: u32,
-    pub inputs: Vec<svna_engine::InputRecord>,
+    pub inputs: Vec<svna_records::InputRecord>,
     pub sql: Vec<SqlHash>,
     pub tables: Vec<PublishedTable>,
     pub disclosure_report: Vec<FileEntry>,

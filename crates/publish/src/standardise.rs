@@ -11,7 +11,7 @@
 use arrow_array::{Array, Float64Array};
 use arrow_schema::DataType;
 use svna_disclosure::CellOutcome;
-use svna_engine::{StandardPopulation, StandardisedRateSpec};
+use svna_records::{StandardPopulation, StandardisedRateSpec};
 
 use crate::output_table::OutputTable;
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
-use svna_engine::{
-    DisclosurePolicy, DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord,
-    run_record_path,
-};
 use svna_publish::{
     PublishError, PublishOptions, publish_run, release_manifest_path, verify_release,
+};
+use svna_records::{
+    DisclosurePolicy, DisclosureSpec, RateSpec, RunRecord, RunStatus, Sensitivity, StageRecord,
+    run_record_path,
 };
 use svna_storage::Store;
 
@@ -526,7 +526,7 @@ async fn reads_source(f: &Fixture, dataset: &str) {
     let path = run_record_path("run-1");
     let mut record: RunRecord = f.store.get_json(&path, "run record").await.unwrap();
     record.stages[0].needs = vec!["source".into()];
-    record.inputs = vec![svna_engine::InputRecord {
+    record.inputs = vec![svna_records::InputRecord {
         source: "source".into(),
         dataset: dataset.into(),
         files: Vec::new(),
@@ -1513,12 +1513,12 @@ async fn standardised_release(
     let f = Fixture::new();
     let mut spec = spec(&["area", "age_band"], &["n"]);
     spec.context = vec!["py".into()];
-    spec.standardised = vec![svna_engine::StandardisedRateSpec {
+    spec.standardised = vec![svna_records::StandardisedRateSpec {
         name: "n_per_100k_esp2013".into(),
         count: "n".into(),
         denominator: "py".into(),
         by: "age_band".into(),
-        standard: svna_engine::StandardPopulation::Esp2013,
+        standard: svna_records::StandardPopulation::Esp2013,
         per: 100_000.0,
         decimals: 1,
     }];

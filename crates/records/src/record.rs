@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use svna_storage::{FileEntry, Zone};
 
-use crate::pipeline::{DisclosureSpec, Sensitivity};
+use crate::spec::{DisclosureSpec, Sensitivity};
 
 /// What a run did: written to `runs/<run_id>/run.json` when the run ends, finished or not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
