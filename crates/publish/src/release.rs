@@ -17,7 +17,7 @@ use crate::gate::{check_no_tokens, check_open_lineage, check_published_counts};
 use crate::ledger::{LedgerEntry, claim_entry, read_ledger};
 use crate::output_table::{OutputTable, PartnerMark};
 use crate::protect::{Protected, policy_of, protect_outputs};
-use crate::write::{csv_bytes, parquet_bytes, published_batch};
+use crate::write::{csv_bytes, parquet_bytes, published};
 use crate::xlsx::{WORKBOOK, WorkbookTable, workbook_bytes};
 
 /// What to publish.
@@ -316,14 +316,15 @@ async fn write_table(
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
 ) -> Result<(PublishedTable, Bytes, Vec<bool>), PublishError> {
-    let batch = published_batch(table, outcomes);
-    let numeric: Vec<bool> = batch
+    let published = published(table, outcomes);
+    let numeric: Vec<bool> = published
+        .batch
         .schema()
         .fields()
         .iter()
         .map(|f| f.data_type().is_numeric())
         .collect();
-    let csv_text = csv_bytes(table, outcomes)?;
+    let csv_text = csv_bytes(table, outcomes, &published)?;
     let parquet_name = format!("tables/{}.parquet", table.name);
     let csv_name = format!("tables/{}.csv", table.name);
     let rows = Some(table.rows() as u64);
@@ -331,7 +332,7 @@ async fn write_table(
         .put(
             store,
             &parquet_name,
-            parquet_bytes(&table.name, &batch)?,
+            parquet_bytes(&table.name, &published.batch)?,
             rows,
         )
         .await?;

@@ -8,12 +8,12 @@
 //! anyone can recompute it from the release and it discloses nothing the release does not.
 //! A figure that needs a withheld band count is withheld with it.
 
-use arrow_array::{Array, Float64Array};
-use arrow_schema::DataType;
+use arrow_array::Array;
 use svna_disclosure::CellOutcome;
 use svna_records::{StandardPopulation, StandardisedRateSpec};
 
 use crate::output_table::OutputTable;
+use crate::write::{context_f64, round_to};
 
 /// The 2013 European Standard Population (Eurostat, 2013): the first age of each five-year
 /// group and its weight; 100,000 in all. The last group is 90 and over.
@@ -121,18 +121,9 @@ fn standardised_rate(
     ) else {
         return blank;
     };
-    let Some(denominator) = table
-        .context
-        .iter()
-        .find(|(name, _)| *name == rate.denominator)
-        .and_then(|(_, values)| arrow_cast::cast(values, &DataType::Float64).ok())
-    else {
+    let Some(denominator) = context_f64(table, &rate.denominator) else {
         return blank;
     };
-    let denominator = denominator
-        .as_any()
-        .downcast_ref::<Float64Array>()
-        .expect("cast to Float64");
     // The rows of each group: the same coordinates but for the banded dimension.
     let others = |row: usize| -> Vec<&str> {
         (0..spec.dimensions.len())
@@ -190,8 +181,7 @@ fn standardise(
     if !any || blank || weights == 0.0 {
         return Standardised::Blank;
     }
-    let scale = 10f64.powi(rate.decimals.min(9) as i32);
-    Standardised::Value((weighted / weights * rate.per * scale).round() / scale)
+    Standardised::Value(round_to(weighted / weights * rate.per, rate.decimals))
 }
 
 #[cfg(test)]

@@ -16,10 +16,18 @@ use crate::output_table::{OutputTable, PartnerMark, lower_bound_column, partner_
 use crate::standardise::{Standardised, standardised_rates};
 use crate::{PARTNER_SUPPRESSED_MARKER, SUPPRESSED_MARKER};
 
+/// A table as published, built once and written as both Parquet and CSV: the Arrow batch,
+/// and per standardised rate why a figure is missing (withheld or blank), which NULL alone
+/// does not say.
+pub struct Published {
+    pub batch: RecordBatch,
+    standardised: Vec<Vec<Standardised>>,
+}
+
 /// The published table as Arrow: dimensions as text, counts as Int64 with NULL for
 /// withheld cells (never 0), and, for partner-suppressed data, the partner's flags and the
 /// lower-bound columns (see [`partner_columns`]).
-pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> RecordBatch {
+pub fn published(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Published {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (name, codes) in table.spec.dimensions.iter().zip(&table.dims) {
@@ -54,13 +62,30 @@ pub fn published_batch(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Re
         columns.push(Arc::new(Float64Array::from(values)));
     }
     let standardised = standardised_rates(table, outcomes);
-    for (rate, values) in table.spec.standardised.iter().zip(standardised) {
+    for (rate, values) in table.spec.standardised.iter().zip(&standardised) {
         fields.push(Field::new(&rate.name, DataType::Float64, true));
         columns.push(Arc::new(
             values.iter().map(|v| v.value()).collect::<Float64Array>(),
         ));
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("columns follow the schema")
+    Published {
+        batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .expect("columns follow the schema"),
+        standardised,
+    }
+}
+
+/// A public context column as numbers (a denominator); None when absent or not numeric.
+pub fn context_f64(table: &OutputTable, name: &str) -> Option<Float64Array> {
+    let (_, values) = table.context.iter().find(|(n, _)| *n == name)?;
+    let values = arrow_cast::cast(values, &DataType::Float64).ok()?;
+    values.as_any().downcast_ref::<Float64Array>().cloned()
+}
+
+/// `value` rounded to `decimals` places (at most 9), as rates are published.
+pub fn round_to(value: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals.min(9) as i32);
+    (value * scale).round() / scale
 }
 
 /// For partner-suppressed data, the columns that say what the partner's suppression did:
@@ -122,23 +147,13 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
         .iter()
         .map(|rate| {
             let count = table.spec.counts.iter().position(|c| *c == rate.count);
-            let denominator = table
-                .context
-                .iter()
-                .find(|(n, _)| *n == rate.denominator)
-                .map(|(_, v)| v);
-            let denominator =
-                denominator.and_then(|v| arrow_cast::cast(v, &DataType::Float64).ok());
+            let denominator = context_f64(table, &rate.denominator);
             (0..table.rows())
                 .map(|row| {
                     let value = outcomes[count?][row].value()? as f64;
-                    let den = denominator
-                        .as_ref()?
-                        .as_any()
-                        .downcast_ref::<Float64Array>()?;
-                    let scale = 10f64.powi(rate.decimals.min(9) as i32);
+                    let den = denominator.as_ref()?;
                     (den.is_valid(row) && den.value(row) > 0.0)
-                        .then(|| (value / den.value(row) * rate.per * scale).round() / scale)
+                        .then(|| round_to(value / den.value(row) * rate.per, rate.decimals))
                 })
                 .collect()
         })
@@ -150,12 +165,13 @@ pub fn rates(table: &OutputTable, outcomes: &[Vec<CellOutcome>]) -> Vec<Vec<Opti
 pub fn csv_bytes(
     table: &OutputTable,
     outcomes: &[Vec<CellOutcome>],
+    published: &Published,
 ) -> Result<Bytes, PublishError> {
     let error = |source| PublishError::Arrow {
         path: table.name.clone(),
         source,
     };
-    let batch = published_batch(table, outcomes);
+    let batch = &published.batch;
     let options = arrow_cast::display::FormatOptions::default();
     let formatters = batch
         .columns()
@@ -184,8 +200,8 @@ pub fn csv_bytes(
     csv.row(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
     let row_withheld = |count: usize, row: usize| outcomes[count][row].value().is_none();
     // For each column: its standardised figures, if it is a standardised rate.
-    let mut standardised = standardised_rates(table, outcomes).into_iter();
-    let standardised: Vec<Option<Vec<Standardised>>> = batch
+    let mut standardised = published.standardised.iter();
+    let standardised: Vec<Option<&Vec<Standardised>>> = batch
         .schema()
         .fields()
         .iter()
