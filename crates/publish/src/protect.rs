@@ -619,7 +619,6 @@ pub fn outsider_audit(tables: &[OutputTable]) -> Result<Vec<(String, AuditReport
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
@@ -630,23 +629,9 @@ mod tests {
 
     fn spec(dims: &[&str], counts: &[&str], measure: &str) -> DisclosureSpec {
         DisclosureSpec {
-            policy: DisclosurePolicy::Threshold,
             k: Some(5),
-            base: None,
-            counts: counts.iter().map(|s| s.to_string()).collect(),
-            dimensions: dims.iter().map(|s| s.to_string()).collect(),
-            total: "Total".into(),
             measure: Some(measure.into()),
-            partner_suppressed: None,
-            partner_flags: BTreeMap::new(),
-            count_measures: BTreeMap::new(),
-            parents: BTreeMap::new(),
-            context: Vec::new(),
-            rates: Vec::new(),
-            same_as: BTreeMap::new(),
-            nested: BTreeMap::new(),
-            part_of: BTreeMap::new(),
-            standardised: Vec::new(),
+            ..DisclosureSpec::new(DisclosurePolicy::Threshold, counts, dims)
         }
     }
 

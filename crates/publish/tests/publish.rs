@@ -16,23 +16,8 @@ use svna_storage::Store;
 
 fn spec(dims: &[&str], counts: &[&str]) -> DisclosureSpec {
     DisclosureSpec {
-        policy: DisclosurePolicy::Threshold,
         k: Some(5),
-        base: None,
-        counts: counts.iter().map(|s| s.to_string()).collect(),
-        dimensions: dims.iter().map(|s| s.to_string()).collect(),
-        total: "Total".into(),
-        measure: None,
-        partner_suppressed: None,
-        partner_flags: BTreeMap::new(),
-        count_measures: BTreeMap::new(),
-        parents: BTreeMap::new(),
-        context: Vec::new(),
-        rates: Vec::new(),
-        same_as: BTreeMap::new(),
-        nested: BTreeMap::new(),
-        part_of: BTreeMap::new(),
-        standardised: Vec::new(),
+        ..DisclosureSpec::new(DisclosurePolicy::Threshold, counts, dims)
     }
 }
 

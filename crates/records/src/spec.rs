@@ -162,3 +162,31 @@ fn default_decimals() -> u32 {
 fn default_total() -> String {
     "Total".into()
 }
+
+impl DisclosureSpec {
+    /// A spec of `counts` by `dimensions` under `policy` with nothing else declared (no k or
+    /// base, margins coded `Total`, no measure, partner flags, context, rates or links), for
+    /// callers that build one in code and set what they need on top.
+    pub fn new(policy: DisclosurePolicy, counts: &[&str], dimensions: &[&str]) -> Self {
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        DisclosureSpec {
+            policy,
+            k: None,
+            base: None,
+            counts: names(counts),
+            dimensions: names(dimensions),
+            total: default_total(),
+            measure: None,
+            partner_suppressed: None,
+            partner_flags: Default::default(),
+            count_measures: Default::default(),
+            parents: Default::default(),
+            context: Vec::new(),
+            rates: Vec::new(),
+            same_as: Default::default(),
+            nested: Default::default(),
+            part_of: Default::default(),
+            standardised: Vec::new(),
+        }
+    }
+}
