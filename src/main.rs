@@ -11,10 +11,17 @@ use clap::Parser;
 
 use cli::{Cli, Outcome};
 
+/// Stack of each runtime thread. A Ballista scheduler decodes and optimises a stage's whole
+/// plan recursively: with the default 2 MiB it overflowed on the standard pipeline's
+/// `sv_victims_by_age_sex`, so svna's threads get the 32 MiB Ballista's own scheduler uses.
+/// Only touched pages are committed, so the cost is address space.
+const WORKER_STACK_BYTES: usize = 32 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

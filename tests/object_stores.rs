@@ -431,3 +431,269 @@ async fn wrong_credential_probe() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A Ballista cluster on loopback (issue 18): a scheduler and two executors started from the
+// svna binary, running the standard pipeline against the S3 server; every stage output must
+// hold exactly the rows of a local run of the same staged data.
+
+/// A started process, stopped when the test ends, pass or fail.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn svna_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_svna"));
+    command.args(args);
+    command
+}
+
+/// Runs svna to its end; fails the test with its output unless it exits 0.
+fn svna_ok(args: &[&str]) -> String {
+    let output = svna_command(args).output().expect("svna runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "svna {} exited {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn start(args: &[&str], log: &Path) -> Running {
+    let log = std::fs::File::create(log).unwrap();
+    let child = svna_command(args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("svna starts");
+    Running(child)
+}
+
+/// A port nothing listens on now, with the next one free too (an executor binds both).
+fn free_ports() -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn wait_for_listener(port: u16, what: &str, process: &mut Running, log: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = process.0.try_wait() {
+            panic!(
+                "{what} exited {status}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "{what} is not listening on port {port} after 60 s:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A Parquet object's columns (name and type, string views read as strings) and rows (each
+/// row as its values' text), rows sorted: a stage's result is a set of rows, and a cluster
+/// may return them in another order.
+async fn parquet_rows(store: &Store, path: &str) -> (Vec<String>, Vec<String>) {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bytes = store.get(path).await.unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        columns = batch
+            .schema()
+            .fields()
+            .iter()
+            // Ballista turns DataFusion's string views off (its Arrow Flight frames), so a
+            // cluster writes Utf8 where a local run writes Utf8View: the same values.
+            .map(|f| format!("{}: {}", f.name(), f.data_type()).replace("View", ""))
+            .collect();
+        for row in 0..batch.num_rows() {
+            let values: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| arrow_cast::display::array_value_to_string(c, row).unwrap())
+                .collect();
+            rows.push(values.join("\u{1f}"));
+        }
+    }
+    rows.sort();
+    (columns, rows)
+}
+
+fn load_all(url: &str, dir: &Path) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    for file in files {
+        let dataset = file.file_stem().unwrap().to_str().unwrap().to_string();
+        svna_ok(&[
+            "load",
+            "--store",
+            url,
+            "--dataset",
+            &dataset,
+            file.to_str().unwrap(),
+        ]);
+    }
+}
+
+fn run_id(json: &str) -> String {
+    let record: serde_json::Value = serde_json::from_str(json).expect("svna run --json");
+    record["run_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_a_ballista_cluster_runs_every_stage_as_a_local_run() {
+    let Some(store) = fresh_store(S3, "cluster") else {
+        return;
+    };
+    let url = store.location().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Partners' extracts and svna's definitions, loaded into the S3 store.
+    let extracts = dir.path().join("extracts");
+    svna_ok(&[
+        "synth",
+        "--out",
+        extracts.to_str().unwrap(),
+        "--scale",
+        "0.02",
+        "--seed",
+        "18",
+    ]);
+    load_all(&url, &extracts);
+    load_all(
+        &url,
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("definitions")
+            .as_path(),
+    );
+
+    // The cluster: one scheduler, two executors, all the svna binary.
+    let scheduler_port = free_ports();
+    let scheduler_log = dir.path().join("scheduler.log");
+    let bind = format!("127.0.0.1:{scheduler_port}");
+    let mut scheduler = start(&["cluster", "scheduler", "--bind", &bind], &scheduler_log);
+    wait_for_listener(
+        scheduler_port,
+        "the scheduler",
+        &mut scheduler,
+        &scheduler_log,
+    );
+    let mut executors = Vec::new();
+    let mut work_dirs = Vec::new();
+    for n in 0..2 {
+        let port = free_ports();
+        let log = dir.path().join(format!("executor-{n}.log"));
+        let work = dir.path().join(format!("executor-{n}"));
+        let mut executor = start(
+            &[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &bind,
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--cores",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+            ],
+            &log,
+        );
+        wait_for_listener(port + 1, "an executor", &mut executor, &log);
+        executors.push(executor);
+        work_dirs.push(work);
+    }
+
+    let local = run_id(&svna_ok(&["run", "--store", &url, "--json"]));
+    let cluster = format!("df://127.0.0.1:{scheduler_port}");
+    let distributed = run_id(&svna_ok(&[
+        "run",
+        "--store",
+        &url,
+        "--cluster",
+        &cluster,
+        "--json",
+    ]));
+
+    let local: RunRecord = store
+        .get_json(&run_record_path(&local), "run record")
+        .await
+        .unwrap();
+    let distributed: RunRecord = store
+        .get_json(&run_record_path(&distributed), "run record")
+        .await
+        .unwrap();
+    assert_eq!(distributed.status, RunStatus::Finished);
+    let names = |r: &RunRecord| r.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&local), names(&distributed));
+    assert!(local.stages.len() > 10, "{:?}", names(&local));
+    let mut rows_compared = 0;
+    for (here, there) in local.stages.iter().zip(&distributed.stages) {
+        assert_eq!(here.ran_on, "local");
+        assert_eq!(
+            there.ran_on,
+            format!("ballista {cluster}"),
+            "{}",
+            there.name
+        );
+        let (here_columns, here_rows) = parquet_rows(&store, &here.output.path).await;
+        let (there_columns, there_rows) = parquet_rows(&store, &there.output.path).await;
+        assert_eq!(here_columns, there_columns, "stage {}", here.name);
+        assert_eq!(
+            here_rows.len(),
+            there_rows.len(),
+            "stage {}: rows locally and on the cluster",
+            here.name
+        );
+        assert!(
+            here_rows == there_rows,
+            "stage {}: the cluster's rows differ from the local run's",
+            here.name
+        );
+        let tests = |s: &svna_engine::StageRecord| {
+            s.tests
+                .iter()
+                .map(|t| (t.name.clone(), t.failing_rows))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tests(here), tests(there), "stage {}", here.name);
+        rows_compared += here_rows.len();
+    }
+    assert!(rows_compared > 1000, "{rows_compared} rows compared");
+    // The executors really ran the tasks: their working directories hold the jobs' files.
+    let ran = work_dirs
+        .iter()
+        .filter(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some()))
+        .count();
+    assert!(ran >= 1, "no executor wrote any task output");
+    drop(executors);
+    drop(scheduler);
+}

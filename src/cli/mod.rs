@@ -4,6 +4,7 @@
 
 mod args;
 mod audit;
+mod cluster;
 mod contracts;
 mod demo;
 mod diff;
@@ -83,6 +84,10 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Run a pipeline's SQL stages against the staged data; writes a run record.
     Run(run::RunArgs),
+    /// Start a Ballista scheduler or executor (same binary) to run stages on several machines
+    /// (`svna run --cluster df://HOST:PORT`).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Publish a finished run's aggregates as a disclosure-controlled release.
     Publish(publish::PublishArgs),
     /// Re-check a published release as an outsider: checksums, and an audit of the published tables alone.
@@ -120,6 +125,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Status(args) => status::status(args).await,
         Command::Retract(args) => retract::retract(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Cluster(cmd) => cluster::cluster(cmd).await,
         Command::Publish(args) => publish::publish(args).await,
         Command::Verify(args) => verify::verify(args).await,
         Command::Diff(args) => diff::diff(args).await,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use svna_engine::{EngineConfig, RunOptions, parse_byte_size, run_pipeline};
+use svna_engine::{ClusterAddress, EngineConfig, RunOptions, parse_byte_size, run_pipeline};
 use svna_storage::{Store, Zone};
 
 use super::Outcome;
@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// in memory): for joins whose smaller side is larger than the memory limit.
     #[arg(long)]
     pub sort_merge_joins: bool,
+    /// Run the stages on a Ballista cluster, df://HOST:PORT (`svna cluster scheduler` and
+    /// executors that can reach --store). Outputs and the run record are written by this
+    /// process, as in a local run; the record names where each stage ran.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -48,6 +53,11 @@ impl RunArgs {
             spill_dir: self.spill_dir.clone(),
             target_partitions: None,
             sort_merge_joins: self.sort_merge_joins,
+            cluster: self
+                .cluster
+                .as_deref()
+                .map(ClusterAddress::parse)
+                .transpose()?,
         };
         Ok(RunOptions {
             target: self.stage.clone(),
@@ -83,8 +93,14 @@ pub async fn run(args: RunArgs) -> Result<Outcome> {
         anyhow::anyhow!("{e}{hint}")
     })?;
     render(args.json, &record, |record| {
+        let on = match record.stages.first() {
+            Some(stage) if stage.ran_on != svna_engine::RAN_LOCALLY => {
+                format!(" on {}", stage.ran_on)
+            }
+            _ => String::new(),
+        };
         println!(
-            "Run {} of pipeline `{}` finished",
+            "Run {} of pipeline `{}` finished{on}",
             record.run_id, record.pipeline
         );
         let rows: Vec<Vec<String>> = record

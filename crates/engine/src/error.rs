@@ -158,4 +158,21 @@ pub enum EngineError {
     /// A setting given as text that is not valid (a memory limit): there is no cause beyond it.
     #[error("{0}")]
     Config(String),
+    #[error("`{address}` is not a cluster address: {reason}")]
+    ClusterAddress { address: String, reason: String },
+    #[error(
+        "no Ballista scheduler answers at {address} ({source}): start one with `svna cluster \
+         scheduler` and at least one `svna cluster executor`, or run without --cluster"
+    )]
+    ClusterUnreachable {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open a session on the cluster at {address}: {source}")]
+    Cluster {
+        address: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
 }

@@ -80,6 +80,9 @@ async fn run_stages(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), EngineError> {
     let stages = pipeline.plan(options.target.as_deref())?;
+    if let Some(cluster) = &options.config.cluster {
+        cluster.check_reachable(CLUSTER_CONNECT_TIMEOUT)?;
+    }
     let runtime = options.config.runtime(store)?;
     let inputs = resolve_inputs(store, pipeline, &stages).await?;
     record.inputs = inputs.values().cloned().collect();
@@ -136,6 +139,7 @@ async fn run_stages(
             duration_ms: started.elapsed().as_millis(),
             tests_ms,
             tests: tests.clone(),
+            ran_on: options.config.ran_on(),
         });
         for (test, result) in stage.tests.iter().zip(&tests) {
             if test.warn && !result.passed {
@@ -265,19 +269,9 @@ async fn register_needs(
                     source,
                 })?
                 .arrow_schema();
+            // An optional source with nothing staged is a table of its contract with no
+            // files: empty, and (unlike an in-memory table) carried by a cluster too.
             let files: Vec<String> = input.files.iter().map(|f| f.path.clone()).collect();
-            if files.is_empty() {
-                // An optional source with nothing staged: an empty table of its contract.
-                let table_error = |source| EngineError::Table {
-                    table: need.clone(),
-                    source,
-                };
-                let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
-                    .map_err(table_error)?;
-                ctx.register_table(need.as_str(), Arc::new(empty))
-                    .map_err(table_error)?;
-                continue;
-            }
             register_parquet_files(ctx, store, need, &files, Some(schema)).await?;
         } else if let Some(path) = outputs.get(need) {
             register_parquet_files(ctx, store, need, std::slice::from_ref(path), None).await?;
@@ -369,6 +363,9 @@ async fn materialise(
     }
     Ok((object.finish().await?, columns, tainted))
 }
+
+/// How long to wait for a cluster's scheduler to accept a connection before the run fails.
+const CLUSTER_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many rows of a warning test its record names.
 const WARNING_EXAMPLES: usize = 50;

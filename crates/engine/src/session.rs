@@ -9,6 +9,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use svna_storage::Store;
 
+use crate::cluster::ClusterAddress;
 use crate::error::EngineError;
 
 /// Settings of the DataFusion runtime svna runs stages in.
@@ -27,6 +28,10 @@ pub struct EngineConfig {
     /// memory) while hash joins ran in 1.7 GB (BENCHMARKS.md). For build sides larger than
     /// the limit, turn it on.
     pub sort_merge_joins: bool,
+    /// Run every stage and test on this Ballista cluster instead of inside this process.
+    /// Results stream back here and are written by this process, so the outputs, the run
+    /// record and everything after them are the same as a local run's.
+    pub cluster: Option<ClusterAddress>,
 }
 
 impl EngineConfig {
@@ -58,6 +63,14 @@ impl EngineConfig {
         Ok(runtime)
     }
 
+    /// Where a stage runs, as its record says: `local`, or `ballista df://HOST:PORT`.
+    pub fn ran_on(&self) -> String {
+        match &self.cluster {
+            None => svna_records::RAN_LOCALLY.to_string(),
+            Some(cluster) => format!("ballista {cluster}"),
+        }
+    }
+
     /// A fresh session for one stage: only the tables the stage needs get registered in it.
     /// DataFusion settings may be tuned from the environment (`DATAFUSION_EXECUTION_BATCH_SIZE`,
     /// `DATAFUSION_OPTIMIZER_...`), as DataFusion's own tools allow; svna's settings apply
@@ -86,7 +99,10 @@ impl EngineConfig {
         if self.sort_merge_joins {
             config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
         }
-        let ctx = SessionContext::new_with_config_rt(config, Arc::clone(runtime));
+        let ctx = match &self.cluster {
+            None => SessionContext::new_with_config_rt(config, Arc::clone(runtime)),
+            Some(cluster) => cluster.session(config, runtime)?,
+        };
         // svna's one function: person linkage (the `person_links` stage).
         ctx.register_udaf(crate::linkage::link_persons_udaf());
         Ok(ctx)

@@ -13,7 +13,8 @@ use crate::error::EngineError;
 /// Registers exactly the listed Parquet files (root-relative store paths) as one table. Files
 /// are addressed by URL, never listed from a directory, so a file that no committed manifest
 /// names is never read. With a schema the files are read with it (contract schemas); without
-/// one it is taken from the files (stage outputs, which svna wrote itself).
+/// one it is taken from the files (stage outputs, which svna wrote itself). With a schema and
+/// no files the table is empty: DataFusion scans nothing, locally or on a cluster.
 pub async fn register_parquet_files(
     ctx: &SessionContext,
     store: &Store,

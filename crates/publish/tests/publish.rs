@@ -120,6 +120,7 @@ impl Fixture {
                 duration_ms: 0,
                 tests_ms: 0,
                 tests: Vec::new(),
+                ran_on: svna_records::RAN_LOCALLY.into(),
             }],
             warnings: Vec::new(),
         };

@@ -13,7 +13,8 @@ mod spec;
 
 pub use policy::{DisclosurePolicy, UnknownPolicy};
 pub use record::{
-    InputRecord, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path, run_record_path,
+    InputRecord, RAN_LOCALLY, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path,
+    run_record_path,
 };
 pub use spec::{
     DisclosureSpec, PartOf, RateSpec, Sensitivity, StandardPopulation, StandardisedRateSpec,

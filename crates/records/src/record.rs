@@ -62,6 +62,18 @@ pub struct StageRecord {
     #[serde(default)]
     pub tests_ms: u128,
     pub tests: Vec<TestRecord>,
+    /// Where the stage's SQL and tests ran: `local` (DataFusion inside the svna process) or
+    /// `ballista df://HOST:PORT` (the scheduler of a Ballista cluster). Records written
+    /// before clusters existed ran locally.
+    #[serde(default = "ran_locally")]
+    pub ran_on: String,
+}
+
+/// `StageRecord::ran_on` of a stage run by DataFusion inside the svna process.
+pub const RAN_LOCALLY: &str = "local";
+
+fn ran_locally() -> String {
+    RAN_LOCALLY.to_string()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
