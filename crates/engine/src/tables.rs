@@ -33,7 +33,10 @@ pub async fn register_parquet_files(
         .map_err(table_error)?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let mut config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
+    let mut config = ListingTableConfig::new_with_multi_paths(urls);
+    // Set directly: `with_listing_options` debug-asserts that there are paths, and an empty
+    // optional source has none (DataFusion then scans nothing).
+    config.options = Some(options);
     config = match schema {
         Some(schema) => config.with_schema(schema),
         None => config
