@@ -29,8 +29,9 @@ pub struct EngineConfig {
     /// the limit, turn it on.
     pub sort_merge_joins: bool,
     /// Run every stage and test on this Ballista cluster instead of inside this process.
-    /// Results stream back here and are written by this process, so the outputs, the run
-    /// record and everything after them are the same as a local run's.
+    /// Results stream back here and are written by this process: the outputs hold a local
+    /// run's rows (strings as `Utf8`, Ballista having string views off) and the run record
+    /// says where each stage ran.
     pub cluster: Option<ClusterAddress>,
 }
 
