@@ -512,8 +512,11 @@ fn wait_for_listener(port: u16, what: &str, process: &mut Running, log: &Path) {
 /// row as its values' text), rows sorted: a stage's result is a set of rows, and a cluster
 /// may return them in another order.
 async fn parquet_rows(store: &Store, path: &str) -> (Vec<String>, Vec<String>) {
+    parquet_bytes_rows(store.get(path).await.unwrap())
+}
+
+fn parquet_bytes_rows(bytes: Bytes) -> (Vec<String>, Vec<String>) {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let bytes = store.get(path).await.unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .unwrap()
         .build()
@@ -696,4 +699,60 @@ async fn s3_a_ballista_cluster_runs_every_stage_as_a_local_run() {
     assert!(ran >= 1, "no executor wrote any task output");
     drop(executors);
     drop(scheduler);
+
+    // And the same release: each run published alone gives the same files, byte for byte
+    // (Parquet tables: the same columns and rows), but the manifest (which names the run and the time) and the workbook (whose document
+    // properties carry the run's finish time; its sheets are the CSVs, tests/demo.rs).
+    let from_local = publish_alone(&store, &url, &local.run_id).await;
+    let from_cluster = publish_alone(&store, &url, &distributed.run_id).await;
+    assert!(from_local.len() > 20, "{:?}", from_local.keys());
+    assert_eq!(
+        from_local.keys().collect::<Vec<_>>(),
+        from_cluster.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &from_local {
+        if path.ends_with(".parquet") {
+            // Publish keeps the stage's string type in context columns: compare the rows.
+            assert_eq!(
+                parquet_bytes_rows(bytes.clone()),
+                parquet_bytes_rows(from_cluster[path].clone()),
+                "{path}"
+            );
+            continue;
+        }
+        assert!(
+            from_cluster[path] == *bytes,
+            "{path} differs between the local run's release and the cluster run's"
+        );
+    }
+}
+
+/// Publishes a run as release `same` in a store with no other release, returns every file
+/// of the release but its manifest and workbook, then removes the release and its ledger entry so the
+/// next publish is alone too (a second release would be linked to the first).
+async fn publish_alone(
+    store: &Store,
+    url: &str,
+    run_id: &str,
+) -> std::collections::BTreeMap<String, Bytes> {
+    svna_ok(&[
+        "publish",
+        "--store",
+        url,
+        "--run",
+        run_id,
+        "--release",
+        "same",
+    ]);
+    let mut files = std::collections::BTreeMap::new();
+    for path in store.list("published/same").await.unwrap() {
+        if !path.ends_with("/manifest.json") && !path.ends_with("/release.xlsx") {
+            files.insert(path.clone(), store.get(&path).await.unwrap());
+        }
+        store.delete(&path).await.unwrap();
+    }
+    for path in store.list("runs/_ledger").await.unwrap() {
+        store.delete(&path).await.unwrap();
+    }
+    files
 }
