@@ -67,10 +67,7 @@ pub async fn cluster(command: ClusterCommand) -> Result<Outcome> {
             eprintln!(
                 "svna cluster scheduler listening on {}: run stages here with svna run --cluster df://{}:{}",
                 options.bind,
-                options
-                    .advertise
-                    .clone()
-                    .unwrap_or_else(|| options.bind.ip().to_string()),
+                options.host(),
                 options.bind.port()
             );
             run_scheduler(&options).await?;

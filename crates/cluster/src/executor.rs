@@ -87,15 +87,14 @@ fn host_port(text: &str) -> Result<(String, u16), String> {
 /// Runs an executor until the process is stopped (Ctrl-C or SIGTERM), registered with its
 /// scheduler.
 pub async fn run_executor(options: &ExecutorOptions) -> Result<(), ClusterError> {
-    // Held until the executor stops: its shuffle files go with it.
-    let temporary = match &options.work_dir {
-        Some(_) => None,
-        None => Some(tempfile::tempdir().map_err(|source| ClusterError::WorkDir { source })?),
-    };
-    let work_dir = match (&options.work_dir, &temporary) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(temp)) => temp.path().to_path_buf(),
-        (None, None) => unreachable!("a temporary directory is made when none is given"),
+    // A temporary directory is held until the executor stops: its shuffle files go with it.
+    let (work_dir, _temporary) = match &options.work_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temporary =
+                tempfile::tempdir().map_err(|source| ClusterError::WorkDir { source })?;
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
     };
     std::fs::create_dir_all(&work_dir).map_err(|source| ClusterError::WorkDir { source })?;
     let stores = Arc::new(StoreRegistry::new());
@@ -121,14 +120,12 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<(), ClusterError>
         })),
         ..ExecutorProcessConfig::default()
     };
-    let result = start_executor_process(Arc::new(config))
+    start_executor_process(Arc::new(config))
         .await
         .map_err(|source| ClusterError::Ballista {
             role: "executor",
             source,
-        });
-    drop(temporary);
-    result
+        })
 }
 
 #[cfg(test)]

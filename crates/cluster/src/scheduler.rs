@@ -27,6 +27,13 @@ impl SchedulerOptions {
         })?;
         Ok(SchedulerOptions { bind, advertise })
     }
+
+    /// The host executors and clients reach the scheduler at.
+    pub fn host(&self) -> String {
+        self.advertise
+            .clone()
+            .unwrap_or_else(|| self.bind.ip().to_string())
+    }
 }
 
 /// Runs a scheduler until the process is stopped. Its cluster state is kept in memory: a
@@ -37,12 +44,8 @@ pub async fn run_scheduler(options: &SchedulerOptions) -> Result<(), ClusterErro
         source,
     };
     let stores = Arc::new(StoreRegistry::new());
-    let host = options
-        .advertise
-        .clone()
-        .unwrap_or_else(|| options.bind.ip().to_string());
     let config = SchedulerConfig::default()
-        .with_hostname(host)
+        .with_hostname(options.host())
         .with_port(options.bind.port())
         .with_override_session_builder(Arc::new(move |config| {
             scheduler_session(config, Arc::clone(&stores))

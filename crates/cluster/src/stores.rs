@@ -38,29 +38,19 @@ impl ObjectStoreRegistry for StoreRegistry {
         if let Ok(store) = self.opened.get_store(url) {
             return Ok(store);
         }
-        let base = store_base(url)?;
-        let store = Store::open(base.as_str())
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .object_store();
-        self.opened.register_store(&base, Arc::clone(&store));
-        Ok(store)
+        if url.scheme() == "memory" {
+            return Err(DataFusionError::Configuration(format!(
+                "{url}: an in-memory store cannot be read by a cluster; use a shared directory \
+                 or an s3://, az:// or gs:// store"
+            )));
+        }
+        // Keyed by the store's `scheme://authority/`, as `svna run` registers it.
+        let store =
+            Store::open(url.as_str()).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        self.opened
+            .register_store(store.base_url(), store.object_store());
+        Ok(store.object_store())
     }
-}
-
-/// `scheme://authority/` of a table URL: what one store serves. An in-memory store lives in
-/// one process only, so no cluster can read it.
-fn store_base(url: &Url) -> Result<Url> {
-    if url.scheme() == "memory" {
-        return Err(DataFusionError::Configuration(format!(
-            "{url}: an in-memory store cannot be read by a cluster; use a shared directory \
-             or an s3://, az:// or gs:// store"
-        )));
-    }
-    let mut base = url.clone();
-    base.set_path("/");
-    base.set_query(None);
-    base.set_fragment(None);
-    Ok(base)
 }
 
 #[cfg(test)]
