@@ -102,6 +102,15 @@ pub enum EngineError {
         #[source]
         source: Box<toml::de::Error>,
     },
+    #[error(
+        "pipeline file {file}, line {line}: stage `{stage}`'s `disclosure` has `{keys}`, which no disclosure setting is called; check the spelling against README's pipeline reference"
+    )]
+    DisclosureUnknownKeys {
+        file: String,
+        stage: String,
+        line: usize,
+        keys: String,
+    },
     #[error("pipeline file {file}: {source}")]
     StageName {
         file: String,
@@ -127,9 +136,8 @@ pub enum EngineError {
     StagedManifest {
         source_name: String,
         dataset: String,
-        /// Boxed: intake's errors are large, and every engine result carries this enum.
         #[source]
-        source: Box<svna_intake::IntakeError>,
+        source: svna_storage::StorageError,
     },
     #[error("source `{source_name}`: {source}")]
     Contract {

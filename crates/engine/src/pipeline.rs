@@ -98,14 +98,24 @@ fn disclosure_spec(
     stage: &str,
 ) -> Result<DisclosureSpec, EngineError> {
     let line = line_of(text, spec.span().start);
-    spec.into_inner()
-        .try_into()
-        .map_err(|source| EngineError::Disclosure {
+    let mut unknown = Vec::new();
+    let parsed: DisclosureSpec =
+        serde_ignored::deserialize(spec.into_inner(), |path| unknown.push(path.to_string()))
+            .map_err(|source| EngineError::Disclosure {
+                file: file.to_string(),
+                stage: stage.to_string(),
+                line,
+                source: Box::new(source),
+            })?;
+    if !unknown.is_empty() {
+        return Err(EngineError::DisclosureUnknownKeys {
             file: file.to_string(),
             stage: stage.to_string(),
             line,
-            source: Box::new(source),
-        })
+            keys: unknown.join("`, `"),
+        });
+    }
+    Ok(parsed)
 }
 
 /// The 1-based line of a byte offset in `text`.

@@ -6,7 +6,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use svna_intake::StagedManifest;
+use svna_records::StagedManifest;
 use svna_storage::{FileEntry, Store, Zone};
 
 use crate::error::EngineError;
@@ -234,7 +234,7 @@ async fn resolve_inputs(
             .map_err(|e| EngineError::StagedManifest {
                 source_name: source.name.clone(),
                 dataset: source.dataset.clone(),
-                source: Box::new(e),
+                source: e,
             })?;
         let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
         if files.is_empty() && !source.optional {

@@ -98,6 +98,27 @@ fn an_aggregate_needs_a_disclosure_policy() {
     );
 }
 
+/// Issue 19: the disclosure spec reads release manifests leniently (the report reads releases
+/// of other versions), so the pipeline parser alone must refuse a key nobody defined, nested
+/// ones included, rather than let `kk = 5` silently leave `k` unset.
+#[test]
+fn a_misspelt_disclosure_key_is_refused_when_the_pipeline_is_read() {
+    let text = format!(
+        "{SOURCES}[[stage]]\nname = \"x\"\nsql = \"SELECT 1\"\nsensitivity = \"aggregate\"\n\
+         disclosure = {{ policy = \"threshold\", kk = 5, counts = [\"n\"], dimensions = [\"d\"], \
+         rates = [{{ name = \"r\", count = \"n\", denominator = \"p\", pre = 10 }}] }}\n"
+    );
+    let err = pipeline(&text).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::DisclosureUnknownKeys { stage, line: 10, .. } if stage == "x"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for part in ["test.toml", "stage `x`", "`kk`", "`rates.0.pre`"] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+}
+
 /// Issue 19: a misspelt policy passed `svna run` and was refused only at publish.
 #[test]
 fn a_misspelt_disclosure_policy_is_refused_when_the_pipeline_is_read() {

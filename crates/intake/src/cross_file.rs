@@ -18,7 +18,7 @@ use svna_storage::Store;
 
 use crate::error::IntakeError;
 use crate::linkage::read_token_column;
-use crate::staged::{StagedManifest, periods_overlap};
+use svna_records::{StagedManifest, periods_overlap};
 
 /// The keys of one column of an extract, as 32-byte token digests (half the memory of the
 /// hex text; exact, unlike a hash). Only valid rows count: a rejected offence row is not

@@ -16,7 +16,7 @@ use svna_contracts::{Contracts, Dataset, TypedBatchBuilder, Value};
 use svna_storage::{Store, Zone, sha256_hex};
 
 use crate::error::IntakeError;
-use crate::staged::{LoadRecord, StagedManifest, period_dates, staged_manifest_prefix};
+use svna_records::{LoadRecord, StagedManifest, period_dates, staged_manifest_prefix};
 
 /// The contract dataset the snapshot is staged as.
 pub const DELIVERIES_DATASET: &str = "deliveries";

@@ -18,7 +18,7 @@ use crate::error::IntakeError;
 use crate::keys::{KeyRegistration, check_fingerprint, registered_key};
 use crate::linkage::{Linkage, measure_linkage};
 use crate::load::{commit_loads, stage_file, upload_local_file};
-use crate::staged::Delivery;
+use svna_records::Delivery;
 
 /// What a partner sent: written last, after the files it lists.
 #[derive(Debug, Clone, Serialize, Deserialize)]

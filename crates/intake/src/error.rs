@@ -138,3 +138,12 @@ pub enum IntakeError {
     )]
     FileName { file: String },
 }
+
+impl From<svna_records::CommitContention> for IntakeError {
+    fn from(c: svna_records::CommitContention) -> Self {
+        IntakeError::Contention {
+            path: c.path,
+            attempts: c.attempts,
+        }
+    }
+}

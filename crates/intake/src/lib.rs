@@ -16,7 +16,6 @@ mod linkage;
 mod load;
 mod period;
 mod retract;
-mod staged;
 mod status;
 
 pub use check::{
@@ -42,7 +41,7 @@ pub use load::{
     load_uploaded_extract, upload_local_file,
 };
 pub use retract::{RetractTarget, Retracted, retract};
-pub use staged::{
+pub use svna_records::{
     Delivery, Edit, LoadRecord, Retraction, StagedManifest, periods_overlap, staged_manifest_prefix,
 };
 pub use status::{DeliveryStatus, delivery_status};

@@ -20,7 +20,7 @@ use svna_storage::{FileEntry, Store};
 
 use crate::error::IntakeError;
 use crate::load::LoadOutcome;
-use crate::staged::StagedManifest;
+use svna_records::StagedManifest;
 
 /// The column that holds person tokens (offence tokens are one partner's own).
 const PERSON_COLUMN: &str = "person_id";

@@ -11,7 +11,7 @@ use crate::cross_file::{ReferenceCheck, references_rule, staged_reference_checks
 use crate::error::IntakeError;
 use crate::extract::{ExtractReader, Rejection, RowCounts};
 use crate::period::{Coverage, period_column};
-use crate::staged::{Edit, LoadRecord, StagedManifest};
+use svna_records::{Edit, LoadRecord, StagedManifest};
 
 /// Rows per Arrow batch and Parquet write.
 const BATCH_ROWS: usize = 65_536;
@@ -283,7 +283,7 @@ pub(crate) async fn commit_loads(
     contract_version: u32,
     records: Vec<LoadRecord>,
 ) -> Result<Vec<LoadOutcome>, IntakeError> {
-    StagedManifest::update(store, &dataset.name, contract_version, |manifest| {
+    StagedManifest::update(store, &dataset.name, contract_version, |manifest| -> Result<_, IntakeError> {
         let mut outcomes = Vec::new();
         let mut changed = false;
         for record in &records {

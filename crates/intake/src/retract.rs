@@ -5,7 +5,7 @@ use svna_storage::Store;
 
 use crate::deliveries::refresh_deliveries;
 use crate::error::IntakeError;
-use crate::staged::{Edit, Retraction, StagedManifest};
+use svna_records::{Edit, Retraction, StagedManifest};
 
 /// What to retract: every file of one partner upload, or one load.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ pub async fn retract(
         if !current.loads.iter().any(&matches) {
             continue;
         }
-        let done = StagedManifest::update(store, &dataset.name, contracts.version, |manifest| {
+        let done = StagedManifest::update(store, &dataset.name, contracts.version, |manifest| -> Result<_, IntakeError> {
             let mut done = Vec::new();
             for load in manifest.loads.iter_mut().filter(|l| matches(l)) {
                 done.push(Retracted {

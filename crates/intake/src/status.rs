@@ -9,7 +9,7 @@ use svna_storage::Store;
 
 use crate::delivery::{IntakeRecord, IntakeStatus, landed_uploads};
 use crate::error::IntakeError;
-use crate::staged::{LoadRecord, StagedManifest};
+use svna_records::{LoadRecord, StagedManifest};
 
 /// One line of `svna status`: a partner's delivery (all files of one upload) or a load.
 #[derive(Debug, Clone, Serialize)]

@@ -804,7 +804,7 @@ async fn concurrent_commits(n: usize) -> Result<(), String> {
             }))
             .unwrap();
             tokio::spawn(async move {
-                StagedManifest::update(&store, "age_bands", 1, |manifest| {
+                StagedManifest::update(&store, "age_bands", 1, |manifest| -> Result<_, svna_intake::IntakeError> {
                     manifest.loads.push(record.clone());
                     Ok(svna_intake::Edit::Write(()))
                 })

@@ -31,12 +31,4 @@ pub use xlsx::{
     WORKBOOK, sheet_names,
 };
 
-/// How a withheld cell is shown in published CSV files (the ONS convention for
-/// "confidential"). Parquet files hold NULL.
-pub const SUPPRESSED_MARKER: &str = "[c]";
-
-/// How a figure the partner withheld before sharing is shown in published CSV files: its
-/// own cell, and every total that includes it (unknown to svna too). Kept apart from
-/// [`SUPPRESSED_MARKER`] so a reader can tell the partner's suppression from svna's.
-/// Parquet files hold NULL, and the table's partner flag column says which.
-pub const PARTNER_SUPPRESSED_MARKER: &str = "[p]";
+pub use svna_records::{PARTNER_SUPPRESSED_MARKER, SUPPRESSED_MARKER};

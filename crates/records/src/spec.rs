@@ -2,6 +2,10 @@
 //! aggregate, how it is protected before publication (the pipeline file's `disclosure`).
 //! Read by the engine with the pipeline file, recorded in run records, and interpreted by
 //! svna-publish, which therefore needs this and not the engine.
+//!
+//! Unknown keys are ignored here, so the report reads release manifests of other svna
+//! versions; the pipeline parser (`svna_engine::pipeline`) refuses any key a person wrote that
+//! no field takes.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +21,6 @@ pub enum Sensitivity {
 
 /// How an aggregate output is protected before publication. Interpreted by svna-publish.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DisclosureSpec {
     /// Parsed with the pipeline file, so a misspelt policy never reaches a run.
     pub policy: DisclosurePolicy,
@@ -96,7 +99,6 @@ pub struct DisclosureSpec {
 
 /// A directly standardised rate: see [`DisclosureSpec::standardised`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StandardisedRateSpec {
     pub name: String,
     pub count: String,
@@ -128,7 +130,6 @@ fn default_standardised_per() -> f64 {
 /// Where the whole of a part count lies: a count column of another table, at the same
 /// coordinates plus `at` (the whole table's extra dimensions, by column name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PartOf {
     pub table: String,
     pub count: String,
@@ -138,7 +139,6 @@ pub struct PartOf {
 
 /// A rate derived from a protected count and a public denominator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RateSpec {
     pub name: String,
     pub count: String,

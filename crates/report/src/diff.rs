@@ -305,21 +305,19 @@ pub(crate) fn since_section(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::{SpecView, TableEntry};
+    use crate::release::TableEntry;
     use svna_storage::FileEntry;
 
     fn table(name: &str, counts: &[&str], csv: &str) -> Table {
         let entry = TableEntry {
             name: name.into(),
-            disclosure: SpecView {
-                policy: "threshold".into(),
+            disclosure: svna_records::DisclosureSpec {
                 k: Some(5),
-                base: None,
-                counts: counts.iter().map(|c| c.to_string()).collect(),
-                dimensions: vec!["area".into(), "year".into()],
-                total: "Total".into(),
-                parents: BTreeMap::new(),
-                rates: Vec::new(),
+                ..svna_records::DisclosureSpec::new(
+                    svna_records::DisclosurePolicy::Threshold,
+                    counts,
+                    &["area", "year"],
+                )
             },
             csv: FileEntry {
                 path: format!("published/r/tables/{name}.csv"),

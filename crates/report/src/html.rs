@@ -287,23 +287,25 @@ mod tests {
 
     #[test]
     fn a_lower_bound_reads_as_at_least_and_a_partner_figure_as_p() {
-        use crate::release::{RateView, SpecView, TableEntry};
+        use crate::release::TableEntry;
         let csv =
             "area,n_lower_bound,n,n_per_100k\nA,true,24,12.5\nB,false,9,4.5\nC,false,[p],[p]\n";
         let entry = TableEntry {
             name: "t".into(),
-            disclosure: SpecView {
-                policy: "threshold".into(),
+            disclosure: svna_records::DisclosureSpec {
                 k: Some(5),
-                base: None,
-                counts: vec!["n".into()],
-                dimensions: vec!["area".into()],
-                total: "Total".into(),
-                parents: Default::default(),
-                rates: vec![RateView {
+                rates: vec![svna_records::RateSpec {
                     name: "n_per_100k".into(),
                     count: "n".into(),
+                    denominator: "residents".into(),
+                    per: 100_000.0,
+                    decimals: 1,
                 }],
+                ..svna_records::DisclosureSpec::new(
+                    svna_records::DisclosurePolicy::Threshold,
+                    &["n"],
+                    &["area"],
+                )
             },
             csv: svna_storage::FileEntry {
                 path: "published/r/tables/t.csv".into(),

@@ -28,7 +28,7 @@ pub use diff::{
     previous_release,
 };
 pub use error::ReportError;
-pub use release::{LeftOutView, ManifestView, SpecView, TableEntry, manifest_path, read_manifest};
+pub use release::{LeftOutView, ManifestView, TableEntry, manifest_path, read_manifest};
 pub use table::{Cell, PARTNER_SUPPRESSED, SUPPRESSED, Table};
 
 /// What was written (`svna report --json` prints it).

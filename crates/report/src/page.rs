@@ -1,6 +1,8 @@
 //! The page around the sections: header with provenance, contents, the suppression note,
 //! the list of published tables, and the inline stylesheet.
 
+use svna_records::DisclosurePolicy;
+
 use crate::html::{Html, esc, fmt_count, html_table};
 use crate::release::ManifestView;
 use crate::sections::{Section, Tables};
@@ -101,15 +103,15 @@ fn about(manifest: &ManifestView, tables: &Tables) -> String {
         .tables
         .iter()
         .map(|t| {
-            let policy = match (
-                t.disclosure.policy.as_str(),
-                t.disclosure.k,
-                t.disclosure.base,
-            ) {
-                ("threshold", Some(k), _) => format!("threshold (counts under {k} withheld)"),
-                ("round", _, Some(base)) => format!("rounded to base {base}"),
-                ("accounting", _, _) => "exact (row accounting of deliveries)".to_string(),
-                (p, _, _) => p.to_string(),
+            let policy = match (t.disclosure.policy, t.disclosure.k, t.disclosure.base) {
+                (DisclosurePolicy::Threshold, Some(k), _) => {
+                    format!("threshold (counts under {k} withheld)")
+                }
+                (DisclosurePolicy::Round, _, Some(base)) => format!("rounded to base {base}"),
+                (DisclosurePolicy::Accounting, _, _) => {
+                    "exact (row accounting of deliveries)".to_string()
+                }
+                (p, _, _) => p.name().to_string(),
             };
             vec![
                 Html::code(&t.name),

@@ -2,13 +2,15 @@
 //! the manifest's SHA-256 before a single number from it is used.
 //!
 //! The manifest is read through a narrow view of `svna_publish::ReleaseManifest` rather than
-//! that type itself: svna-publish depends on the engine (DataFusion), and a reader of
+//! that type itself: svna-publish links the disclosure solver and Parquet, and a reader of
 //! published JSON and CSV should build in seconds. Unknown fields are ignored, so the view
 //! keeps working as the manifest grows; the binary's test checks both read the same release.
+//! Each table's disclosure spec is the one type, `svna_records::DisclosureSpec`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use svna_records::DisclosureSpec;
 use svna_storage::{FileEntry, Store, sha256_hex};
 
 use crate::error::ReportError;
@@ -45,43 +47,13 @@ pub struct LeftOutView {
 #[derive(Debug, Clone, Deserialize)]
 pub struct TableEntry {
     pub name: String,
-    pub disclosure: SpecView,
+    /// Read leniently (unknown keys ignored), so releases of other svna versions still read.
+    pub disclosure: DisclosureSpec,
     pub csv: FileEntry,
     #[serde(default)]
     pub cells: usize,
     #[serde(default)]
     pub withheld: usize,
-}
-
-/// The disclosure spec of a table: which columns are dimensions (cell identity), which are
-/// protected counts, and the code that marks a margin.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SpecView {
-    pub policy: String,
-    #[serde(default)]
-    pub k: Option<u64>,
-    #[serde(default)]
-    pub base: Option<u64>,
-    pub counts: Vec<String>,
-    pub dimensions: Vec<String>,
-    #[serde(default = "default_total")]
-    pub total: String,
-    #[serde(default)]
-    pub parents: BTreeMap<String, String>,
-    /// The rates computed from the counts, so a rate can be traced to its count.
-    #[serde(default)]
-    pub rates: Vec<RateView>,
-}
-
-/// A rate column and the count it is computed from.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct RateView {
-    pub name: String,
-    pub count: String,
-}
-
-fn default_total() -> String {
-    "Total".to_string()
 }
 
 /// Where a release's manifest lies in its store.

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use svna_records::DisclosurePolicy;
+
 use crate::html::{
     Datum, Html, columns_note, esc, fmt_change, fmt_count, fmt_rate, html_table, left_out_note,
     missing_note,
@@ -959,8 +961,8 @@ fn data_quality_body(table: &Table) -> String {
         .collect();
     let header: Vec<String> = columns.iter().map(|c| measure_label(c)).collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let rounding = match (table.spec.policy.as_str(), table.spec.base) {
-        ("round", Some(base)) => format!(" Row counts are rounded to the nearest {base}."),
+    let rounding = match (table.spec.policy, table.spec.base) {
+        (DisclosurePolicy::Round, Some(base)) => format!(" Row counts are rounded to the nearest {base}."),
         _ => String::new(),
     };
     let mut out = format!(

@@ -2,14 +2,12 @@
 //! CSV spells them so a withheld cell (`[c]`) can never turn into a number by accident.
 
 use crate::error::ReportError;
-use crate::release::{SpecView, TableEntry};
+use svna_records::DisclosureSpec;
 
-/// How a withheld cell is written in published CSV (`svna_publish::SUPPRESSED_MARKER`).
-pub const SUPPRESSED: &str = "[c]";
+use crate::release::TableEntry;
 
-/// How a figure the partner withheld before sharing (or a total including one) is written
-/// (`svna_publish::PARTNER_SUPPRESSED_MARKER`): unknown, like `[c]`, but not svna's doing.
-pub const PARTNER_SUPPRESSED: &str = "[p]";
+/// How published CSV writes a withheld figure: svna's `[c]`, the partner's `[p]`.
+pub use svna_records::{PARTNER_SUPPRESSED_MARKER as PARTNER_SUPPRESSED, SUPPRESSED_MARKER as SUPPRESSED};
 
 /// One cell's value as the report sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,7 +41,7 @@ impl Cell {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: String,
-    pub spec: SpecView,
+    pub spec: DisclosureSpec,
     pub header: Vec<String>,
     rows: Vec<Vec<String>>,
 }

@@ -2,7 +2,7 @@
 //! table (LSOA → ward → district → Total × month → quarter → year × age band
 //! → all ages), with random skewed counts.
 //!
-//! `cargo run --release -p svna-disclosure --example bench [lsoas] [seed] [scale] [exact]`
+//! `cargo run --release -p svna-disclosure --example disclosure_bench [lsoas] [seed] [scale] [exact]`
 
 use std::time::Instant;
 

@@ -5,8 +5,8 @@
 //! `pseudonymise_csv` over it, writing to a sink so only our work is measured.
 //!
 //! ```text
-//! cargo run --release -p svna-pseudonymise --example bench [ROWS]
-//! cargo run --release -p svna-pseudonymise --example bench -- --stream ROWS
+//! cargo run --release -p svna-pseudonymise --example pseudonymise_bench [ROWS]
+//! cargo run --release -p svna-pseudonymise --example pseudonymise_bench -- --stream ROWS
 //! ```
 //!
 //! `--stream` generates the rows lazily instead, so the process's peak memory (e.g. under

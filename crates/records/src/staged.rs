@@ -2,9 +2,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use svna_storage::{FileEntry, Store, Zone};
+use svna_storage::{FileEntry, StorageError, Store, Zone};
 
-use crate::error::IntakeError;
 
 /// The staged zone's commit point for one dataset: the loads whose Parquet files pipelines
 /// may read. Written last, after the files it lists, as a new numbered version (see
@@ -68,6 +67,13 @@ pub struct Delivery {
 pub struct Retraction {
     pub at: String,
     pub reason: String,
+}
+
+/// A commit that kept losing to other commands: every attempt found the next version taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitContention {
+    pub path: String,
+    pub attempts: usize,
 }
 
 /// What a change to a manifest decided: write a new version, or leave it as it is.
@@ -157,7 +163,7 @@ impl StagedManifest {
         store: &Store,
         dataset: &str,
         contract_version: u32,
-    ) -> Result<Self, IntakeError> {
+    ) -> Result<Self, StorageError> {
         let prefix = staged_manifest_prefix(dataset);
         Ok(
             match store
@@ -177,7 +183,7 @@ impl StagedManifest {
 
     /// The single `_manifest.json` earlier svna versions overwrote in place, read as version
     /// 0 of a store that has no numbered version yet; the next commit carries its loads on.
-    async fn legacy(store: &Store, dataset: &str) -> Result<Option<Self>, IntakeError> {
+    async fn legacy(store: &Store, dataset: &str) -> Result<Option<Self>, StorageError> {
         let path = Zone::Staged.join(&format!("{dataset}/_manifest.json"));
         if !store.exists(&path).await? {
             return Ok(None);
@@ -193,12 +199,17 @@ impl StagedManifest {
     /// When another command committed first, the manifest is read again and `change` applied
     /// again to what that command left, so neither command's work is lost. `change` must
     /// therefore decide from the manifest it is given, not from an earlier read.
-    pub async fn update<R>(
+    ///
+    /// The caller's error type `E` carries both storage failures and [`CommitContention`].
+    pub async fn update<R, E>(
         store: &Store,
         dataset: &str,
         contract_version: u32,
-        mut change: impl FnMut(&mut StagedManifest) -> Result<Edit<R>, IntakeError>,
-    ) -> Result<R, IntakeError> {
+        mut change: impl FnMut(&mut StagedManifest) -> Result<Edit<R>, E>,
+    ) -> Result<R, E>
+    where
+        E: From<StorageError> + From<CommitContention>,
+    {
         let prefix = staged_manifest_prefix(dataset);
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let mut manifest = Self::read(store, dataset, contract_version).await?;
@@ -214,10 +225,11 @@ impl StagedManifest {
                 }
             }
         }
-        Err(IntakeError::Contention {
+        Err(CommitContention {
             path: prefix,
             attempts: MAX_COMMIT_ATTEMPTS,
-        })
+        }
+        .into())
     }
 
     /// Staged Parquet files a pipeline reads for this dataset.
