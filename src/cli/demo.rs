@@ -14,7 +14,7 @@ use super::Outcome;
 use super::load::{ensure_clean, load_one, print_loads};
 use super::output::Progress;
 use super::publish::print_release;
-use super::synth::SynthArgs;
+use super::synth::SynthData;
 
 /// Marks a directory the demo created, so a rerun may safely replace it.
 const MARKER: &str = ".svna-demo";
@@ -24,22 +24,8 @@ pub struct DemoArgs {
     /// Working directory: extracts/ (partner files) and store/ (the local object store).
     #[arg(long, default_value = "svna-demo")]
     pub dir: PathBuf,
-    /// Random seed of the synthetic data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Volume: 1 is about one county over five years (~1M rows).
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Use real geography from this ONS LSOA lookup (Lincolnshire's districts).
-    #[arg(long)]
-    pub lookup: Option<PathBuf>,
-    /// Real IMD 2019 ranks (with --lookup).
-    #[arg(long)]
-    pub imd: Option<PathBuf>,
-    /// How unevenly violence falls across the county: 0 (default) today's county; 1-3 a
-    /// dense city with sparse rural districts (mostly small counts).
-    #[arg(long, default_value_t = 0.0)]
-    pub skew: f64,
+    #[command(flatten)]
+    pub data: SynthData,
     /// Pipeline file. Default: pipelines/sna.toml of the current directory if it has one,
     /// else the standard pipeline built into svna.
     #[arg(long)]
@@ -56,20 +42,9 @@ pub async fn run(args: DemoArgs) -> Result<Outcome> {
 
     println!(
         "1/5 Partners: writing synthetic extracts (seed {}, scale {})",
-        args.seed, args.scale
+        args.data.seed, args.data.scale
     );
-    let synth = SynthArgs {
-        out: extracts.clone(),
-        seed: args.seed,
-        scale: args.scale,
-        lookup: args.lookup.clone(),
-        imd: args.imd.clone(),
-        start_year: 2019,
-        years: 5,
-        skew: args.skew,
-        json: false,
-    };
-    let summary = svna_synth::write_to_dir(&synth.config(), &extracts, &mut |d, n| {
+    let summary = svna_synth::write_to_dir(&args.data.config(2019, 5), &extracts, &mut |d, n| {
         progress.step(&format!("synth {d}: {n} rows"))
     })?;
     progress.finish();

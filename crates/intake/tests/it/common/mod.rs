@@ -35,7 +35,6 @@ pub fn offences_beside(persons: &Path, day: &str) -> UploadFile {
 
 /// Uploads the offences of the persons file at `persons` as `partner`'s police_offences for
 /// `period`, dated on the period's first day.
-#[allow(dead_code)] // not every test binary sends uploads
 pub async fn send_offences(
     store: &Store,
     partner: &str,

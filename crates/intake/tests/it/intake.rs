@@ -1,6 +1,6 @@
 //! Intake: every row is accounted for, and each kind of bad input gets its own reason.
 
-mod common;
+use crate::common;
 
 use svna_intake::{
     ExtractReader, IntakeError, Rejection, StagedManifest, load_extract, read_extract,

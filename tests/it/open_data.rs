@@ -2,8 +2,7 @@
 //! lookup and IMD ranks (in the repository's `data/`): the published counts per LSOA,
 //! district, category and month equal a direct count of the CSV rows.
 
-mod common;
-use common::{files_under, read_csv as rows};
+use crate::common::{files_under, read_csv as rows};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

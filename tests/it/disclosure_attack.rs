@@ -10,8 +10,7 @@
 //! `SVNA_ATTACK_SCALE` overrides the synthetic scale (default 0.05);
 //! `SVNA_ATTACK_BUDGET_S` the attack's time box in seconds (default 240).
 
-#[path = "common/attack.rs"]
-mod attack;
+use crate::common::attack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -459,7 +458,7 @@ fn hex_tokens_are_found_only_at_exactly_64_characters() {
     assert_eq!(attack::hex_tokens(text.as_bytes()), vec![token]);
 }
 
-/// The attack on any store: `SVNA_ATTACK_STORE=<store> cargo test --test disclosure_attack
+/// The attack on any store: `SVNA_ATTACK_STORE=<store> cargo test --workspace --test it disclosure_attack::
 /// attack_a_store -- --ignored --nocapture`.
 #[test]
 #[ignore = "attacks the store named by SVNA_ATTACK_STORE"]

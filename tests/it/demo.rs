@@ -1,8 +1,7 @@
 //! The demo end to end, checked from outside: published numbers agree with an independent
 //! count over the synthetic extracts, and nothing forbidden reaches the published zone.
 
-mod common;
-use common::{files_under, read_csv};
+use crate::common::{files_under, read_csv};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Partner uploads and the hub's intake: visibility, retries, supersession, refusals.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! The staged `deliveries` snapshot: one row per active load, kept in step by intake and
 //! load, committed like any staged dataset (file first, then the manifest that lists it).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

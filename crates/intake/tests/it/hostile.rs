@@ -2,7 +2,7 @@
 //! one bad upload stops nobody else, resends and reloads are counted once, and concurrent
 //! intakes lose nothing.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 
+pub mod attack;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -528,7 +528,7 @@ async fn a_run_records_which_output_columns_are_computed_from_tokens() {
 /// partner's side with the shared key, and linked by `link_persons` exactly as the
 /// `person_links` stage calls it (SQL over several partitions, so partial states merge).
 /// Pairwise precision and recall over records of different partners; figures in
-/// BENCHMARKS.md (`cargo test --workspace --test pipeline -- linkage_meets --nocapture`).
+/// BENCHMARKS.md (`cargo test --workspace --test it -- linkage_meets --nocapture`).
 #[tokio::test]
 async fn linkage_meets_its_precision_and_recall_targets_on_realistic_errors() {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1088,7 +1088,7 @@ async fn stage_rows(store: &Store, record: &RunRecord, stage: &str) -> Vec<Vec<S
 /// person / pairs one stage person holds, recall = the same / pairs one true person holds.
 /// The stage persons are rebuilt here from the stage's own `person_links` output, and the
 /// test first checks that they give exactly the counts the stage wrote in every cell.
-/// Figures in BENCHMARKS.md (`cargo test --workspace --test pipeline --
+/// Figures in BENCHMARKS.md (`cargo test --workspace --test it --
 /// overlap_tables_recover --nocapture`).
 #[tokio::test]
 async fn overlap_tables_recover_the_true_cohort_end_to_end() {
