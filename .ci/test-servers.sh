@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real object stores on loopback for tests/object_stores.rs:
+# Real object stores on loopback for tests/it/object_stores.rs:
 #   - s3s-fs (crates.io): an S3-compatible server on the file system that verifies SigV4
 #     request signatures against a fixed access key / secret key;
 #   - Azurite (npm): Microsoft's Azure Blob Storage emulator (shared-key auth, the

@@ -69,9 +69,9 @@ pub fn synth(args: SynthArgs) -> Result<Outcome> {
     let progress = Progress::new(false);
     let summary = svna_synth::write_to_dir(
         &args.data.config(args.start_year, args.years),
-        &args.out, &mut |dataset, rows| {
-        progress.step(&format!("synth: {dataset} {rows} rows"))
-    })
+        &args.out,
+        &mut |dataset, rows| progress.step(&format!("synth: {dataset} {rows} rows")),
+    )
     .with_context(|| format!("writing synthetic extracts to {}", args.out.display()))?;
     progress.finish();
     render(args.json, &summary, |summary| {

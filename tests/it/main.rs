@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod demo;
 mod disclosure_attack;
+mod golden;
 mod object_stores;
 mod open_data;
 mod report;

@@ -96,7 +96,7 @@ impl ClusterAddress {
         // standard pipeline it duplicated rows of `sv_offences_by_area_year` (LEFT JOINs
         // onto a GROUPING SETS aggregate) and hung the scheduler on `cohort_overlap_by_age`
         // (a CUBE over a join of unions). Its static distributed planner gives every stage
-        // the rows of a local run (tests/object_stores.rs).
+        // the rows of a local run (tests/it/object_stores.rs).
         let config = config
             .upgrade_for_ballista()
             .set_bool(ADAPTIVE_PLANNER, false);

@@ -136,8 +136,9 @@ pub enum EngineError {
     StagedManifest {
         source_name: String,
         dataset: String,
+        /// Boxed: storage errors are large, and every engine result carries this enum.
         #[source]
-        source: svna_storage::StorageError,
+        source: Box<svna_storage::StorageError>,
     },
     #[error("source `{source_name}`: {source}")]
     Contract {

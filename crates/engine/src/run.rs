@@ -234,7 +234,7 @@ async fn resolve_inputs(
             .map_err(|e| EngineError::StagedManifest {
                 source_name: source.name.clone(),
                 dataset: source.dataset.clone(),
-                source: e,
+                source: Box::new(e),
             })?;
         let files: Vec<FileEntry> = manifest.active_files().into_iter().cloned().collect();
         if files.is_empty() && !source.optional {

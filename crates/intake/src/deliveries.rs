@@ -8,9 +8,6 @@
 //! in the manifest as a superseded load (kept, no longer read), as a resent upload does.
 
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 use svna_contracts::{Contracts, Dataset, TypedBatchBuilder, Value};
 use svna_storage::{Store, Zone, sha256_hex};
@@ -199,11 +196,6 @@ fn parquet_bytes(
     rows: &[DeliveryRow],
     path: &str,
 ) -> Result<Bytes, IntakeError> {
-    let parquet_error = |source| IntakeError::Parquet {
-        file: path.to_string(),
-        action: "write",
-        source,
-    };
     let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Utf8);
     // The contract types counts as `int` (32-bit); a load of more rows cannot be represented.
     let int = |row: &DeliveryRow, n: u64| {
@@ -257,12 +249,10 @@ fn parquet_bytes(
         action: "write",
         source,
     })?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), contract.arrow_schema(), Some(props))
-        .map_err(parquet_error)?;
-    writer.write(&batch).map_err(parquet_error)?;
-    let bytes = writer.into_inner().map_err(parquet_error)?;
-    Ok(Bytes::from(bytes))
+    Ok(svna_storage::parquet_bytes(
+        path,
+        contract.arrow_schema(),
+        &[batch],
+        svna_storage::ParquetReaders::Pipeline,
+    )?)
 }

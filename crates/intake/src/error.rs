@@ -110,13 +110,6 @@ pub enum IntakeError {
         #[source]
         source: std::io::Error,
     },
-    /// A local file's upload into the store, in parts.
-    #[error("{file}: {source}")]
-    Upload {
-        file: String,
-        #[source]
-        source: object_store::Error,
-    },
     #[error("{file}: {source}")]
     RejectsCsv {
         file: String,

@@ -41,7 +41,7 @@ pub use load::{
     load_uploaded_extract, upload_local_file,
 };
 pub use retract::{RetractTarget, Retracted, retract};
+pub use status::{DeliveryStatus, delivery_status};
 pub use svna_records::{
     Delivery, Edit, LoadRecord, Retraction, StagedManifest, periods_overlap, staged_manifest_prefix,
 };
-pub use status::{DeliveryStatus, delivery_status};

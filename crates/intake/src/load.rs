@@ -1,11 +1,8 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, WriteMultipart};
-use sha2::{Digest, Sha256};
 use svna_contracts::{Contracts, Dataset, DatasetKind};
 use svna_storage::{FileEntry, ParquetObject, Store, Zone};
-use tokio::io::AsyncReadExt;
 
 use crate::cross_file::{ReferenceCheck, references_rule, staged_reference_checks};
 use crate::error::IntakeError;
@@ -54,49 +51,13 @@ pub async fn load_local_file(
     load_extract_for(store, contract, contracts.version, uploaded, request).await
 }
 
-/// Copies a local file into the store (streamed in parts; the object appears only when
-/// complete) and returns its entry with checksum and size.
+/// Copies a local file into the store (see [`Store::upload_file`]).
 pub async fn upload_local_file(
     store: &Store,
     local: &std::path::Path,
     relative: &str,
 ) -> Result<FileEntry, IntakeError> {
-    let io_error = |source: std::io::Error| IntakeError::Io {
-        file: local.display().to_string(),
-        source,
-    };
-    let upload_error = |source: object_store::Error| IntakeError::Upload {
-        file: relative.to_string(),
-        source,
-    };
-    store.check_writable(relative)?;
-    let mut file = tokio::fs::File::open(local).await.map_err(io_error)?;
-    let upload = store
-        .object_store()
-        .put_multipart(&store.path(relative))
-        .await
-        .map_err(upload_error)?;
-    let mut writer = WriteMultipart::new(upload);
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut buffer = vec![0u8; 8 << 20];
-    loop {
-        let n = file.read(&mut buffer).await.map_err(io_error)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-        writer.wait_for_capacity(4).await.map_err(upload_error)?;
-        writer.put(Bytes::copy_from_slice(&buffer[..n]));
-    }
-    writer.finish().await.map_err(upload_error)?;
-    Ok(FileEntry {
-        path: relative.to_string(),
-        sha256: hex::encode(hasher.finalize()),
-        size,
-        rows: None,
-    })
+    Ok(store.upload_file(local, relative).await?)
 }
 
 /// How a load is grouped and which period it stands for.
@@ -283,39 +244,44 @@ pub(crate) async fn commit_loads(
     contract_version: u32,
     records: Vec<LoadRecord>,
 ) -> Result<Vec<LoadOutcome>, IntakeError> {
-    StagedManifest::update(store, &dataset.name, contract_version, |manifest| -> Result<_, IntakeError> {
-        let mut outcomes = Vec::new();
-        let mut changed = false;
-        for record in &records {
-            let taken_in = record
-                .delivery
-                .as_ref()
-                .and_then(|d| manifest.find_delivered(d, &record.source.sha256));
-            if let Some(previous) =
-                taken_in.or_else(|| manifest.find_resend(&record.source.sha256, record.period()))
-            {
+    StagedManifest::update(
+        store,
+        &dataset.name,
+        contract_version,
+        |manifest| -> Result<_, IntakeError> {
+            let mut outcomes = Vec::new();
+            let mut changed = false;
+            for record in &records {
+                let taken_in = record
+                    .delivery
+                    .as_ref()
+                    .and_then(|d| manifest.find_delivered(d, &record.source.sha256));
+                if let Some(previous) = taken_in
+                    .or_else(|| manifest.find_resend(&record.source.sha256, record.period()))
+                {
+                    outcomes.push(LoadOutcome {
+                        record: previous.clone(),
+                        resend_of: Some(previous.load_id.clone()),
+                        superseded: Vec::new(),
+                    });
+                    continue;
+                }
+                let superseded = manifest.supersede(record, &dataset.partner);
+                manifest.loads.push(record.clone());
+                changed = true;
                 outcomes.push(LoadOutcome {
-                    record: previous.clone(),
-                    resend_of: Some(previous.load_id.clone()),
-                    superseded: Vec::new(),
+                    record: record.clone(),
+                    resend_of: None,
+                    superseded,
                 });
-                continue;
             }
-            let superseded = manifest.supersede(record, &dataset.partner);
-            manifest.loads.push(record.clone());
-            changed = true;
-            outcomes.push(LoadOutcome {
-                record: record.clone(),
-                resend_of: None,
-                superseded,
-            });
-        }
-        Ok(if changed {
-            Edit::Write(outcomes)
-        } else {
-            Edit::Keep(outcomes)
-        })
-    })
+            Ok(if changed {
+                Edit::Write(outcomes)
+            } else {
+                Edit::Keep(outcomes)
+            })
+        },
+    )
     .await
 }
 

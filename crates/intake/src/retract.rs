@@ -50,24 +50,29 @@ pub async fn retract(
         if !current.loads.iter().any(&matches) {
             continue;
         }
-        let done = StagedManifest::update(store, &dataset.name, contracts.version, |manifest| -> Result<_, IntakeError> {
-            let mut done = Vec::new();
-            for load in manifest.loads.iter_mut().filter(|l| matches(l)) {
-                done.push(Retracted {
-                    dataset: dataset.name.clone(),
-                    load_id: load.load_id.clone(),
-                    already: load.retracted.is_some(),
-                });
-                if load.retracted.is_none() {
-                    load.retracted = Some(retraction.clone());
+        let done = StagedManifest::update(
+            store,
+            &dataset.name,
+            contracts.version,
+            |manifest| -> Result<_, IntakeError> {
+                let mut done = Vec::new();
+                for load in manifest.loads.iter_mut().filter(|l| matches(l)) {
+                    done.push(Retracted {
+                        dataset: dataset.name.clone(),
+                        load_id: load.load_id.clone(),
+                        already: load.retracted.is_some(),
+                    });
+                    if load.retracted.is_none() {
+                        load.retracted = Some(retraction.clone());
+                    }
                 }
-            }
-            Ok(if done.iter().all(|d| d.already) {
-                Edit::Keep(done)
-            } else {
-                Edit::Write(done)
-            })
-        })
+                Ok(if done.iter().all(|d| d.already) {
+                    Edit::Keep(done)
+                } else {
+                    Edit::Write(done)
+                })
+            },
+        )
         .await?;
         retracted.extend(done);
     }

@@ -332,7 +332,7 @@ async fn write_table(
         .put(
             store,
             &parquet_name,
-            parquet_bytes(&table.name, &published.batch)?,
+            parquet_bytes(&parquet_name, &published.batch)?,
             rows,
         )
         .await?;

@@ -5,9 +5,6 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use svna_disclosure::CellOutcome;
 
 use crate::csv_out::CsvOut;
@@ -122,20 +119,14 @@ pub fn partner_columns(table: &OutputTable) -> Vec<(String, Vec<bool>)> {
     flags
 }
 
-pub fn parquet_bytes(table: &str, batch: &RecordBatch) -> Result<Bytes, PublishError> {
-    let error = |source| PublishError::Parquet {
-        path: table.to_string(),
-        source,
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut buffer = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(error)?;
-    writer.write(batch).map_err(error)?;
-    writer.close().map_err(error)?;
-    Ok(Bytes::from(buffer))
+/// A published table as Parquet, written the way svna writes every public Parquet file.
+pub fn parquet_bytes(path: &str, batch: &RecordBatch) -> Result<Bytes, PublishError> {
+    Ok(svna_storage::parquet_bytes(
+        path,
+        batch.schema(),
+        std::slice::from_ref(batch),
+        svna_storage::ParquetReaders::Public,
+    )?)
 }
 
 /// Rates from protected counts only: withheld (None) when the count is withheld, and None

@@ -4,7 +4,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use svna_storage::{FileEntry, StorageError, Store, Zone};
 
-
 /// The staged zone's commit point for one dataset: the loads whose Parquet files pipelines
 /// may read. Written last, after the files it lists, as a new numbered version (see
 /// [`StagedManifest::update`]); the newest version is the manifest.

@@ -962,7 +962,9 @@ fn data_quality_body(table: &Table) -> String {
     let header: Vec<String> = columns.iter().map(|c| measure_label(c)).collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let rounding = match (table.spec.policy, table.spec.base) {
-        (DisclosurePolicy::Round, Some(base)) => format!(" Row counts are rounded to the nearest {base}."),
+        (DisclosurePolicy::Round, Some(base)) => {
+            format!(" Row counts are rounded to the nearest {base}.")
+        }
         _ => String::new(),
     };
     let mut out = format!(

@@ -7,7 +7,9 @@ use svna_records::DisclosureSpec;
 use crate::release::TableEntry;
 
 /// How published CSV writes a withheld figure: svna's `[c]`, the partner's `[p]`.
-pub use svna_records::{PARTNER_SUPPRESSED_MARKER as PARTNER_SUPPRESSED, SUPPRESSED_MARKER as SUPPRESSED};
+pub use svna_records::{
+    PARTNER_SUPPRESSED_MARKER as PARTNER_SUPPRESSED, SUPPRESSED_MARKER as SUPPRESSED,
+};
 
 /// One cell's value as the report sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -27,6 +27,13 @@ pub enum StorageError {
         #[source]
         source: object_store::Error,
     },
+    /// A local file being copied into the store could not be read.
+    #[error("{}: {source}", file.display())]
+    LocalFile {
+        file: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("`{path}` does not exist in the store")]
     NotFound { path: String },
     #[error("refusing to write `{path}`: this command writes only under {allowed}")]

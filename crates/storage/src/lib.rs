@@ -15,7 +15,7 @@ mod zone;
 pub use checksum::{Checksummed, checksum_reader, sha256_hex};
 pub use error::StorageError;
 pub use manifest::FileEntry;
-pub use parquet_object::ParquetObject;
+pub use parquet_object::{ParquetObject, ParquetReaders, parquet_bytes};
 pub use store::{ObjectReader, Store};
 pub use versioned::{Versioned, version_path};
 pub use zone::Zone;

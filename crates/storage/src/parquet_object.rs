@@ -2,8 +2,8 @@ use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
-use parquet::arrow::AsyncArrowWriter;
 use parquet::arrow::async_writer::AsyncFileWriter;
+use parquet::arrow::{ArrowWriter, AsyncArrowWriter};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
@@ -72,16 +72,51 @@ impl ParquetObject {
     }
 }
 
-/// How svna writes Parquet (staged extracts and stage outputs). Row groups of 64 Ki rows
-/// let a query scan one file on several cores (DataFusion splits a file by row groups);
-/// the writer's default of 1 Mi rows put a whole county's persons in one group, scanned on
-/// one core. LZ4: measured at scale 1, Snappy's decompression was a tenth of the
-/// pipeline's CPU time; LZ4 reads about as fast as no compression and still compresses.
-pub(crate) fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::LZ4_RAW)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build()
+/// Who reads a Parquet file svna writes, which decides how it is written. Every Parquet file
+/// svna writes is written here, with one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParquetReaders {
+    /// svna's own stages (staged extracts, stage outputs). Row groups of 64 Ki rows let a
+    /// query scan one file on several cores (DataFusion splits a file by row groups); the
+    /// writer's default of 1 Mi rows put a whole county's persons in one group, scanned on
+    /// one core. LZ4: measured at scale 1, Snappy's decompression was a tenth of the
+    /// pipeline's CPU time; LZ4 reads about as fast as no compression and still compresses.
+    Pipeline,
+    /// The public, in a release: Snappy, the codec every Parquet reader (pandas, R arrow,
+    /// DuckDB, Power BI, Spark) has read for longest. Published tables are small.
+    Public,
+}
+
+impl ParquetReaders {
+    pub(crate) fn properties(self) -> WriterProperties {
+        match self {
+            ParquetReaders::Pipeline => WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::LZ4_RAW)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .build(),
+            ParquetReaders::Public => WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build(),
+        }
+    }
+}
+
+/// A small table as the bytes of one Parquet file, for a commit that puts it whole (a
+/// release's table, the deliveries dataset); `relative` names it in errors. Large outputs
+/// stream through [`ParquetObject`] instead.
+pub fn parquet_bytes(
+    relative: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    readers: ParquetReaders,
+) -> Result<Bytes, StorageError> {
+    let error = |e| parquet_error(relative, e);
+    let mut writer =
+        ArrowWriter::try_new(Vec::new(), schema, Some(readers.properties())).map_err(error)?;
+    for batch in batches {
+        writer.write(batch).map_err(error)?;
+    }
+    Ok(Bytes::from(writer.into_inner().map_err(error)?))
 }
 
 const ROW_GROUP_ROWS: usize = 64 * 1024;

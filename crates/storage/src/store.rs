@@ -15,6 +15,7 @@ use object_store::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
 use url::Url;
 
 use crate::checksum::{Checksummed, checksum_reader};
@@ -22,6 +23,9 @@ use crate::error::StorageError;
 use crate::manifest::FileEntry;
 use crate::parquet_object::ParquetObject;
 use crate::zone::Zone;
+
+/// The block a local file is read and uploaded in (one multipart part per block).
+const UPLOAD_BLOCK: usize = 8 << 20;
 
 /// An object opened for reading; see [`Store::open_read`].
 pub enum ObjectReader {
@@ -339,6 +343,50 @@ impl Store {
         })
     }
 
+    /// Copies a local file into the store, streamed in parts, hashing it on the way: the
+    /// object appears only when complete (a multipart upload, or a rename on a local
+    /// store), and its entry's SHA-256 and size need no second read.
+    pub async fn upload_file(
+        &self,
+        local: &std::path::Path,
+        relative: &str,
+    ) -> Result<FileEntry, StorageError> {
+        let read_error = |source| StorageError::LocalFile {
+            file: local.to_path_buf(),
+            source,
+        };
+        let upload_error = |e| StorageError::from_store("upload", relative, e);
+        self.check_writable(relative)?;
+        let mut file = tokio::fs::File::open(local).await.map_err(read_error)?;
+        let upload = self
+            .inner
+            .put_multipart(&self.path(relative))
+            .await
+            .map_err(upload_error)?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; UPLOAD_BLOCK];
+        loop {
+            let n = file.read(&mut buffer).await.map_err(read_error)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            size += n as u64;
+            // At most four parts in flight: memory stays bounded whatever the file's size.
+            writer.wait_for_capacity(4).await.map_err(upload_error)?;
+            writer.put(Bytes::copy_from_slice(&buffer[..n]));
+        }
+        writer.finish().await.map_err(upload_error)?;
+        Ok(FileEntry {
+            path: relative.to_string(),
+            sha256: hex::encode(hasher.finalize()),
+            size,
+            rows: None,
+        })
+    }
+
     /// Starts writing a Parquet object; see [`ParquetObject`].
     pub fn parquet_writer(
         &self,
@@ -349,7 +397,7 @@ impl Store {
             self,
             relative,
             schema,
-            crate::parquet_object::writer_properties(),
+            crate::parquet_object::ParquetReaders::Pipeline.properties(),
         )
     }
 
