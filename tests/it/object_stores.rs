@@ -331,7 +331,8 @@ fn probe_with(backend: &str, env: &[(&str, &str)]) -> Vec<String> {
     let exe = std::env::current_exe().unwrap();
     let output = Command::new(exe)
         .args([
-            "wrong_credential_probe",
+            // The test's full name in the one test binary (tests/it/main.rs).
+            "object_stores::wrong_credential_probe",
             "--exact",
             "--ignored",
             "--nocapture",
