@@ -479,7 +479,14 @@ async fn an_upload_of_a_missing_local_file_keeps_the_io_error_as_its_source() {
     let err = svna_intake::upload_local_file(&store, &missing, "landing/p/missing.csv")
         .await
         .unwrap_err();
-    assert!(matches!(err, IntakeError::Io { .. }), "{err:?}");
+    // Storage reads and uploads the file (issue 19: storage owns uploads in parts).
+    assert!(
+        matches!(
+            err,
+            IntakeError::Storage(svna_storage::StorageError::LocalFile { .. })
+        ),
+        "{err:?}"
+    );
     let source = std::error::Error::source(&err).expect("a source");
     let io = source
         .downcast_ref::<std::io::Error>()
