@@ -1,3 +1,7 @@
+//! A dataset's staged manifest: which loads pipelines read. Intake commits it (each load,
+//! supersession and retraction a new numbered version); the engine reads it to find a run's
+//! inputs. It lives here, below both, so the engine needs nothing of intake.
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
