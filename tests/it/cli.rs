@@ -3,12 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn svna(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svna"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::common::svna;
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -11,6 +11,7 @@
 //! `SVNA_ATTACK_BUDGET_S` the attack's time box in seconds (default 240).
 
 use crate::common::attack;
+use crate::common::svna;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -484,13 +485,6 @@ fn attack_a_store() {
 // ---------------------------------------------------------------------------------------------
 // Scenarios through the real binary
 // ---------------------------------------------------------------------------------------------
-
-fn svna(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svna"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn ok(output: Output, what: &str) -> Output {
     assert!(

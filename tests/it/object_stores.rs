@@ -18,6 +18,8 @@ use svna_engine::{Pipeline, RunOptions, RunRecord, RunStatus, run_pipeline, run_
 use svna_storage::object_store::{PutMode, PutOptions, PutPayload};
 use svna_storage::{StorageError, Store};
 
+use crate::common::svna_ok;
+
 const S3: &str = "SVNA_TEST_S3_URL";
 const AZURE: &str = "SVNA_TEST_AZURE_URL";
 /// Set in the child process of a wrong-credential test: which backend to probe.
@@ -452,20 +454,6 @@ fn svna_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_svna"));
     command.args(args);
     command
-}
-
-/// Runs svna to its end; fails the test with its output unless it exits 0.
-fn svna_ok(args: &[&str]) -> String {
-    let output = svna_command(args).output().expect("svna runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "svna {} exited {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        args.join(" "),
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 fn start(args: &[&str], log: &Path) -> Running {

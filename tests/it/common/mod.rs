@@ -4,6 +4,29 @@ pub mod attack;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `svna` binary to its end and returns what it printed and how it exited.
+pub fn svna(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_svna"))
+        .args(args)
+        .output()
+        .expect("svna runs")
+}
+
+/// Runs `svna` to its end; fails the test with its output unless it exits 0. Returns stdout.
+pub fn svna_ok(args: &[&str]) -> String {
+    let output = svna(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "svna {} exited {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
 
 /// Every file under `dir`, at any depth.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
