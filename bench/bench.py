@@ -13,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / "target" / "release" / "svna"
+# svna's one user-defined function (person linkage, the `person_links` stage); DuckDB has none.
+SVNA_FUNCTION = "link_persons("
 DEFINITIONS = sorted(p.stem for p in (ROOT / "definitions").glob("*.csv"))
 
 
@@ -46,7 +48,9 @@ def one_run(scale, memory_limit, work):
     out["pseudonymise"] = {"seconds": s, "peak_mib": m, "rows": rows["police_persons"], "rows_per_s": rows["police_persons"] / s}
 
     total_bytes, total_rows, seconds, peak = 0, 0, 0.0, 0.0
-    loads = [(name, path) for name, path in files.items()] + [(d, ROOT / "definitions" / f"{d}.csv") for d in DEFINITIONS]
+    # In name order, as the golden test loads: a dataset that points into another (persons
+    # into offences) comes after it, and intake refuses it otherwise.
+    loads = sorted([(name, path) for name, path in files.items()] + [(d, ROOT / "definitions" / f"{d}.csv") for d in DEFINITIONS])
     for name, path in loads:
         s, m, _ = timed([BINARY, "load", "--store", store, "--dataset", name, path])
         seconds += s
@@ -84,9 +88,21 @@ def duckdb_stages(store, record):
     timings = {}
     for stage in record["stages"]:
         sql = Path(stage["sql_file"]).read_text()
+        if SVNA_FUNCTION in sql:
+            # DuckDB lacks svna's own aggregate: later stages read svna's output of this one,
+            # and the stage is left out of the side-by-side (None).
+            con.execute(f"CREATE VIEW {stage['name']} AS SELECT * FROM read_parquet('{store / stage['output']['path']}')")
+            timings[stage["name"]] = None
+            continue
+        # DataFusion's ordered aggregate `first_value(x ORDER BY y)` is DuckDB's `first(...)`.
+        sql = sql.replace("first_value(", "first(")
         started = time.perf_counter()
         con.execute(f"CREATE TABLE {stage['name']} AS {sql}")
         timings[stage["name"]] = time.perf_counter() - started
+        # Same rows, or the side-by-side compares different work.
+        rows = con.execute(f"SELECT COUNT(*) FROM {stage['name']}").fetchone()[0]
+        if rows != stage["output"]["rows"]:
+            sys.exit(f"stage {stage['name']}: DuckDB made {rows} rows, svna {stage['output']['rows']}")
     return timings
 
 
@@ -125,15 +141,19 @@ def report(scale, runs, memory_limit):
         print("\n| stage | svna s | svna s without tests | DuckDB s | svna/DuckDB | without tests |\n|---|---|---|---|---|---|")
         with_tests = lambda r: r["pipeline"]["stages"]
         stage_only = lambda r: r["pipeline"].get("stages_without_tests", r["pipeline"]["stages"])
+        compared = [st for st in runs[0]["pipeline"]["stages"] if runs[0]["duckdb"].get(st) is not None]
         for stage in runs[0]["pipeline"]["stages"]:
             a = med(lambda r: with_tests(r)[stage])
             b = med(lambda r: stage_only(r)[stage])
+            if stage not in compared:
+                print(f"| {stage} | {a:.3f} | {b:.3f} | (svna's own function) | | |")
+                continue
             d = med(lambda r: r["duckdb"][stage])
             print(f"| {stage} | {a:.3f} | {b:.3f} | {d:.3f} | {a / d:.2f} | {b / d:.2f} |")
-        a = med(lambda r: sum(with_tests(r).values()))
-        b = med(lambda r: sum(stage_only(r).values()))
-        d = med(lambda r: sum(r["duckdb"].values()))
-        print(f"| all stages | {a:.3f} | {b:.3f} | {d:.3f} | {a / d:.2f} | {b / d:.2f} |")
+        a = med(lambda r: sum(with_tests(r)[st] for st in compared))
+        b = med(lambda r: sum(stage_only(r)[st] for st in compared))
+        d = med(lambda r: sum(r["duckdb"][st] for st in compared))
+        print(f"| all {len(compared)} stages DuckDB can run | {a:.3f} | {b:.3f} | {d:.3f} | {a / d:.2f} | {b / d:.2f} |")
     (ROOT / "bench" / f"results-{scale:g}.json").write_text(json.dumps(runs, indent=2, default=str))
 
 

@@ -48,37 +48,59 @@ keyed AS (
     UNION ALL
     SELECT partner, person_id, 8, mk_surname_dob_pc FROM records WHERE mk_surname_dob_pc IS NOT NULL
 ),
-keys AS (
-    SELECT DISTINCT partner, person_id, strength, token FROM keyed
+-- The tokens of each partner, once each: the side a person's keys are looked up in.
+tokens AS (
+    SELECT DISTINCT partner, strength, token FROM keyed
 ),
--- Per person and other partner: the strongest key they share.
+-- Per person and other partner: the strongest key they share. A person's repeated records
+-- need no DISTINCT first: they only repeat a (person, key) pair, which MIN ignores.
 strongest AS (
     SELECT a.partner, b.partner AS linked_with, a.person_id, MIN(a.strength) AS strength
-    FROM keys AS a
-    JOIN keys AS b
+    FROM keyed AS a
+    JOIN tokens AS b
         ON b.token = a.token AND b.strength = a.strength AND b.partner <> a.partner
     GROUP BY a.partner, b.partner, a.person_id
 ),
+-- Each partner's persons, counted table by table (one column each is the fast path);
+-- a partner with no records is no other partner of anyone's.
 persons AS (
-    SELECT DISTINCT partner, person_id FROM records
+    SELECT partner, persons FROM (
+        SELECT 'police' AS partner, COUNT(DISTINCT person_id) AS persons FROM police_persons
+        UNION ALL
+        SELECT 'youth_justice', COUNT(DISTINCT person_id) FROM youth_justice
+        UNION ALL
+        SELECT 'probation', COUNT(DISTINCT person_id) FROM probation
+        UNION ALL
+        SELECT 'education', COUNT(DISTINCT person_id) FROM school_suspensions
+    ) AS counts
+    WHERE persons > 0
 ),
-partners AS (
-    SELECT DISTINCT partner FROM records
+linked AS (
+    SELECT partner, linked_with, strength, COUNT(*) AS n
+    FROM strongest
+    GROUP BY partner, linked_with, strength
 ),
-classified AS (
-    SELECT p.partner, o.partner AS linked_with, COALESCE(k.match_key, 'none') AS match_key
+-- The persons linked by nothing: a partner's persons less those linked, per other partner
+-- (every partner with records is an other partner of every other one). Counting them
+-- rather than listing every person against every other partner keeps the stage's cost to
+-- the linked persons.
+unlinked AS (
+    SELECT p.partner, o.partner AS linked_with,
+        p.persons - COALESCE(SUM(l.n), 0) AS n
     FROM persons AS p
-    JOIN partners AS o
+    JOIN persons AS o
         ON o.partner <> p.partner
-    LEFT JOIN strongest AS s
-        ON s.partner = p.partner AND s.linked_with = o.partner AND s.person_id = p.person_id
-    LEFT JOIN key_names AS k
-        ON k.strength = s.strength
+    LEFT JOIN linked AS l
+        ON l.partner = p.partner AND l.linked_with = o.partner
+    GROUP BY p.partner, o.partner, p.persons
 ),
 counted AS (
-    SELECT partner, linked_with, match_key, COUNT(*) AS n
-    FROM classified
-    GROUP BY partner, linked_with, match_key
+    SELECT l.partner, l.linked_with, k.match_key, l.n
+    FROM linked AS l
+    JOIN key_names AS k
+        ON k.strength = l.strength
+    UNION ALL
+    SELECT partner, linked_with, 'none', n FROM unlinked WHERE n > 0
 )
 SELECT
     COALESCE(partner, 'Total') AS partner,
