@@ -12,6 +12,7 @@ mod cluster;
 mod error;
 mod lineage;
 mod linkage;
+mod memory_pool;
 mod pipeline;
 mod run;
 mod session;

@@ -11,6 +11,7 @@ use svna_storage::Store;
 
 use crate::cluster::ClusterAddress;
 use crate::error::EngineError;
+use crate::memory_pool::RepartitionsNeverSpill;
 
 /// Settings of the DataFusion runtime svna runs stages in.
 #[derive(Debug, Clone, Default)]
@@ -44,11 +45,12 @@ impl EngineConfig {
         }
         let mut builder = RuntimeEnvBuilder::new();
         if let Some(limit) = self.memory_limit {
-            // Tracked, so that running out of memory names the operators holding it.
-            let pool = TrackConsumersPool::new(
+            // Tracked, so that running out of memory names the operators holding it; and
+            // without repartitions spilling, whose spill can hang a query (memory_pool.rs).
+            let pool = RepartitionsNeverSpill::new(TrackConsumersPool::new(
                 FairSpillPool::new(limit),
                 NonZeroUsize::new(5).expect("5 is not zero"),
-            );
+            ));
             builder = builder.with_memory_pool(Arc::new(pool));
         }
         let disk = match &self.spill_dir {
