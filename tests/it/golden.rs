@@ -17,7 +17,7 @@
 //! After an intended change, `SVNA_UPDATE_GOLDEN=1 cargo test --workspace --test it golden`
 //! rewrites the golden release; review the diff before committing it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::common::{files_under, svna_ok};
@@ -157,18 +157,10 @@ const WORKBOOK_TIME_PART: &str = "docProps/core.xml";
 
 /// Every part of two workbooks (zip archives) that differs, but the one holding the run's time.
 fn workbook_differences(ours: &[u8], golden: &[u8]) -> Vec<String> {
-    let parts = |bytes: &[u8]| -> std::collections::BTreeMap<String, Vec<u8>> {
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec()))
-            .expect("release.xlsx is a zip archive");
-        (0..archive.len())
-            .map(|i| {
-                let mut part = archive.by_index(i).unwrap();
-                let mut content = Vec::new();
-                std::io::Read::read_to_end(&mut part, &mut content).unwrap();
-                (part.name().expect("a part name").to_string(), content)
-            })
-            .filter(|(name, _)| name != WORKBOOK_TIME_PART)
-            .collect()
+    let parts = |bytes| {
+        let mut parts = workbook_parts(bytes);
+        parts.remove(WORKBOOK_TIME_PART);
+        parts
     };
     let (ours, golden) = (parts(ours), parts(golden));
     let names: BTreeSet<&String> = ours.keys().chain(golden.keys()).collect();
@@ -181,6 +173,32 @@ fn workbook_differences(ours: &[u8], golden: &[u8]) -> Vec<String> {
             (None, _) => Some(format!("part {name}: in the golden one, not published")),
         })
         .collect()
+}
+
+/// Every part of a workbook (a zip archive) by name, unpacked.
+fn workbook_parts(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("release.xlsx is a zip archive");
+    (0..archive.len())
+        .map(|i| {
+            let mut part = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut part, &mut content).unwrap();
+            (part.name().expect("a part name").to_string(), content)
+        })
+        .collect()
+}
+
+/// A workbook made of these parts (stored, not deflated: only the parts are compared).
+fn workbook_bytes(parts: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, content) in parts {
+        writer.start_file(name.as_str(), stored).unwrap();
+        std::io::Write::write_all(&mut writer, content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
 }
 
 /// Every JSON path at which two documents differ, with both values (shortened).
@@ -299,6 +317,52 @@ fn a_small_partnership_publishes_the_golden_release_byte_for_byte() {
         found[0].contains("sv_trend_by_year.csv: line "),
         "{found:?}"
     );
+    // The workbook is compared part by part: its sheets are there, and one changed cell of
+    // one sheet is found, while a different document time is not a difference.
+    let workbook = tampered.join("release.xlsx");
+    let mut parts = workbook_parts(&std::fs::read(&workbook).unwrap());
+    assert!(parts.contains_key("xl/workbook.xml"), "{:?}", parts.keys());
+    assert!(
+        parts
+            .keys()
+            .filter(|p| p.starts_with("xl/worksheets/"))
+            .count()
+            > 20,
+        "{:?}",
+        parts.keys()
+    );
+    let time = parts.get_mut(WORKBOOK_TIME_PART).unwrap();
+    let before = time.clone();
+    *time = String::from_utf8(time.clone())
+        .unwrap()
+        .replacen(
+            "<dcterms:created xsi:type=\"dcterms:W3CDTF\">2",
+            "<dcterms:created xsi:type=\"dcterms:W3CDTF\">1",
+            1,
+        )
+        .into_bytes();
+    assert_ne!(
+        parts[WORKBOOK_TIME_PART], before,
+        "the document time was changed"
+    );
+    std::fs::write(&workbook, workbook_bytes(&parts)).unwrap();
+    assert_eq!(
+        differences(&release, &tampered).len(),
+        1,
+        "only the CSV so far"
+    );
+    let strings = parts.get_mut("xl/sharedStrings.xml").unwrap();
+    *strings = String::from_utf8(strings.clone())
+        .unwrap()
+        .replacen("Total", "TOTAL", 1)
+        .into_bytes();
+    std::fs::write(&workbook, workbook_bytes(&parts)).unwrap();
+    let found = differences(&release, &tampered);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].starts_with("release.xlsx: part xl/sharedStrings.xml: "),
+        "{found:?}"
+    );
     // A manifest field beyond the run's own is named by its path.
     let manifest = tampered.join("manifest.json");
     let mut fields: serde_json::Value =
@@ -306,7 +370,7 @@ fn a_small_partnership_publishes_the_golden_release_byte_for_byte() {
     fields["withheld_cells"] = serde_json::json!(0);
     std::fs::write(&manifest, serde_json::to_vec_pretty(&fields).unwrap()).unwrap();
     let found = differences(&release, &tampered);
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     assert!(
         found[0].starts_with("manifest.json: .withheld_cells: published "),
         "{found:?}"

@@ -7,8 +7,8 @@
 //! `--memory-limit 2GiB` in `linkage_quality`. The query below is the upstream report's, on
 //! svna's own session: a distinct count of 27-character strings (the report's MD5 digests
 //! are 32; shorter ones such as `trace-1` never fill the pool), two partitions, tiny
-//! batches, a 2 MB pool. Each
-//! attempt gets a time box; before svna's pool kept repartitions from spilling, attempts hung.
+//! batches, a 2 MB pool. Each attempt gets a time box; before svna's pool kept repartitions
+//! from spilling, attempt 0 hung.
 
 use std::time::Duration;
 
