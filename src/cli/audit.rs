@@ -4,6 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use svna_disclosure::{AuditMethod, ProtectOptions, Release, audit};
+use svna_publish::SUPPRESSED_MARKER;
 
 use super::Outcome;
 use super::output::render;
@@ -20,7 +21,7 @@ pub struct AuditArgs {
 /// What an outsider can do: take a published table, treat every `[c]` as unknown, and check
 /// that no withheld cell can be recomputed from the published ones.
 pub fn audit_table(args: AuditArgs) -> Result<Outcome> {
-    let (_, table) = args.table.table("[c]")?;
+    let (_, table) = args.table.table(SUPPRESSED_MARKER)?;
     let report = audit(
         &Release::new(vec![table]),
         &ProtectOptions::new(args.table.policy()?),

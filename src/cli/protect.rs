@@ -3,12 +3,15 @@
 //! with `svna audit`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use svna_disclosure::table::Margin;
-use svna_disclosure::{CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, protect};
+use svna_disclosure::{
+    CsvRows, CsvSpec, Hierarchy, Policy, ProtectOptions, Release, Table, protect,
+};
+use svna_publish::SUPPRESSED_MARKER;
 
 use super::Outcome;
 
@@ -27,8 +30,9 @@ pub struct TableArgs {
     /// A declared margin that is not the sum of its parts is refused.
     #[arg(long = "total", value_name = "[DIM=]CODE")]
     pub totals: Vec<String>,
-    /// A dimension's hierarchy: DIM=FILE, FILE a CSV of child,parent rows (the root's parent
-    /// is the total code: the declared margin, or the one parent that is no child). Repeatable.
+    /// A dimension's hierarchy: DIM=FILE, FILE a CSV with a two-column header (such as
+    /// `child,parent`) and one child,parent row per code (the root's parent is the total
+    /// code: the declared margin, or the one parent that is no child). Repeatable.
     #[arg(long = "hierarchy")]
     pub hierarchies: Vec<String>,
     /// threshold (with --k), nhs, round (with --base) or midpoint6.
@@ -93,8 +97,9 @@ impl TableArgs {
         Ok((per_dim, default))
     }
 
-    /// Reads the table; cells marked `withheld_marker` are unknown to whoever reads it.
-    pub(super) fn table(&self, withheld_marker: &str) -> Result<(String, Table)> {
+    /// Reads the table once: its rows as read, and the table they make, where cells marked
+    /// `withheld_marker` are unknown to whoever reads it.
+    pub(super) fn table(&self, withheld_marker: &str) -> Result<(CsvRows, Table)> {
         let text = std::fs::read_to_string(&self.input)
             .with_context(|| format!("cannot read {}", self.input.display()))?;
         let mut spec = CsvSpec::new(&self.count);
@@ -104,13 +109,8 @@ impl TableArgs {
             let (dim, file) = h
                 .split_once('=')
                 .with_context(|| format!("--hierarchy {h}: expected DIM=FILE"))?;
-            let mut reader =
-                csv::Reader::from_path(file).with_context(|| format!("cannot read {file}"))?;
-            let pairs = reader
-                .records()
-                .map(|r| r.map(|r| (r[0].trim().to_string(), r[1].trim().to_string())))
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("{file}: expected child,parent rows"))?;
+            let pairs =
+                hierarchy_pairs(Path::new(file)).with_context(|| format!("--hierarchy {h}"))?;
             let root = match spec.totals.get(dim).or(spec.default_total.as_ref()) {
                 Some(Margin::Code(code)) => code.clone(),
                 _ => hierarchy_root(&pairs).with_context(|| format!("--hierarchy {h}"))?,
@@ -124,10 +124,35 @@ impl TableArgs {
             .and_then(|s| s.to_str())
             .unwrap_or("table")
             .to_string();
-        let table = Table::from_csv(&name, &name, &text, &spec)
-            .with_context(|| format!("{} cannot be protected or audited", self.input.display()))?;
-        Ok((text, table))
+        let cannot = || format!("{} cannot be protected or audited", self.input.display());
+        let csv = CsvRows::parse(&text).with_context(cannot)?;
+        let table = Table::from_csv_rows(&name, &name, &csv, &spec).with_context(cannot)?;
+        Ok((csv, table))
     }
+}
+
+/// A hierarchy file's (child, parent) pairs: a CSV whose header names two columns (such as
+/// `child,parent`), then one row per code below the total.
+fn hierarchy_pairs(file: &Path) -> Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let csv = CsvRows::parse(&text).with_context(|| format!("{}", file.display()))?;
+    if csv.header.len() != 2 {
+        bail!(
+            "{}: line 1 has {} column(s); a hierarchy file has two, child then parent, under a \
+             header such as `child,parent`",
+            file.display(),
+            csv.header.len()
+        );
+    }
+    Ok(csv
+        .rows
+        .into_iter()
+        .map(|row| {
+            let [child, parent]: [String; 2] = row.fields.try_into().expect("two fields");
+            (child, parent)
+        })
+        .collect())
 }
 
 /// The total of a child,parent list: the one parent that is nobody's child.
@@ -149,19 +174,8 @@ fn hierarchy_root(pairs: &[(String, String)]) -> Result<String> {
     }
 }
 
-/// The rows of a table's CSV as `from_csv` reads them: fields trimmed, blank lines skipped.
-fn csv_rows(text: &str) -> impl Iterator<Item = csv::Result<csv::StringRecord>> + '_ {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes())
-        .into_records()
-        .filter(|r| !matches!(r, Ok(r) if r.len() == 1 && r[0].is_empty()))
-}
-
 pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
-    let (text, table) = args.table.table("[c]")?;
+    let (csv, table) = args.table.table(SUPPRESSED_MARKER)?;
     let name = table.name.clone();
     let protection = protect(
         &Release::new(vec![table]),
@@ -172,35 +186,34 @@ pub fn protect_table(args: ProtectArgs) -> Result<Outcome> {
         .iter()
         .map(|(coords, outcome)| (coords.as_slice(), outcome.value()))
         .collect();
-    let mut rows = csv_rows(&text);
-    let header = rows.next().context("empty table")??;
-    let count = header
+    let count = csv
+        .header
         .iter()
-        .position(|h| h == args.table.count)
+        .position(|h| *h == args.table.count)
         .context("count column")?;
     let mut writer = csv::Writer::from_path(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    writer.write_record(&header)?;
-    for record in rows {
-        let record = record?;
-        let coords: Vec<String> = record
+    writer.write_record(&csv.header)?;
+    for row in &csv.rows {
+        let coords: Vec<String> = row
+            .fields
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != count)
-            .map(|(_, v)| v.to_string())
+            .map(|(_, v)| v.clone())
             .collect();
         // A cell missing from the outcomes is withheld: never publish what was not checked.
         let figure = shown
             .get(coords.as_slice())
             .copied()
             .flatten()
-            .map_or_else(|| "[c]".to_string(), |v| v.to_string());
-        let row: Vec<&str> = record
+            .map_or_else(|| SUPPRESSED_MARKER.to_string(), |v| v.to_string());
+        let fields = row
+            .fields
             .iter()
             .enumerate()
-            .map(|(i, v)| if i == count { figure.as_str() } else { v })
-            .collect();
-        writer.write_record(&row)?;
+            .map(|(i, v)| if i == count { figure.as_str() } else { v });
+        writer.write_record(fields)?;
     }
     writer.flush()?;
     if let Some(path) = &args.report {

@@ -895,6 +895,74 @@ fn protect_reads_quoted_fields_and_keeps_them() {
     );
 }
 
+#[test]
+fn protect_takes_a_hierarchy_from_a_child_parent_file_and_refuses_a_file_that_is_not_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // England = North + South, North = A + B, South = C + D: no one code is the sum of all
+    // the others, so the table is protected only with its hierarchy.
+    let input = write(
+        dir.path(),
+        "areas.csv",
+        "area,n\nA,2\nB,30\nC,40\nD,28\nNorth,32\nSouth,68\nEngland,100\n",
+    );
+    let tree = write(
+        dir.path(),
+        "tree.csv",
+        "child,parent\nA,North\nB,North\nC,South\nD,South\nNorth,England\nSouth,England\n",
+    );
+    let output = dir.path().join("out.csv");
+    let out = output.to_str().unwrap();
+    let hierarchy = format!("area={tree}");
+    let run = svna(&[
+        "protect",
+        "--input",
+        &input,
+        "--count",
+        "n",
+        "--hierarchy",
+        &hierarchy,
+        "-o",
+        out,
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let protected = std::fs::read_to_string(&output).unwrap();
+    // A is under k; B goes with it, or North - B would give A back.
+    assert_eq!(
+        protected,
+        "area,n\nA,[c]\nB,[c]\nC,40\nD,28\nNorth,32\nSouth,68\nEngland,100\n"
+    );
+    let audit = svna(&[
+        "audit",
+        "--input",
+        out,
+        "--count",
+        "n",
+        "--hierarchy",
+        &hierarchy,
+    ]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
+
+    // One column is no child,parent list: an error naming the file, not a crash.
+    let flat = write(dir.path(), "flat.csv", "area\nA\nB\n");
+    let run = svna(&[
+        "protect",
+        "--input",
+        &input,
+        "--count",
+        "n",
+        "--hierarchy",
+        &format!("area={flat}"),
+        "-o",
+        out,
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("flat.csv: line 1 has 1 column(s)"),
+        "{}",
+        stderr(&run)
+    );
+}
+
 /// `kill -9` at points through `svna intake`, then an intake to the end: every upload is
 /// staged exactly once (nothing lost, nothing counted twice), as the pipeline reads it.
 #[test]

@@ -180,10 +180,6 @@ type InSlice = fn(&str) -> bool;
 fn assert_marks_match_the_release(html: &str, release: &Path, stdout: &str) {
     let manifest: svna_publish::ReleaseManifest =
         serde_json::from_slice(&std::fs::read(release.join("manifest.json")).unwrap()).unwrap();
-    // The report's narrow manifest view reads the same file as publish's own type.
-    let view: svna_report::ManifestView =
-        serde_json::from_slice(&std::fs::read(release.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(view.tables.len(), manifest.tables.len());
     assert_eq!(svna_report::SUPPRESSED, svna_publish::SUPPRESSED_MARKER);
 
     let store = release.parent().unwrap().parent().unwrap();

@@ -56,7 +56,7 @@ pub use error::{DisclosureError, Result};
 pub use joint::{JointInput, JointProtection, JointTable, LeftOut, Nested, protect_joint};
 pub use model::Identity;
 pub use policy::{CellOutcome, Policy, Primary, ValueClass, protected_rate};
-pub use table::{CellValue, CsvSpec, Dimension, Hierarchy, Release, Table};
+pub use table::{CellValue, CsvRow, CsvRows, CsvSpec, Dimension, Hierarchy, Release, Table};
 
 use model::Model;
 use primary::State;

@@ -271,7 +271,18 @@ impl Table {
     /// declared margin that is absent or not the sum of its parts, and a hierarchy that does
     /// not add up are errors naming the dimension and the reason.
     pub fn from_csv(name: &str, measure: &str, text: &str, spec: &CsvSpec) -> Result<Table> {
-        let (header, rows) = read_csv_rows(text)?;
+        Self::from_csv_rows(name, measure, &CsvRows::parse(text)?, spec)
+    }
+
+    /// [`Table::from_csv`] of rows already read, so a caller that writes the table back
+    /// (`svna protect`) reads its CSV once.
+    pub fn from_csv_rows(
+        name: &str,
+        measure: &str,
+        csv: &CsvRows,
+        spec: &CsvSpec,
+    ) -> Result<Table> {
+        let (header, rows) = (&csv.header, &csv.rows);
         let count_idx = header
             .iter()
             .position(|h| h == &spec.count_column)
@@ -304,8 +315,9 @@ impl Table {
             }
         }
         let rows: Vec<(Vec<String>, CellValue)> = rows
-            .into_iter()
-            .map(|(line, fields)| {
+            .iter()
+            .map(|CsvRow { line, fields }| {
+                let line = *line;
                 let raw = fields[count_idx].as_str();
                 let value = if spec.partner_markers.iter().any(|m| m == raw) {
                     CellValue::Partner { nonempty: false }
@@ -316,10 +328,10 @@ impl Table {
                     })?)
                 };
                 let coords = fields
-                    .into_iter()
+                    .iter()
                     .enumerate()
                     .filter(|(i, _)| *i != count_idx)
-                    .map(|(_, f)| f)
+                    .map(|(_, f)| f.clone())
                     .collect();
                 Ok((coords, value))
             })
@@ -410,10 +422,30 @@ impl Table {
     }
 }
 
-/// Header and data records (1-based line of each record, its trimmed fields).
-type CsvRows = (Vec<String>, Vec<(usize, Vec<String>)>);
+/// A table's CSV as read once (RFC 4180, fields trimmed, blank lines skipped): its header
+/// and its data rows, every row as wide as the header.
+#[derive(Debug, Clone)]
+pub struct CsvRows {
+    pub header: Vec<String>,
+    pub rows: Vec<CsvRow>,
+}
 
-/// The header and rows of a CSV text, every row as wide as the header.
+/// One data row of a [`CsvRows`].
+#[derive(Debug, Clone)]
+pub struct CsvRow {
+    /// 1-based line where the record starts (the header is line 1).
+    pub line: usize,
+    /// Its trimmed fields, one per header column.
+    pub fields: Vec<String>,
+}
+
+impl CsvRows {
+    /// Reads a CSV text; a row wider or narrower than the header is an error naming its line.
+    pub fn parse(text: &str) -> Result<CsvRows> {
+        read_csv_rows(text)
+    }
+}
+
 fn read_csv_rows(text: &str) -> Result<CsvRows> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -441,14 +473,14 @@ fn read_csv_rows(text: &str) -> Result<CsvRows> {
                     message: format!("{} fields, header has {}", fields.len(), h.len()),
                 });
             }
-            Some(_) => rows.push((line, fields)),
+            Some(_) => rows.push(CsvRow { line, fields }),
         }
     }
     let header = header.ok_or(DisclosureError::Csv {
         line: 1,
         message: "empty input".into(),
     })?;
-    Ok((header, rows))
+    Ok(CsvRows { header, rows })
 }
 
 /// Labels tried first when a dimension's margin is found in the data.

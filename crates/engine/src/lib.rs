@@ -16,6 +16,7 @@ mod memory_pool;
 mod pipeline;
 mod run;
 mod session;
+mod stage;
 mod tables;
 
 pub use cluster::{ClusterAddress, DEFAULT_SCHEDULER_PORT};

@@ -8,29 +8,25 @@
 mod check;
 mod cross_file;
 mod deliveries;
-mod delivery;
 mod error;
 mod extract;
+mod intake;
 mod keys;
 mod linkage;
 mod load;
 mod period;
 mod retract;
 mod status;
+mod upload;
 
-pub use check::{
-    FileCheck, FileCheckReport, Problem, UploadOutcome, UploadRequest, check_files, upload_extracts,
-};
+pub use check::{FileCheck, FileCheckReport, Problem, check_files};
 pub use cross_file::{ReferencedKeys, orphan_rows, reference_rule, referenced_keys};
 pub use deliveries::{
     DELIVERIES_DATASET, DeliveriesSnapshot, DeliveryRow, delivery_rows, refresh_deliveries,
 };
-pub use delivery::{
-    IntakeFile, IntakeRecord, IntakeStatus, UploadFile, UploadManifest, intake_all, parse_period,
-    upload,
-};
 pub use error::IntakeError;
 pub use extract::{ExtractReader, Rejection, RowCounts, read_extract};
+pub use intake::{IntakeFile, IntakeRecord, IntakeStatus, intake_all};
 pub use keys::{
     FINGERPRINT_LEN, KeyRegistered, KeyRegistration, check_fingerprint, register_key,
     registered_key,
@@ -40,8 +36,12 @@ pub use load::{
     LoadOutcome, LoadRequest, load_extract, load_extract_for, load_local_file,
     load_uploaded_extract, upload_local_file,
 };
+pub use period::parse_period;
 pub use retract::{RetractTarget, Retracted, retract};
 pub use status::{DeliveryStatus, delivery_status};
 pub use svna_records::{
     Delivery, Edit, LoadRecord, Retraction, StagedManifest, periods_overlap, staged_manifest_prefix,
+};
+pub use upload::{
+    UploadFile, UploadManifest, UploadOutcome, UploadRequest, upload, upload_extracts,
 };

@@ -6,6 +6,26 @@ use arrow_array::types::{Date32Type, TimestampMillisecondType};
 use chrono::{Datelike, NaiveDate};
 use svna_contracts::{Column, ColumnType, Dataset, DatasetKind};
 
+use crate::error::IntakeError;
+
+/// Validates the period text `START..END` (dates) and returns it normalised.
+pub fn parse_period(text: &str) -> Result<String, IntakeError> {
+    let bad = |problem: &str| IntakeError::Period {
+        period: text.chars().take(64).collect(),
+        problem: problem.to_string(),
+    };
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| bad("it has no `..` between its first and last day"))?;
+    let parse = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| bad(&format!("`{d}` is not a date YYYY-MM-DD")))
+    };
+    if parse(start)? > parse(end)? {
+        return Err(bad("its first day is after its last"));
+    }
+    Ok(format!("{start}..{end}"))
+}
 /// Datasets whose period is not their first date column. `police_offences` lists
 /// `recorded_date` first, but a month of offences is a month of `offence_date` (how revisions
 /// and monthly files are cut): an offence committed in November and recorded in December

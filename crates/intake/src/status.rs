@@ -7,8 +7,8 @@ use serde::Serialize;
 use svna_contracts::{Contracts, DatasetKind};
 use svna_storage::Store;
 
-use crate::delivery::{IntakeRecord, IntakeStatus, landed_uploads};
 use crate::error::IntakeError;
+use crate::intake::{IntakeRecord, IntakeStatus, landed_uploads};
 use svna_records::{LoadRecord, StagedManifest};
 
 /// One line of `svna status`: a partner's delivery (all files of one upload) or a load.

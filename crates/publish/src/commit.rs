@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use svna_records::{RELEASE_MANIFEST, release_manifest_path, release_prefix};
 use svna_storage::{FileEntry, StorageError, Store, Zone, sha256_hex};
 
 use crate::error::PublishError;
@@ -33,19 +34,12 @@ use crate::error::PublishError;
 /// while writing and copying files: minutes even for a large release on a cloud store.
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 
-/// The name of the release manifest inside its folder.
-pub const MANIFEST: &str = "manifest.json";
-
 fn incoming(rest: &str) -> String {
     Zone::Runs.join(&format!("_incoming/{rest}"))
 }
 
 fn claim_path(release: &str) -> String {
     incoming(&format!("{release}.claim.json"))
-}
-
-fn release_prefix(release: &str) -> String {
-    Zone::Published.join(&format!("{release}/"))
 }
 
 /// Who holds a release name while copying it into the published zone.
@@ -166,7 +160,7 @@ impl Staging {
         let result = self.copy_and_commit(store, manifest).await;
         if result.is_err()
             && !store
-                .exists(&self.final_path(MANIFEST))
+                .exists(&self.final_path(RELEASE_MANIFEST))
                 .await
                 .unwrap_or(true)
         {
@@ -182,7 +176,7 @@ impl Staging {
     }
 
     async fn copy_and_commit(&self, store: &Store, manifest: Bytes) -> Result<(), PublishError> {
-        let manifest_path = self.final_path(MANIFEST);
+        let manifest_path = self.final_path(RELEASE_MANIFEST);
         if store.exists(&manifest_path).await? {
             return Err(self.exists());
         }
@@ -227,7 +221,7 @@ async fn claim_name(store: &Store, release: &str, publish_id: &str) -> Result<()
             Err(StorageError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        if store.exists(&manifest_path(release)).await? {
+        if store.exists(&release_manifest_path(release)).await? {
             return Err(PublishError::ReleaseExists {
                 name: release.to_string(),
             });
@@ -241,10 +235,6 @@ async fn claim_name(store: &Store, release: &str, publish_id: &str) -> Result<()
         }
     }
     Err(busy("just now".into()))
-}
-
-fn manifest_path(release: &str) -> String {
-    format!("{}{MANIFEST}", release_prefix(release))
 }
 
 /// Deletes every object under a prefix.
@@ -282,7 +272,9 @@ pub async fn clean_leftovers(store: &Store) -> Result<Cleaned, PublishError> {
         folders.entry(folder.to_string()).or_default().push(path);
     }
     for (folder, files) in folders {
-        let committed = files.iter().any(|f| f.ends_with(&format!("/{MANIFEST}")));
+        let committed = files
+            .iter()
+            .any(|f| f.ends_with(&format!("/{RELEASE_MANIFEST}")));
         if committed || live.contains(&folder) {
             continue;
         }
@@ -294,7 +286,7 @@ pub async fn clean_leftovers(store: &Store) -> Result<Cleaned, PublishError> {
             Err(PublishError::ReleaseBusy { .. } | PublishError::ReleaseExists { .. }) => continue,
             Err(e) => return Err(e),
         }
-        if !store.exists(&manifest_path(&folder)).await? {
+        if !store.exists(&release_manifest_path(&folder)).await? {
             for file in &files {
                 store.delete(file).await?;
             }
@@ -419,8 +411,6 @@ fn is_temporary(path: &std::path::Path) -> bool {
 
 /// Whether a release folder exists without a manifest: a publish that never committed.
 pub async fn is_uncommitted(store: &Store, release: &str) -> Result<bool, PublishError> {
-    Ok(!store
-        .exists(&format!("{}{MANIFEST}", release_prefix(release)))
-        .await?
+    Ok(!store.exists(&release_manifest_path(release)).await?
         && !store.list(&release_prefix(release)).await?.is_empty())
 }

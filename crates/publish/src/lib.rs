@@ -21,14 +21,14 @@ pub use csv_out::neutralise;
 pub use error::PublishError;
 pub use ledger::{LedgerEntry, LedgerPart, read_ledger};
 pub use output_table::{OutputTable, PartnerMark, lower_bound_column, partner_flag};
-pub use release::{
-    PublishOptions, PublishedTable, ReleaseManifest, VerifyReport, publish_run,
-    release_manifest_path, verify_release,
-};
+pub use release::{PublishOptions, VerifyReport, publish_run, verify_release};
 pub use standardise::{Standardised, band_ages, standard_weight};
 pub use xlsx::{
     CONTENTS_HEADER_ROW, CONTENTS_SHEET, DICTIONARY_SHEET, HEADER_ROW as WORKBOOK_HEADER_ROW,
     WORKBOOK, sheet_names,
 };
 
-pub use svna_records::{PARTNER_SUPPRESSED_MARKER, SUPPRESSED_MARKER};
+pub use svna_records::{
+    LeftOut, PARTNER_SUPPRESSED_MARKER, PublishedTable, ReleaseManifest, SUPPRESSED_MARKER,
+    SqlHash, release_manifest_path,
+};

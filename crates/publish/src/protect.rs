@@ -7,9 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use svna_disclosure::{
-    AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, JointInput, JointTable, LeftOut,
-    Nested, Policy, ProtectOptions, Release, Table, audit, protect, protect_joint,
+    AuditReport, CellOutcome, CellValue, Dimension, Hierarchy, JointInput, JointTable, Nested,
+    Policy, ProtectOptions, Release, Table, audit, protect, protect_joint,
 };
+
+use svna_records::LeftOut;
 
 use crate::error::PublishError;
 use crate::ledger::{LedgerEntry, LedgerPart};

@@ -1,11 +1,12 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use svna_contracts::{NameKind, check_name};
 use svna_disclosure::CellOutcome;
 use svna_records::{
-    DisclosureSpec, RunRecord, RunStatus, Sensitivity, latest_run_path, run_record_path,
+    PublishedTable, ReleaseManifest, RunRecord, RunStatus, Sensitivity, SqlHash, latest_run_path,
+    release_manifest_path, run_record_path,
 };
 use svna_storage::{FileEntry, Store, Zone, sha256_hex};
 
@@ -27,72 +28,6 @@ pub struct PublishOptions {
     pub run_id: Option<String>,
     /// The release name; `<pipeline>-<run id>` when `None`.
     pub release: Option<String>,
-}
-
-/// The release manifest: every published file with its checksum, and where every number
-/// came from (run record, staged inputs, SQL, policies).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReleaseManifest {
-    pub release: String,
-    pub created_at: String,
-    pub tool_version: String,
-    pub run_id: String,
-    pub run_record: FileEntry,
-    pub pipeline: String,
-    pub pipeline_sha256: String,
-    pub contract_version: u32,
-    pub inputs: Vec<svna_records::InputRecord>,
-    pub sql: Vec<SqlHash>,
-    pub tables: Vec<PublishedTable>,
-    pub disclosure_report: Vec<FileEntry>,
-    /// What each table counts, from which sources and definitions, under which policy.
-    #[serde(default)]
-    pub data_dictionary: Vec<FileEntry>,
-    /// Every table, the contents and the data dictionary as one Excel workbook
-    /// (`release.xlsx`); absent in releases made before there was one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workbook: Option<FileEntry>,
-    pub withheld_cells: usize,
-    pub published_cells: usize,
-    /// Earlier releases (from the ledger) protected and audited jointly with this one.
-    #[serde(default)]
-    pub linked_releases: Vec<String>,
-    /// Of the linked releases, those whose figures were revised since (still protected
-    /// jointly: each shared figure may be assumed to change the way the data changed).
-    #[serde(default)]
-    pub revised_releases: Vec<String>,
-    /// Tables of the run that are not published, and why.
-    #[serde(default)]
-    pub left_out: Vec<svna_disclosure::LeftOut>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SqlHash {
-    pub stage: String,
-    pub sql_file: String,
-    pub sql_sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PublishedTable {
-    pub name: String,
-    pub disclosure: DisclosureSpec,
-    pub parquet: FileEntry,
-    pub csv: FileEntry,
-    pub cells: usize,
-    /// Cells published without a figure: withheld by svna (`[c]`) or by the partner (`[p]`).
-    pub withheld: usize,
-    /// Of the withheld cells, those the partner withheld before sharing (`[p]`).
-    #[serde(default)]
-    pub partner_withheld: usize,
-    /// Figures that are lower bounds (they include parts the partner withheld), published
-    /// or withheld by svna.
-    #[serde(default)]
-    pub lower_bounds: usize,
-}
-
-pub fn release_manifest_path(release: &str) -> String {
-    Zone::Published.join(&format!("{release}/manifest.json"))
 }
 
 /// Publishes the aggregate outputs of a finished run as a new release.

@@ -6,6 +6,8 @@
 //!   publish.
 //! - [`marker`]: how a published CSV writes a withheld figure (`[c]`, `[p]`).
 //! - [`policy`]: the disclosure policy, typed, so a misspelt one fails when the pipeline is read.
+//! - [`release`]: a release's manifest (every published file, its checksum and where its
+//!   numbers came from) and where it lies.
 //! - [`record`]: run records (what ran, on which inputs, what it wrote) and where they lie.
 //! - [`staged`]: a dataset's staged manifest, the loads pipelines read, committed by intake
 //!   and read by the engine.
@@ -13,6 +15,7 @@
 mod marker;
 mod policy;
 mod record;
+mod release;
 mod spec;
 mod staged;
 
@@ -21,6 +24,10 @@ pub use policy::{DisclosurePolicy, UnknownPolicy};
 pub use record::{
     InputRecord, RAN_LOCALLY, RunRecord, RunStatus, StageRecord, TestRecord, latest_run_path,
     run_record_path,
+};
+pub use release::{
+    LeftOut, PublishedTable, RELEASE_MANIFEST, ReleaseManifest, SqlHash, release_manifest_path,
+    release_prefix,
 };
 pub use spec::{
     DisclosureSpec, PartOf, RateSpec, Sensitivity, StandardPopulation, StandardisedRateSpec,

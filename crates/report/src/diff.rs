@@ -14,8 +14,9 @@ use serde::Serialize;
 use svna_storage::Store;
 
 use crate::error::ReportError;
-use crate::release::{ManifestView, read_manifest, read_tables};
+use crate::release::{read_manifest, read_tables};
 use crate::table::{Cell, Table};
+use svna_records::ReleaseManifest;
 
 /// The changes from one release to another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -178,7 +179,7 @@ pub fn diff_tables(
 
 async fn all_tables(
     store: &Store,
-    manifest: &ManifestView,
+    manifest: &ReleaseManifest,
 ) -> Result<BTreeMap<String, Table>, ReportError> {
     let names: Vec<&str> = manifest.tables.iter().map(|t| t.name.as_str()).collect();
     read_tables(store, manifest, &names).await
@@ -217,7 +218,7 @@ pub async fn diff_releases_across(
 /// publication time), if any: a committed release is one with a manifest.
 pub async fn previous_release(
     store: &Store,
-    manifest: &ManifestView,
+    manifest: &ReleaseManifest,
 ) -> Result<Option<String>, ReportError> {
     let mut best: Option<(String, String)> = None;
     for path in store.list("published/").await? {
@@ -305,11 +306,11 @@ pub(crate) fn since_section(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::TableEntry;
+    use svna_records::PublishedTable;
     use svna_storage::FileEntry;
 
     fn table(name: &str, counts: &[&str], csv: &str) -> Table {
-        let entry = TableEntry {
+        let entry = PublishedTable {
             name: name.into(),
             disclosure: svna_records::DisclosureSpec {
                 k: Some(5),
@@ -325,8 +326,16 @@ mod tests {
                 size: csv.len() as u64,
                 rows: None,
             },
+            parquet: svna_storage::FileEntry {
+                path: String::new(),
+                sha256: String::new(),
+                size: 0,
+                rows: None,
+            },
             cells: 0,
             withheld: 0,
+            partner_withheld: 0,
+            lower_bounds: 0,
         };
         Table::parse(&entry, csv.as_bytes()).unwrap()
     }

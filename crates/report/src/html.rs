@@ -287,10 +287,10 @@ mod tests {
 
     #[test]
     fn a_lower_bound_reads_as_at_least_and_a_partner_figure_as_p() {
-        use crate::release::TableEntry;
+        use svna_records::PublishedTable;
         let csv =
             "area,n_lower_bound,n,n_per_100k\nA,true,24,12.5\nB,false,9,4.5\nC,false,[p],[p]\n";
-        let entry = TableEntry {
+        let entry = PublishedTable {
             name: "t".into(),
             disclosure: svna_records::DisclosureSpec {
                 k: Some(5),
@@ -313,8 +313,16 @@ mod tests {
                 size: csv.len() as u64,
                 rows: None,
             },
+            parquet: svna_storage::FileEntry {
+                path: String::new(),
+                sha256: String::new(),
+                size: 0,
+                rows: None,
+            },
             cells: 0,
             withheld: 0,
+            partner_withheld: 0,
+            lower_bounds: 0,
         };
         let table = crate::table::Table::parse(&entry, csv.as_bytes()).unwrap();
         let rows: Vec<_> = table.rows().collect();

@@ -28,7 +28,8 @@ pub use diff::{
     previous_release,
 };
 pub use error::ReportError;
-pub use release::{LeftOutView, ManifestView, TableEntry, manifest_path, read_manifest};
+pub use release::read_manifest;
+pub use svna_records::{PublishedTable, ReleaseManifest, release_manifest_path};
 pub use table::{Cell, PARTNER_SUPPRESSED, SUPPRESSED, Table};
 
 /// What was written (`svna report --json` prints it).
@@ -94,7 +95,7 @@ pub async fn write_report(
     })
 }
 
-fn build_sections(manifest: &ManifestView, tables: &sections::Tables) -> Vec<sections::Section> {
+fn build_sections(manifest: &ReleaseManifest, tables: &sections::Tables) -> Vec<sections::Section> {
     let names = names::Names::from_tables(tables.values());
     vec![
         sections::headline(tables),

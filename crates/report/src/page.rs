@@ -4,12 +4,12 @@
 use svna_records::DisclosurePolicy;
 
 use crate::html::{Html, esc, fmt_count, html_table};
-use crate::release::ManifestView;
 use crate::sections::{Section, Tables};
 use crate::svg;
+use svna_records::ReleaseManifest;
 
 /// The whole page. Every piece of release text is escaped where it is inserted.
-pub fn render(manifest: &ManifestView, tables: &Tables, sections: &[Section]) -> String {
+pub fn render(manifest: &ReleaseManifest, tables: &Tables, sections: &[Section]) -> String {
     let mut out = String::with_capacity(256 * 1024);
     out.push_str(&format!(
         "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -34,7 +34,7 @@ pub fn render(manifest: &ManifestView, tables: &Tables, sections: &[Section]) ->
     out
 }
 
-fn header(manifest: &ManifestView) -> String {
+fn header(manifest: &ReleaseManifest) -> String {
     let created = manifest
         .created_at
         .get(..10)
@@ -98,7 +98,7 @@ they were shared. Rates of serious violence are per 1,000 residents a year (ONS 
 }
 
 /// The release's tables with their disclosure policy and withheld cells, and what was checked.
-fn about(manifest: &ManifestView, tables: &Tables) -> String {
+fn about(manifest: &ReleaseManifest, tables: &Tables) -> String {
     let rows: Vec<Vec<Html>> = manifest
         .tables
         .iter()

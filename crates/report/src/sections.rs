@@ -12,7 +12,7 @@ use crate::html::{
 };
 use crate::names::{Names, code_label};
 use crate::svg::{BarGroup, HeatRow, Point, bar_chart, heatmap, line_chart};
-use crate::table::{Cell, Row, Table};
+use crate::table::{Cell, Row, SUPPRESSED, Table};
 
 /// The release's tables the report read, and the names of those disclosure control left out
 /// of the release whole, so a section can say "withheld whole" rather than "not published by
@@ -239,7 +239,7 @@ fn mean_of(cells: &[Cell]) -> Cell {
 fn change_text(now: Cell, before: Cell) -> String {
     match (now, before) {
         (Cell::Value(a), Cell::Value(b)) => fmt_change(a, b),
-        (Cell::Suppressed, _) | (_, Cell::Suppressed) => "[c]".into(),
+        (Cell::Suppressed, _) | (_, Cell::Suppressed) => SUPPRESSED.into(),
         _ => "–".into(),
     }
 }
@@ -758,7 +758,7 @@ fn weapon_years(table: &Table) -> String {
 fn share_text(part: Cell, whole: Cell) -> String {
     match (part, whole) {
         (Cell::Value(p), Cell::Value(w)) if w > 0.0 => format!("{:.1}%", p / w * 100.0),
-        (Cell::Suppressed, _) | (_, Cell::Suppressed) => "[c]".into(),
+        (Cell::Suppressed, _) | (_, Cell::Suppressed) => SUPPRESSED.into(),
         _ => "–".into(),
     }
 }

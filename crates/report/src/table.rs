@@ -4,7 +4,7 @@
 use crate::error::ReportError;
 use svna_records::DisclosureSpec;
 
-use crate::release::TableEntry;
+use svna_records::PublishedTable;
 
 /// How published CSV writes a withheld figure: svna's `[c]`, the partner's `[p]`.
 pub use svna_records::{
@@ -49,7 +49,7 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn parse(entry: &TableEntry, bytes: &[u8]) -> Result<Table, ReportError> {
+    pub fn parse(entry: &PublishedTable, bytes: &[u8]) -> Result<Table, ReportError> {
         let bad = |source| ReportError::Table {
             path: entry.csv.path.clone(),
             source,
@@ -180,12 +180,15 @@ impl<'a> Row<'a> {
 mod tests {
     use super::*;
 
-    fn entry(dimensions: &[&str]) -> TableEntry {
+    fn entry(dimensions: &[&str]) -> PublishedTable {
         serde_json::from_value(serde_json::json!({
             "name": "t",
             "disclosure": {"policy": "threshold", "k": 5, "counts": ["n"],
                            "dimensions": dimensions, "total": "Total"},
             "csv": {"path": "published/r/tables/t.csv", "sha256": "0", "size": 0},
+            "parquet": {"path": "published/r/tables/t.parquet", "sha256": "0", "size": 0},
+            "cells": 0,
+            "withheld": 0,
         }))
         .unwrap()
     }

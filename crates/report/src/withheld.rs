@@ -6,15 +6,15 @@
 
 use crate::html::{all_withheld, esc, fmt_count, left_out_note, withheld_note};
 use crate::names::{Names, code_label};
-use crate::release::ManifestView;
 use crate::sections::{AGENCIES, Section, Tables, WEEKDAYS, measure_label, sex_label};
 use crate::table::{Cell, Row, Table};
+use svna_records::ReleaseManifest;
 
 /// Cells listed per table; the rest are counted, and the CSV holds every one.
 const LISTED: usize = 200;
 
 /// The section listing the withheld cells of every table the release publishes.
-pub fn withheld(manifest: &ManifestView, tables: &Tables, names: &Names) -> Section {
+pub fn withheld(manifest: &ReleaseManifest, tables: &Tables, names: &Names) -> Section {
     let mut body = String::from(
         "<p>Every figure shown as [c] in the published tables, table by table, in words. A cell is withheld either because it is small (under the table's threshold) or because, published, it would let a small one be worked out from the others; which of the two is not published, because saying so would narrow what a small figure could be.</p>\n",
     );

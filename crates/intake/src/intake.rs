@@ -1,39 +1,23 @@
-//! Partner deliveries: `upload` (partner side) and `intake` (hub side).
+//! Hub side of a delivery: `svna intake` takes in what partners uploaded ([`crate::upload`]).
 //!
-//! An upload is a folder `landing/<partner>/<dataset>/<upload id>/` holding the files and,
-//! written last, `manifest.json`. The hub only ever looks at folders with a manifest, so an
-//! upload interrupted before its manifest is invisible. The upload id is derived from the
-//! period and the files' checksums, so retrying the same upload lands in the same place and is
-//! never taken in twice.
-
-use std::path::PathBuf;
+//! Only upload folders with a manifest are looked at. The partner is the landing prefix the
+//! upload sits under, never the manifest's say-so; files, checksums, row counts, period and
+//! key fingerprint are all checked again here, and an upload that fails any check is
+//! quarantined on its own while the others go on.
 
 use serde::{Deserialize, Serialize};
 use svna_contracts::{Contracts, Dataset, NameKind, check_name};
-use svna_storage::{FileEntry, Store, Zone, sha256_hex};
+use svna_storage::{Store, Zone, sha256_hex};
 
 use crate::cross_file::staged_reference_checks;
 use crate::deliveries::refresh_deliveries;
 use crate::error::IntakeError;
 use crate::keys::{KeyRegistration, check_fingerprint, registered_key};
 use crate::linkage::{Linkage, measure_linkage};
-use crate::load::{commit_loads, stage_file, upload_local_file};
+use crate::load::{commit_loads, stage_file};
+use crate::period::parse_period;
+use crate::upload::{UploadManifest, check_file_name};
 use svna_records::Delivery;
-
-/// What a partner sent: written last, after the files it lists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UploadManifest {
-    pub upload_id: String,
-    pub partner: String,
-    pub dataset: String,
-    pub contract_version: u32,
-    /// `YYYY-MM-DD..YYYY-MM-DD`.
-    pub period: String,
-    pub files: Vec<FileEntry>,
-    pub key_fingerprint: Option<String>,
-    pub tool_version: String,
-    pub uploaded_at: String,
-}
 
 /// What the hub did with one upload.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,126 +61,6 @@ pub struct IntakeFile {
     pub rows_rejected: u64,
     pub refused: Option<String>,
 }
-
-/// One file to upload: its local path and its validated row count.
-pub struct UploadFile {
-    pub path: PathBuf,
-    pub rows: u64,
-}
-
-/// Validates the period text `START..END` (dates) and returns it normalised.
-pub fn parse_period(text: &str) -> Result<String, IntakeError> {
-    let bad = |problem: &str| IntakeError::Period {
-        period: text.chars().take(64).collect(),
-        problem: problem.to_string(),
-    };
-    let (start, end) = text
-        .split_once("..")
-        .ok_or_else(|| bad("it has no `..` between its first and last day"))?;
-    let parse = |d: &str| {
-        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| bad(&format!("`{d}` is not a date YYYY-MM-DD")))
-    };
-    if parse(start)? > parse(end)? {
-        return Err(bad("its first day is after its last"));
-    }
-    Ok(format!("{start}..{end}"))
-}
-
-/// A file name that is one plain path segment, stored and listed under the same spelling
-/// by every object store (no percent-encoding, no hidden or relative names).
-fn check_file_name(name: &str) -> Result<(), IntakeError> {
-    let plain = !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    if plain && name != "manifest.json" {
-        Ok(())
-    } else {
-        Err(IntakeError::FileName {
-            file: name.to_string(),
-        })
-    }
-}
-
-/// Uploads already-validated files, then the manifest. Files already present with the same
-/// checksum (a retried upload) are not sent again. The partner id becomes a path segment,
-/// so it must pass the one name rule: a refused id never reaches the store.
-pub async fn upload(
-    store: &Store,
-    contracts: &Contracts,
-    partner: &str,
-    dataset: &str,
-    period: &str,
-    key_fingerprint: Option<String>,
-    files: &[UploadFile],
-) -> Result<UploadManifest, IntakeError> {
-    check_name(NameKind::Partner, partner)?;
-    contracts.dataset(dataset)?;
-    let period = parse_period(period)?;
-    if let Some(fingerprint) = &key_fingerprint {
-        check_fingerprint(fingerprint)?;
-    }
-    let mut checksums = Vec::new();
-    for file in files {
-        check_file_name(&file_name(&file.path))?;
-        checksums.push(local_sha256(&file.path)?);
-    }
-    let upload_id = format!(
-        "up-{}",
-        &sha256_hex(format!("{period}|{}", checksums.join(",")).as_bytes())[..16]
-    );
-    let folder = Zone::Landing.join(&format!("{partner}/{dataset}/{upload_id}"));
-    let manifest_path = format!("{folder}/manifest.json");
-    if store.exists(&manifest_path).await? {
-        return Ok(store.get_json(&manifest_path, "an upload manifest").await?);
-    }
-    let mut entries = Vec::new();
-    for (file, sha) in files.iter().zip(&checksums) {
-        let relative = format!("{folder}/{}", file_name(&file.path));
-        let present =
-            store.exists(&relative).await? && store.checksum(&relative).await?.sha256 == *sha;
-        let mut entry = if present {
-            store.file_entry(&relative, None).await?
-        } else {
-            upload_local_file(store, &file.path, &relative).await?
-        };
-        entry.rows = Some(file.rows);
-        entries.push(entry);
-    }
-    let manifest = UploadManifest {
-        upload_id,
-        partner: partner.to_string(),
-        dataset: dataset.to_string(),
-        contract_version: contracts.version,
-        period,
-        files: entries,
-        key_fingerprint,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        uploaded_at: chrono::Utc::now().to_rfc3339(),
-    };
-    store.put_json(&manifest_path, &manifest).await?;
-    Ok(manifest)
-}
-
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_string()
-}
-
-fn local_sha256(path: &std::path::Path) -> Result<String, IntakeError> {
-    let io = |source: std::io::Error| IntakeError::Io {
-        file: path.display().to_string(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    Ok(svna_storage::checksum_reader(file).map_err(io)?.sha256)
-}
-
 /// An upload folder found in the landing zone: `landing/<partner>/<dataset>/<upload>/`
 /// holding `manifest.json`. The segments are as listed (percent-encoded by the store where a
 /// name needed it), so a name that passes the name rule is exactly the name uploaded.
