@@ -1323,8 +1323,16 @@ fn a_refused_publish_exits_1_and_a_storage_error_exits_2() {
 }
 
 /// Writes a hand-made release (manifest and table CSVs, with their checksums) into a store.
+/// The manifest is publish's own type, so it has every field a release has; what the tables
+/// do not need (run record, SQL, Parquet files) is listed empty.
 fn hand_made_release(store: &Path, name: &str, created_at: &str, tables: &[(&str, &str)]) {
-    let entries: Vec<serde_json::Value> = tables
+    let nothing = |path: String| svna_storage::FileEntry {
+        path,
+        sha256: String::new(),
+        size: 0,
+        rows: None,
+    };
+    let tables = tables
         .iter()
         .map(|(table, csv)| {
             let rel = format!("published/{name}/tables/{table}.csv");
@@ -1332,20 +1340,52 @@ fn hand_made_release(store: &Path, name: &str, created_at: &str, tables: &[(&str
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, csv).unwrap();
             let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-            serde_json::json!({
-                "name": table,
-                "disclosure": {"policy": "threshold", "k": 5,
-                               "counts": [header[header.len() - 1]],
-                               "dimensions": header[..header.len() - 1]},
-                "csv": {"path": rel, "sha256": svna_storage::sha256_hex(csv.as_bytes()),
-                        "size": csv.len()},
-            })
+            let (count, dimensions) = header.split_last().unwrap();
+            svna_publish::PublishedTable {
+                name: table.to_string(),
+                disclosure: svna_records::DisclosureSpec {
+                    k: Some(5),
+                    ..svna_records::DisclosureSpec::new(
+                        svna_records::DisclosurePolicy::Threshold,
+                        &[*count],
+                        dimensions,
+                    )
+                },
+                parquet: nothing(format!("published/{name}/tables/{table}.parquet")),
+                csv: svna_storage::FileEntry {
+                    path: rel,
+                    sha256: svna_storage::sha256_hex(csv.as_bytes()),
+                    size: csv.len() as u64,
+                    rows: None,
+                },
+                cells: 0,
+                withheld: 0,
+                partner_withheld: 0,
+                lower_bounds: 0,
+            }
         })
         .collect();
-    let manifest = serde_json::json!({
-        "release": name, "created_at": created_at, "run_id": "run", "pipeline": "sna",
-        "tables": entries,
-    });
+    let manifest = svna_publish::ReleaseManifest {
+        release: name.to_string(),
+        created_at: created_at.to_string(),
+        tool_version: String::new(),
+        run_id: "run".to_string(),
+        run_record: nothing("runs/run/run.json".to_string()),
+        pipeline: "sna".to_string(),
+        pipeline_sha256: String::new(),
+        contract_version: 2,
+        inputs: Vec::new(),
+        sql: Vec::new(),
+        tables,
+        disclosure_report: Vec::new(),
+        data_dictionary: Vec::new(),
+        workbook: None,
+        withheld_cells: 0,
+        published_cells: 0,
+        linked_releases: Vec::new(),
+        revised_releases: Vec::new(),
+        left_out: Vec::new(),
+    };
     std::fs::write(
         store.join(format!("published/{name}/manifest.json")),
         serde_json::to_vec_pretty(&manifest).unwrap(),
@@ -1537,5 +1577,37 @@ fn readme_command_table_covers_every_command_its_exit_codes_and_json() {
             "`svna {name}`: README's --json cell `{json_cell}`, --help {} --json",
             if takes_json { "lists" } else { "lacks" }
         );
+    }
+}
+
+/// README's table of where each concept lives names files that exist: a file moved or renamed
+/// without the table following fails here.
+#[test]
+fn readme_concept_files_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("Where each concept lives"))
+        .skip_while(|l| !l.starts_with("| concept | file |"))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .collect();
+    assert!(table.len() >= 12, "{table:?}");
+    for row in table {
+        let file_cell = row.trim_end_matches('|').rsplit(" | ").next().unwrap();
+        let paths: Vec<&str> = file_cell
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|p| p.contains('/'))
+            .collect();
+        assert!(!paths.is_empty(), "no file named in `{row}`");
+        for path in paths {
+            assert!(
+                root.join(path).is_file(),
+                "README names `{path}`, which is not a file"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 /// Errors raised while building, protecting or auditing a release.
-#[derive(Debug, Error, Clone, PartialEq)]
+#[derive(Debug, Error)]
 pub enum DisclosureError {
     /// A cell's coordinate list does not match the table's dimensions.
     #[error("table `{table}`: cell has {got} coordinates, table has {expected} dimensions")]
@@ -92,6 +92,14 @@ pub enum DisclosureError {
     #[error("invalid option: {0}")]
     InvalidOption(String),
     /// CSV input could not be parsed.
+    /// The CSV reader's own error (bad quoting, not UTF-8).
+    #[error("csv line {line}: {source}")]
+    CsvRead {
+        /// 1-based line number (0 where the reader knows none).
+        line: usize,
+        #[source]
+        source: csv::Error,
+    },
     #[error("csv line {line}: {message}")]
     Csv {
         /// 1-based line number.

@@ -455,9 +455,9 @@ fn read_csv_rows(text: &str) -> Result<CsvRows> {
     let mut header: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| DisclosureError::Csv {
-            line: e.position().map_or(0, |p| p.line() as usize),
-            message: e.to_string(),
+        let record = record.map_err(|source| DisclosureError::CsvRead {
+            line: source.position().map_or(0, |p| p.line() as usize),
+            source,
         })?;
         let line = record.position().map_or(0, |p| p.line() as usize);
         // A line of blanks only.

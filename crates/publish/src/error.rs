@@ -162,8 +162,11 @@ pub enum PublishError {
         #[source]
         source: arrow_schema::ArrowError,
     },
-    #[error("the release workbook: {message}")]
-    Workbook { message: String },
+    #[error("the release workbook: {source}")]
+    Workbook {
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
+    },
     #[error("`{path}`: {source}")]
     Json {
         path: String,

@@ -107,10 +107,8 @@ fn creation_time(finished_at: &str) -> Result<ExcelDateTime, PublishError> {
     time.map_err(xlsx_error)
 }
 
-fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> PublishError {
-    PublishError::Workbook {
-        message: e.to_string(),
-    }
+fn xlsx_error(source: rust_xlsxwriter::XlsxError) -> PublishError {
+    PublishError::Workbook { source }
 }
 
 fn csv_records(path: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, PublishError> {
