@@ -209,6 +209,22 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
 
     let verified = svna(&["verify", &format!("{store}/published/open")]);
     assert!(verified.contains("verified:"), "{verified}");
+
+    // A manifest that lost a table's Parquet entry still reads (leniently, as releases of
+    // other versions must), and verify says a file is missing from it.
+    let manifest_path = Path::new(store).join("published/open/manifest.json");
+    let original = std::fs::read(&manifest_path).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    manifest["tables"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("parquet");
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let output = crate::common::svna(&["verify", &format!("{store}/published/open")]);
+    std::fs::write(&manifest_path, &original).unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("a file without a path"), "{text}");
 }
 
 /// A force nobody tuned for, in data.police.uk's layout: the real Lincolnshire rows moved to

@@ -400,6 +400,15 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         .chain(&manifest.workbook);
     for entry in entries {
         files_checked += 1;
+        if entry.path.is_empty() {
+            // A manifest lacking an entry reads it as empty (see svna_records::release).
+            problems.push(
+                "the manifest lists a file without a path (a table's Parquet or CSV, the \
+                 disclosure report, the dictionary or the workbook is missing from it)"
+                    .to_string(),
+            );
+            continue;
+        }
         match store.checksum(&entry.path).await {
             Ok(sum) if sum.sha256 == entry.sha256 && sum.size == entry.size => {}
             Ok(sum) => problems.push(format!(

@@ -1,7 +1,10 @@
 //! The release manifest, committed by publish (written last, so a release without one does
 //! not exist) and read by the report, `svna diff`, `svna verify` and every later publish.
-//! Read leniently: fields added since the first release default, unknown ones are ignored,
-//! so releases of other svna versions still read.
+//! Read leniently, as the report always read releases: unknown fields are ignored, and only
+//! what names the release and its tables is required (release, time, run, pipeline, tables,
+//! each table's name, declaration and CSV). Anything else missing reads as empty, so a
+//! release of another svna version, or one made by hand, still reads; `svna verify` then
+//! finds a file entry that is missing (an empty path) and says so.
 
 use serde::{Deserialize, Serialize};
 use svna_storage::{FileEntry, Zone};
@@ -18,13 +21,19 @@ pub struct ReleaseManifest {
     #[serde(default)]
     pub tool_version: String,
     pub run_id: String,
+    #[serde(default)]
     pub run_record: FileEntry,
     pub pipeline: String,
+    #[serde(default)]
     pub pipeline_sha256: String,
+    #[serde(default)]
     pub contract_version: u32,
+    #[serde(default)]
     pub inputs: Vec<InputRecord>,
+    #[serde(default)]
     pub sql: Vec<SqlHash>,
     pub tables: Vec<PublishedTable>,
+    #[serde(default)]
     pub disclosure_report: Vec<FileEntry>,
     /// What each table counts, from which sources and definitions, under which policy.
     #[serde(default)]
@@ -62,6 +71,7 @@ pub struct SqlHash {
 pub struct PublishedTable {
     pub name: String,
     pub disclosure: DisclosureSpec,
+    #[serde(default)]
     pub parquet: FileEntry,
     pub csv: FileEntry,
     #[serde(default)]
@@ -97,4 +107,34 @@ pub fn release_manifest_path(release: &str) -> String {
 pub struct LeftOut {
     pub table: String,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A release made by hand, or by another svna version, reads with only its names and
+    /// tables; what it lacks is empty. A manifest without its tables is no release.
+    #[test]
+    fn a_manifest_needs_its_names_and_tables_and_nothing_else() {
+        let table = serde_json::json!({
+            "name": "t",
+            "disclosure": {"policy": "threshold", "k": 5, "counts": ["n"], "dimensions": ["area"]},
+            "csv": {"path": "published/r/tables/t.csv", "sha256": "0", "size": 0},
+            "added_by_a_later_version": true,
+        });
+        let mut manifest = serde_json::json!({
+            "release": "r", "created_at": "2026-01-31T09:00:00Z", "run_id": "run",
+            "pipeline": "sna", "tables": [table],
+        });
+        let read: ReleaseManifest = serde_json::from_value(manifest.clone()).unwrap();
+        assert_eq!(read.tables[0].parquet.path, "");
+        assert!(read.disclosure_report.is_empty() && read.sql.is_empty());
+        manifest.as_object_mut().unwrap().remove("tables");
+        let error = serde_json::from_value::<ReleaseManifest>(manifest).unwrap_err();
+        assert!(
+            error.to_string().contains("missing field `tables`"),
+            "{error}"
+        );
+    }
 }

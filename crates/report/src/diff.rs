@@ -326,12 +326,7 @@ mod tests {
                 size: csv.len() as u64,
                 rows: None,
             },
-            parquet: svna_storage::FileEntry {
-                path: String::new(),
-                sha256: String::new(),
-                size: 0,
-                rows: None,
-            },
+            parquet: svna_storage::FileEntry::default(),
             cells: 0,
             withheld: 0,
             partner_withheld: 0,

@@ -186,9 +186,6 @@ mod tests {
             "disclosure": {"policy": "threshold", "k": 5, "counts": ["n"],
                            "dimensions": dimensions, "total": "Total"},
             "csv": {"path": "published/r/tables/t.csv", "sha256": "0", "size": 0},
-            "parquet": {"path": "published/r/tables/t.parquet", "sha256": "0", "size": 0},
-            "cells": 0,
-            "withheld": 0,
         }))
         .unwrap()
     }
