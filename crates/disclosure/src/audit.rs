@@ -210,6 +210,9 @@ impl AuditReport {
 pub(crate) struct Intervals {
     bounds: Vec<Option<(u64, Option<u64>)>>,
     relaxed: BTreeSet<usize>,
+    /// Vars whose interval is an inner bound: the range feasible tables already found span,
+    /// wide enough for the var's requirement ([`AuditDepth::Verdict`]).
+    inner: BTreeSet<usize>,
 }
 
 impl Intervals {
@@ -218,12 +221,18 @@ impl Intervals {
         Intervals {
             bounds: vec![None; n],
             relaxed: BTreeSet::new(),
+            inner: BTreeSet::new(),
         }
     }
 
     /// Whether var `i`'s interval is an outer bound from the relaxation, not exact.
     pub(crate) fn relaxed(&self, i: usize) -> bool {
         self.relaxed.contains(&i)
+    }
+
+    /// Whether var `i`'s interval is an inner bound from feasible tables, not exact.
+    pub(crate) fn inner(&self, i: usize) -> bool {
+        self.inner.contains(&i)
     }
 }
 
@@ -246,6 +255,7 @@ impl From<Vec<Option<(u64, Option<u64>)>>> for Intervals {
         Intervals {
             bounds,
             relaxed: BTreeSet::new(),
+            inner: BTreeSet::new(),
         }
     }
 }
@@ -304,15 +314,38 @@ pub(crate) fn components(model: &Model, st: &State) -> (Vec<usize>, Vec<Vec<usiz
     (comp_of, comps)
 }
 
-/// Attacker intervals for every withheld var: exact, except those of components solved as
-/// the relaxation that could not be proven exact, which are marked ([`Intervals::relaxed`]).
-pub(crate) fn exact_intervals(model: &Model, st: &State) -> Result<Intervals> {
-    exact_intervals_cached(model, st, &mut IntervalCache::default())
+/// Attacker intervals for every withheld var, to `depth`: exact, except those of components
+/// solved as the relaxation that could not be proven exact ([`Intervals::relaxed`]) and, in a
+/// verdict audit, those settled by feasible tables found ([`Intervals::inner`]).
+pub(crate) fn intervals_to(model: &Model, st: &State, depth: AuditDepth) -> Result<Intervals> {
+    let mut cache = IntervalCache::default();
+    intervals(model, st, &mut cache, true, EXACT_COMPONENT_LIMIT, depth)
 }
 
-/// A withheld cell, its interval (least value, greatest; `None`: unbounded) and whether the
-/// interval is exact (`false`: an outer bound from the relaxation).
-type CellInterval = (usize, (u64, Option<u64>), bool);
+/// How far an audit settles each withheld cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditDepth {
+    /// Each withheld cell's exact interval: the attacker's least and greatest value.
+    Exact,
+    /// Enough for each cell's verdict: a cell that feasible integer tables found along the way
+    /// already show wide enough passes with that range (an inner bound, labelled
+    /// [`AuditMethod::Certificate`]); every other cell gets its exact interval. The verdicts
+    /// are those of [`AuditDepth::Exact`], with fewer programs solved.
+    Verdict,
+}
+
+/// What a cell's interval is: the attacker's exact one, an outer bound (the relaxation's) or
+/// an inner bound (feasible tables' range, wide enough).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Exact,
+    Outer,
+    Inner,
+}
+
+/// A withheld cell, its interval (least value, greatest; `None`: unbounded) and what the
+/// interval is.
+type CellInterval = (usize, (u64, Option<u64>), Bound);
 
 /// Intervals already solved, keyed by everything the component's integer programs depend
 /// on: its cells with their state and bounds, and its relations with their constants. The
@@ -323,13 +356,20 @@ pub(crate) struct IntervalCache {
     solved: HashMap<Vec<u64>, Vec<CellInterval>>,
 }
 
-/// Like [`exact_intervals`], reusing and filling `cache`.
+/// Exact intervals ([`intervals_to`]), reusing and filling `cache`.
 pub(crate) fn exact_intervals_cached(
     model: &Model,
     st: &State,
     cache: &mut IntervalCache,
 ) -> Result<Intervals> {
-    intervals(model, st, cache, true, EXACT_COMPONENT_LIMIT)
+    intervals(
+        model,
+        st,
+        cache,
+        true,
+        EXACT_COMPONENT_LIMIT,
+        AuditDepth::Exact,
+    )
 }
 
 /// `reuse_points`: skip a program whose optimum an earlier solution already reached (off
@@ -341,6 +381,7 @@ fn intervals(
     cache: &mut IntervalCache,
     reuse_points: bool,
     integer_limit: usize,
+    depth: AuditDepth,
 ) -> Result<Intervals> {
     let (comp_of, comps) = components(model, st);
     let mut rels_of: Vec<Vec<usize>> = vec![Vec::new(); comps.len()];
@@ -368,12 +409,19 @@ fn intervals(
                 &comp_of,
                 reuse_points,
                 integer_limit,
+                depth,
             )?),
         };
-        for &(target, interval, exact) in solved.iter() {
+        for &(target, interval, bound) in solved.iter() {
             out[target] = Some(interval);
-            if !exact {
-                out.relaxed.insert(target);
+            match bound {
+                Bound::Exact => {}
+                Bound::Outer => {
+                    out.relaxed.insert(target);
+                }
+                Bound::Inner => {
+                    out.inner.insert(target);
+                }
             }
         }
     }
@@ -434,6 +482,7 @@ fn relation_constant(model: &Model, st: &State, r: usize, comp_of: &[usize]) -> 
 /// two programs are independent. A program is skipped, with the same exact answer, when an
 /// integer solution of an earlier program already reaches the cell's outer bound from
 /// propagation: the optimum can be neither beyond the bound nor short of a feasible point.
+#[allow(clippy::too_many_arguments)]
 fn solve_targets(
     model: &Model,
     st: &State,
@@ -442,6 +491,7 @@ fn solve_targets(
     comp_of: &[usize],
     reuse_points: bool,
     integer_limit: usize,
+    depth: AuditDepth,
 ) -> Result<Vec<CellInterval>> {
     let targets: Vec<usize> = members
         .iter()
@@ -463,8 +513,10 @@ fn solve_targets(
         reached.lock().expect("not poisoned").add(members, &truth);
         seeded.add(members, &truth);
     }
-    // The optimum (`None`: unbounded) and whether it is the integer attacker's.
-    let optimum = |target: usize, maximize: bool| -> Result<(Option<f64>, bool)> {
+    // The optimum (`None`: unbounded), whether it is the integer attacker's, and the table
+    // of a program solved for it (a feasible point when it is an integer one).
+    type Optimum = (Option<f64>, bool, Option<Vec<f64>>);
+    let optimum = |target: usize, maximize: bool| -> Result<Optimum> {
         let bound = if maximize {
             outer[&target].1
         } else {
@@ -476,10 +528,10 @@ fn solve_targets(
                 .expect("not poisoned")
                 .attains(target, bound, maximize)
         {
-            return Ok((Some(bound), true));
+            return Ok((Some(bound), true, None));
         }
         if reuse_points && maximize && bound.is_infinite() && rays.upward(target) {
-            return Ok((None, true));
+            return Ok((None, true, None));
         }
         let solved = solve_component(
             model,
@@ -508,14 +560,37 @@ fn solve_targets(
                 own.attains(target, rounded, maximize)
             });
             if own_point || seeded.attains(target, rounded, maximize) {
-                return Ok((Some(rounded), true));
+                return Ok((Some(rounded), true, solved.integer_point));
             }
         }
-        Ok((solved.optimum, solved.exact))
+        Ok((solved.optimum, solved.exact, solved.integer_point))
     };
-    let solve_one = |target: usize| -> Result<CellInterval> {
-        let (lo, lo_exact) = optimum(target, false)?;
-        let (hi, hi_exact) = optimum(target, true)?;
+    // A program's table joins a lane's points only when it is an integer table that keeps
+    // every relation exactly (checked in integers): only such tables prove a range.
+    let add_point = |lane: &mut Option<Reached>, point: Option<Vec<f64>>| {
+        if let (Some(lane), Some(point)) = (lane.as_mut(), point)
+            && let Some(table) = integer_optimum(model, st, members, rels, comp_of, &point)
+        {
+            lane.add(members, &table);
+        }
+    };
+    let enough = |lane: &Option<Reached>, target: usize| {
+        lane.as_ref()
+            .and_then(|lane| lane.spans(target, st.required[target]))
+    };
+    // `lane`: in a verdict audit, the feasible tables this lane has found, seeded with the
+    // true one; a cell they already show wide enough needs no program.
+    let solve_one = |target: usize, lane: &mut Option<Reached>| -> Result<CellInterval> {
+        if let Some(range) = enough(lane, target) {
+            return Ok((target, range, Bound::Inner));
+        }
+        let (lo, lo_exact, lo_point) = optimum(target, false)?;
+        add_point(lane, lo_point);
+        if let Some(range) = enough(lane, target) {
+            return Ok((target, range, Bound::Inner));
+        }
+        let (hi, hi_exact, hi_point) = optimum(target, true)?;
+        add_point(lane, hi_point);
         let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
         let high = hi.and_then(|x| {
             // Far above any real count: the cell is only bounded by the
@@ -526,14 +601,32 @@ fn solve_targets(
                 Some((x + 1e-6).floor().max(0.0) as u64)
             }
         });
-        Ok((target, (low, high), lo_exact && hi_exact))
+        let bound = if lo_exact && hi_exact {
+            Bound::Exact
+        } else {
+            Bound::Outer
+        };
+        Ok((target, (low, high), bound))
     };
-    // Threads pay off only for components with many cells to solve.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(targets.len() / PROGRAMS_PER_WORKER);
+    let new_lane = || match depth {
+        AuditDepth::Exact => None,
+        AuditDepth::Verdict => Some(seeded_points(members, model)),
+    };
+    // Threads pay off only for components with many cells to solve. A verdict audit's lanes
+    // are fixed in number, not the machine's cores: which cells a lane's own tables settle
+    // then depends on nothing but the input, so its report does not change from machine to
+    // machine.
+    let workers = match depth {
+        AuditDepth::Exact => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        AuditDepth::Verdict => VERDICT_LANES,
+    }
+    .min(targets.len() / PROGRAMS_PER_WORKER);
     if workers <= 1 {
-        return targets.into_iter().map(solve_one).collect();
+        let mut lane = new_lane();
+        return targets
+            .into_iter()
+            .map(|t| solve_one(t, &mut lane))
+            .collect();
     }
     // Interleaved, so each worker gets cells from all over the component.
     let lanes: Vec<Vec<usize>> = (0..workers)
@@ -542,7 +635,14 @@ fn solve_targets(
     let mut solved: Vec<CellInterval> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
             .iter()
-            .map(|lane| scope.spawn(|| lane.iter().map(|&t| solve_one(t)).collect::<Vec<_>>()))
+            .map(|lane| {
+                scope.spawn(|| {
+                    let mut points = new_lane();
+                    lane.iter()
+                        .map(|&t| solve_one(t, &mut points))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -611,6 +711,23 @@ impl<'a> Rays<'a> {
 /// Fewest withheld cells per audit worker thread.
 const PROGRAMS_PER_WORKER: usize = 16;
 
+/// Lanes of a verdict audit ([`AuditDepth::Verdict`]): each solves its share of a
+/// component's cells in order, settling cells from the tables it has found itself.
+const VERDICT_LANES: usize = 2;
+
+/// A lane's points to start from: the true table, when every member has a count.
+fn seeded_points(members: &[usize], model: &Model) -> Reached {
+    let mut points = Reached::new(members);
+    let truth: Option<Vec<f64>> = members
+        .iter()
+        .map(|&v| model.vars[v].value.count().map(|x| x as f64))
+        .collect();
+    if let Some(truth) = truth {
+        points.add(members, &truth);
+    }
+    points
+}
+
 /// The least and greatest value each cell of a component took in the feasible solutions
 /// seen so far: values an attacker's interval certainly includes.
 struct Reached {
@@ -632,6 +749,17 @@ impl Reached {
             range.0 = range.0.min(x);
             range.1 = range.1.max(x);
         }
+    }
+
+    /// The range of `target` over the tables seen, when it is at least `width` wide: every
+    /// table added is a feasible integer one, so the attacker's interval contains it.
+    fn spans(&self, target: usize, width: u64) -> Option<(u64, Option<u64>)> {
+        let (low, high) = self.range[&target];
+        if !(low.is_finite() && high.is_finite()) {
+            return None;
+        }
+        let (low, high) = (low.round().max(0.0) as u64, high.round().max(0.0) as u64);
+        (high.saturating_sub(low) >= width).then_some((low, Some(high)))
     }
 
     /// Has some feasible solution put `target` at its outer bound `bound` (an upper bound
@@ -919,6 +1047,8 @@ pub(crate) fn report(
         } else {
             let cell_method = if intervals.relaxed(i) {
                 AuditMethod::Relaxation
+            } else if intervals.inner(i) {
+                method.weakest(AuditMethod::Certificate)
             } else {
                 method
             };
@@ -1046,9 +1176,44 @@ mod tests {
                 }
             }
             let limit = EXACT_COMPONENT_LIMIT;
-            let reused = intervals(&model, &st, &mut IntervalCache::default(), true, limit).unwrap();
-            let solved = intervals(&model, &st, &mut IntervalCache::default(), false, limit).unwrap();
+            let reused = intervals(&model, &st, &mut IntervalCache::default(), true, limit, AuditDepth::Exact).unwrap();
+            let solved = intervals(&model, &st, &mut IntervalCache::default(), false, limit, AuditDepth::Exact).unwrap();
             prop_assert_eq!(reused, solved);
+        }
+
+        /// A verdict audit passes and fails exactly the cells the exact audit does; a cell it
+        /// settles from feasible tables has an interval inside the exact one, wide enough.
+        #[test]
+        fn a_verdict_audit_gives_the_exact_audit_s_verdicts(
+            sizes in prop::array::uniform3(2usize..=3),
+            counts in prop::collection::vec(0u64..12, 8..27),
+            withheld in prop::collection::vec(prop::bool::weighted(0.7), 64),
+            k in 2u64..=5,
+        ) {
+            let release = cube(sizes, &counts);
+            let model = Model::build(&release).unwrap();
+            let options = ProtectOptions::new(Policy::threshold(k));
+            let mut st = initial_state(&model, &options, &Default::default()).unwrap();
+            for v in (0..model.len()).filter(|&v| withheld[v % withheld.len()]) {
+                if st.class[v] == ValueClass::Published {
+                    st.set_class(v, ValueClass::Secondary);
+                }
+            }
+            let exact = intervals_to(&model, &st, AuditDepth::Exact).unwrap();
+            let verdict = intervals_to(&model, &st, AuditDepth::Verdict).unwrap();
+            let exact_report = report(&release, &model, &st, &exact, AuditMethod::Exact);
+            let verdict_report = report(&release, &model, &st, &verdict, AuditMethod::Exact);
+            for (e, v) in exact_report.cells.iter().zip(&verdict_report.cells) {
+                prop_assert_eq!(e.pass, v.pass, "{:?} / {:?}", e, v);
+                if v.method == AuditMethod::Certificate {
+                    prop_assert!(v.pass);
+                    prop_assert!(e.low <= v.low, "{:?} / {:?}", e, v);
+                    prop_assert!(e.high.is_none() || e.high >= v.high, "{:?} / {:?}", e, v);
+                } else {
+                    prop_assert_eq!((e.low, e.high), (v.low, v.high));
+                }
+            }
+            prop_assert_eq!(exact_report.pass, verdict_report.pass);
         }
 
         /// Solved as the relaxation, an interval labelled exact is the integer one, and one
@@ -1069,9 +1234,9 @@ mod tests {
                 }
             }
             let mut cache = IntervalCache::default();
-            let exact = intervals(&model, &st, &mut cache, true, EXACT_COMPONENT_LIMIT).unwrap();
+            let exact = intervals(&model, &st, &mut cache, true, EXACT_COMPONENT_LIMIT, AuditDepth::Exact).unwrap();
             prop_assert!(exact.relaxed.is_empty());
-            let relaxed = intervals(&model, &st, &mut IntervalCache::default(), true, 0).unwrap();
+            let relaxed = intervals(&model, &st, &mut IntervalCache::default(), true, 0, AuditDepth::Exact).unwrap();
             for v in 0..model.len() {
                 let (Some(e), Some(r)) = (exact[v], relaxed[v]) else {
                     prop_assert_eq!(exact[v], relaxed[v]);
@@ -1165,7 +1330,15 @@ mod tests {
         let cell = (0..model.len())
             .find(|&v| model.vars[v].identity.to_string() == "n[d0=c1,d2=c2]")
             .unwrap();
-        let relaxed = intervals(&model, &st, &mut IntervalCache::default(), true, 0).unwrap();
+        let relaxed = intervals(
+            &model,
+            &st,
+            &mut IntervalCache::default(),
+            true,
+            0,
+            AuditDepth::Exact,
+        )
+        .unwrap();
         assert_eq!(relaxed[cell], Some((4, Some(5))));
         assert!(relaxed.relaxed(cell));
         let audit = report(&release, &model, &st, &relaxed, AuditMethod::Exact);
@@ -1177,7 +1350,7 @@ mod tests {
         assert_eq!((row.method, row.pass), (AuditMethod::Relaxation, false));
         assert_eq!(audit.method, AuditMethod::Relaxation);
 
-        let exact = exact_intervals(&model, &st).unwrap();
+        let exact = intervals_to(&model, &st, AuditDepth::Exact).unwrap();
         assert_eq!(exact[cell], Some((5, Some(5))));
         assert!(!exact.relaxed(cell));
     }

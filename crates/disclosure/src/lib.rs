@@ -51,7 +51,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-pub use audit::{AuditMethod, AuditReport, CellAudit};
+pub use audit::{AuditDepth, AuditMethod, AuditReport, CellAudit};
 pub use error::{DisclosureError, Result};
 pub use joint::{JointInput, JointProtection, JointTable, LeftOut, Nested, protect_joint};
 pub use model::Identity;
@@ -278,6 +278,28 @@ pub fn audit(
     opts: &ProtectOptions,
     withheld: &[CellRef],
 ) -> Result<AuditReport> {
+    audit_to(release, opts, withheld, AuditDepth::Exact)
+}
+
+/// [`audit`] to each cell's verdict only ([`AuditDepth::Verdict`]): the same cells pass and
+/// fail, but a withheld cell that feasible tables found along the way already show wide
+/// enough is not solved further; its interval is that range, an inner bound labelled
+/// [`AuditMethod::Certificate`]. For an outsider's check of a whole release, where only the
+/// verdicts matter and exact intervals of every safe cell cost two integer programs each.
+pub fn audit_verdicts(
+    release: &Release,
+    opts: &ProtectOptions,
+    withheld: &[CellRef],
+) -> Result<AuditReport> {
+    audit_to(release, opts, withheld, AuditDepth::Verdict)
+}
+
+fn audit_to(
+    release: &Release,
+    opts: &ProtectOptions,
+    withheld: &[CellRef],
+    depth: AuditDepth,
+) -> Result<AuditReport> {
     let model = Model::build(release)?;
     let forced = primary::resolve_forced(release, &model, &opts.forced)?;
     let mut st = primary::initial_state(&model, opts, &forced)?;
@@ -287,6 +309,6 @@ pub fn audit(
             st.set_class(v, ValueClass::Secondary);
         }
     }
-    let iv = audit::exact_intervals(&model, &st)?;
+    let iv = audit::intervals_to(&model, &st, depth)?;
     Ok(audit::report(release, &model, &st, &iv, AuditMethod::Exact))
 }
