@@ -516,18 +516,22 @@ fn solve_targets(
     // The optimum (`None`: unbounded), whether it is the integer attacker's, and the table
     // of a program solved for it (a feasible point when it is an integer one).
     type Optimum = (Option<f64>, bool, Option<Vec<f64>>);
-    let optimum = |target: usize, maximize: bool| -> Result<Optimum> {
+    // `lane`: a verdict audit's own tables, which decide the skip instead of the tables all
+    // threads found, so that what a lane learns does not depend on the other's timing.
+    let optimum = |target: usize, maximize: bool, lane: &Option<Reached>| -> Result<Optimum> {
         let bound = if maximize {
             outer[&target].1
         } else {
             outer[&target].0
         };
-        if reuse_points
-            && reached
+        let attained = match lane {
+            Some(lane) => lane.attains(target, bound, maximize),
+            None => reached
                 .lock()
                 .expect("not poisoned")
-                .attains(target, bound, maximize)
-        {
+                .attains(target, bound, maximize),
+        };
+        if reuse_points && attained {
             return Ok((Some(bound), true, None));
         }
         if reuse_points && maximize && bound.is_infinite() && rays.upward(target) {
@@ -584,12 +588,12 @@ fn solve_targets(
         if let Some(range) = enough(lane, target) {
             return Ok((target, range, Bound::Inner));
         }
-        let (lo, lo_exact, lo_point) = optimum(target, false)?;
+        let (lo, lo_exact, lo_point) = optimum(target, false, lane)?;
         add_point(lane, lo_point);
         if let Some(range) = enough(lane, target) {
             return Ok((target, range, Bound::Inner));
         }
-        let (hi, hi_exact, hi_point) = optimum(target, true)?;
+        let (hi, hi_exact, hi_point) = optimum(target, true, lane)?;
         add_point(lane, hi_point);
         let low = lo.map(|x| (x - 1e-6).ceil().max(0.0) as u64).unwrap_or(0);
         let high = hi.and_then(|x| {
@@ -1254,7 +1258,10 @@ mod tests {
 
     /// The verdict audit does settle cells from the tables it finds (the property above would
     /// hold vacuously if it never did): in a 3 × 3 × 3 cube with every inner cell withheld, most
-    /// cells pass without programs of their own, with the exact audit's verdicts.
+    /// cells pass without programs of their own, with the exact audit's verdicts, and the same
+    /// ones every time (a lane decides from its own tables only; deciding from every thread's
+    /// tables made the count vary from run to run: with every cell withheld, 64 of 64 settled
+    /// here and 32 of 64 in a CI run).
     #[test]
     fn a_verdict_audit_settles_cells_from_the_tables_it_finds() {
         let counts: Vec<u64> = (0..27).map(|i| 3 + (i * 7) % 11).collect();
@@ -1263,13 +1270,19 @@ mod tests {
         let options = ProtectOptions::new(Policy::threshold(3));
         let mut st = initial_state(&model, &options, &Default::default()).unwrap();
         for v in 0..model.len() {
-            if st.class[v] == ValueClass::Published
-                && !model.vars[v].identity.to_string().contains('T')
-            {
+            // Margins are left out of an identity's coordinates: an inner cell has all three.
+            if st.class[v] == ValueClass::Published && model.vars[v].identity.coords.len() == 3 {
                 st.set_class(v, ValueClass::Secondary);
             }
         }
         let verdict = intervals_to(&model, &st, AuditDepth::Verdict).unwrap();
+        // What a lane learns is its own: the same input gives the same intervals every time.
+        for _ in 0..3 {
+            assert_eq!(
+                intervals_to(&model, &st, AuditDepth::Verdict).unwrap(),
+                verdict
+            );
+        }
         let exact = intervals_to(&model, &st, AuditDepth::Exact).unwrap();
         let verdict = report(&release, &model, &st, &verdict, AuditMethod::Exact);
         let exact = report(&release, &model, &st, &exact, AuditMethod::Exact);
@@ -1281,9 +1294,9 @@ mod tests {
         let withheld = verdict
             .cells
             .iter()
-            .filter(|c| c.published.is_none())
+            .filter(|c| c.class != ValueClass::Published)
             .count();
-        assert!(withheld >= 20, "{withheld} withheld");
+        assert_eq!(withheld, 27);
         assert!(settled * 2 > withheld, "{settled} of {withheld} settled");
         assert_eq!(verdict.method, AuditMethod::Certificate);
         let verdicts = |r: &AuditReport| r.cells.iter().map(|c| c.pass).collect::<Vec<_>>();
