@@ -1328,9 +1328,7 @@ fn a_refused_publish_exits_1_and_a_storage_error_exits_2() {
 fn hand_made_release(store: &Path, name: &str, created_at: &str, tables: &[(&str, &str)]) {
     let nothing = |path: String| svna_storage::FileEntry {
         path,
-        sha256: String::new(),
-        size: 0,
-        rows: None,
+        ..Default::default()
     };
     let tables = tables
         .iter()

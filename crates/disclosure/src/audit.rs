@@ -500,19 +500,10 @@ fn solve_targets(
         .collect();
     let outer = outer_bounds(model, st, members, rels, comp_of);
     let rays = Rays::new(model, st, rels, comp_of);
-    let reached = std::sync::Mutex::new(Reached::new(members));
-    // The true table is one the attacker must consider: a feasible integer point.
-    let truth: Option<Vec<f64>> = members
-        .iter()
-        .map(|&v| model.vars[v].value.count().map(|x| x as f64))
-        .collect();
     // Only the true table proves a rounded relaxation optimum integral: points other threads
     // happen to have found first would make the label depend on timing.
-    let mut seeded = Reached::new(members);
-    if let Some(truth) = truth {
-        reached.lock().expect("not poisoned").add(members, &truth);
-        seeded.add(members, &truth);
-    }
+    let seeded = seeded_points(members, model);
+    let reached = std::sync::Mutex::new(seeded.clone());
     // The optimum (`None`: unbounded), whether it is the integer attacker's, and the table
     // of a program solved for it (a feasible point when it is an integer one).
     type Optimum = (Option<f64>, bool, Option<Vec<f64>>);
@@ -614,7 +605,7 @@ fn solve_targets(
     };
     let new_lane = || match depth {
         AuditDepth::Exact => None,
-        AuditDepth::Verdict => Some(seeded_points(members, model)),
+        AuditDepth::Verdict => Some(seeded.clone()),
     };
     // Threads pay off only for components with many cells to solve. A verdict audit's lanes
     // are fixed in number, not the machine's cores: which cells a lane's own tables settle
@@ -719,7 +710,8 @@ const PROGRAMS_PER_WORKER: usize = 16;
 /// component's cells in order, settling cells from the tables it has found itself.
 const VERDICT_LANES: usize = 2;
 
-/// A lane's points to start from: the true table, when every member has a count.
+/// The points every search starts from: the true table, when every member has a count (the
+/// attacker must consider it: a feasible integer table); none for an outsider, who has none.
 fn seeded_points(members: &[usize], model: &Model) -> Reached {
     let mut points = Reached::new(members);
     let truth: Option<Vec<f64>> = members
@@ -734,6 +726,7 @@ fn seeded_points(members: &[usize], model: &Model) -> Reached {
 
 /// The least and greatest value each cell of a component took in the feasible solutions
 /// seen so far: values an attacker's interval certainly includes.
+#[derive(Clone)]
 struct Reached {
     range: HashMap<usize, (f64, f64)>,
 }

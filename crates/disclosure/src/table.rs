@@ -442,45 +442,41 @@ pub struct CsvRow {
 impl CsvRows {
     /// Reads a CSV text; a row wider or narrower than the header is an error naming its line.
     pub fn parse(text: &str) -> Result<CsvRows> {
-        read_csv_rows(text)
-    }
-}
-
-fn read_csv_rows(text: &str) -> Result<CsvRows> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut header: Option<Vec<String>> = None;
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|source| DisclosureError::CsvRead {
-            line: source.position().map_or(0, |p| p.line() as usize),
-            source,
-        })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        // A line of blanks only.
-        if record.len() == 1 && record[0].is_empty() {
-            continue;
-        }
-        let fields: Vec<String> = record.iter().map(str::to_string).collect();
-        match &header {
-            None => header = Some(fields),
-            Some(h) if fields.len() != h.len() => {
-                return Err(DisclosureError::Csv {
-                    line,
-                    message: format!("{} fields, header has {}", fields.len(), h.len()),
-                });
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut header: Option<Vec<String>> = None;
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|source| DisclosureError::CsvRead {
+                line: source.position().map_or(0, |p| p.line() as usize),
+                source,
+            })?;
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            // A line of blanks only.
+            if record.len() == 1 && record[0].is_empty() {
+                continue;
             }
-            Some(_) => rows.push(CsvRow { line, fields }),
+            let fields: Vec<String> = record.iter().map(str::to_string).collect();
+            match &header {
+                None => header = Some(fields),
+                Some(h) if fields.len() != h.len() => {
+                    return Err(DisclosureError::Csv {
+                        line,
+                        message: format!("{} fields, header has {}", fields.len(), h.len()),
+                    });
+                }
+                Some(_) => rows.push(CsvRow { line, fields }),
+            }
         }
+        let header = header.ok_or(DisclosureError::Csv {
+            line: 1,
+            message: "empty input".into(),
+        })?;
+        Ok(CsvRows { header, rows })
     }
-    let header = header.ok_or(DisclosureError::Csv {
-        line: 1,
-        message: "empty input".into(),
-    })?;
-    Ok(CsvRows { header, rows })
 }
 
 /// Labels tried first when a dimension's margin is found in the data.
