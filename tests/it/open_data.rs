@@ -224,7 +224,13 @@ fn the_open_data_path_counts_every_real_lincolnshire_crime() {
     std::fs::write(&manifest_path, &original).unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("a file without a path"), "{text}");
+    let first = manifest["tables"][0]["name"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "a file without a path: table `{first}`'s Parquet file is missing from it"
+        )),
+        "{text}"
+    );
 }
 
 /// A force nobody tuned for, in data.police.uk's layout: the real Lincolnshire rows moved to

@@ -391,22 +391,36 @@ pub async fn verify_release(store: &Store, release: &str) -> Result<VerifyReport
         .await?;
     let mut problems = Vec::new();
     let mut files_checked = 0;
-    let entries = manifest
-        .tables
+    // Each file the manifest lists, with what it is, to name one whose entry is missing.
+    let table_files = manifest.tables.iter().flat_map(|t| {
+        [
+            (format!("table `{}`'s Parquet file", t.name), &t.parquet),
+            (format!("table `{}`'s CSV file", t.name), &t.csv),
+        ]
+    });
+    let others = manifest
+        .disclosure_report
         .iter()
-        .flat_map(|t| [&t.parquet, &t.csv])
-        .chain(&manifest.disclosure_report)
-        .chain(&manifest.data_dictionary)
-        .chain(&manifest.workbook);
-    for entry in entries {
+        .map(|e| ("the disclosure report".to_string(), e))
+        .chain(
+            manifest
+                .data_dictionary
+                .iter()
+                .map(|e| ("the data dictionary".to_string(), e)),
+        )
+        .chain(
+            manifest
+                .workbook
+                .iter()
+                .map(|e| ("the workbook".to_string(), e)),
+        );
+    for (what, entry) in table_files.chain(others) {
         files_checked += 1;
         if entry.path.is_empty() {
             // A manifest lacking an entry reads it as empty (see svna_records::release).
-            problems.push(
-                "the manifest lists a file without a path (a table's Parquet or CSV, the \
-                 disclosure report, the dictionary or the workbook is missing from it)"
-                    .to_string(),
-            );
+            problems.push(format!(
+                "the manifest lists a file without a path: {what} is missing from it"
+            ));
             continue;
         }
         match store.checksum(&entry.path).await {
